@@ -1,0 +1,154 @@
+"""Devices and seeds: pick CUDA, then Apple's MPS, then the CPU, and make runs repeatable.
+
+Nothing here changes global settings except `seed_everything` and `set_rng_state` (the generators)
+and `init_distributed` (torchrun's process group). Also: the AMP context `fit` uses.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def _mps_available() -> bool:
+    """True when Apple's Metal backend (MPS) can run tensors on this machine."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def num_gpus() -> int:
+    """Return the number of accelerators torch can use: CUDA devices, else 1 for MPS, else 0.
+
+    Example:
+        >>> num_gpus() >= 0
+        True
+    """
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return 1 if _mps_available() else 0
+
+
+def try_gpu(i: int = 0) -> torch.device:
+    """Return accelerator `i` if there is one (CUDA first, then MPS), else the CPU.
+
+    Example:
+        >>> X = torch.ones(2, 3, device=try_gpu())   # on the GPU when there is one
+    """
+    if not isinstance(i, int) or i < 0:
+        raise ValueError(f"try_gpu(): got i={i!r}; expected a device index >= 0")
+    if torch.cuda.is_available():
+        if i < torch.cuda.device_count():
+            return torch.device(f"cuda:{i}")
+        return torch.device("cpu")
+    if _mps_available() and i == 0:
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def try_all_gpus() -> list[torch.device]:
+    """Return every accelerator (all CUDA devices, or MPS), or `[cpu]` when there is none.
+
+    Example:
+        >>> devices = try_all_gpus()   # e.g. [device(type='cuda', index=0), ...]
+    """
+    if torch.cuda.is_available() and torch.cuda.device_count() > 0:
+        return [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        return [torch.device("mps")]
+    return [torch.device("cpu")]
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed Python's, NumPy's and torch's generators (CPU and every GPU) so runs repeat.
+
+    Returns the seed, so a notebook can print what it used.
+
+    Example:
+        >>> seed_everything(42)
+        42
+        >>> a = torch.rand(2); _ = seed_everything(42); bool((a == torch.rand(2)).all())
+        True
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed_everything(): got seed={seed!r}; expected an int in [0, 2**32)")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # seeds CPU, CUDA and MPS generators
+    os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses started from here
+    return seed
+
+
+def rng_state() -> dict:
+    """Return the state of every random generator (torch CPU and CUDA, NumPy, Python) as plain data.
+
+    The dict holds only tensors, lists, ints, floats and strings, so a checkpoint that stores it
+    loads with `torch.load(..., weights_only=True)`.
+
+    Example:
+        >>> state = rng_state(); a = torch.rand(2); set_rng_state(state)
+        >>> bool((a == torch.rand(2)).all())
+        True
+    """
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "python": [version, list(internal), gauss_next],
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the generators from a dict made by `rng_state()` (CUDA only when both have GPUs)."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+
+
+def distributed_rank_world() -> tuple[int, int]:
+    """Return `(rank, world_size)`: from torchrun's environment variables, or `(0, 1)` without it.
+
+    Example:
+        >>> distributed_rank_world()   # in a plain Python process
+        (0, 1)
+    """
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def init_distributed(device: torch.device) -> tuple[int, int]:
+    """Join torchrun's process group (NCCL for CUDA, gloo otherwise) once; return `(rank, world)`.
+
+    Does nothing outside torchrun (`WORLD_SIZE` unset or 1). The group stays open for later calls;
+    a script may end it with `torch.distributed.destroy_process_group()`.
+    """
+    rank, world = distributed_rank_world()
+    if world > 1 and not torch.distributed.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        torch.distributed.init_process_group(backend, rank=rank, world_size=world)
+    return rank, world
+
+
+def autocast_context(device: torch.device, amp: str | None):
+    """Return the mixed-precision context for `amp` (None, "bf16" or "fp16") on `device`.
+
+    bf16 works on CPU and CUDA; fp16 needs CUDA (and a GradScaler, which `fit` adds).
+
+    Example:
+        >>> with autocast_context(torch.device("cpu"), "bf16"):
+        ...     (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+        torch.bfloat16
+    """
+    if amp is None:
+        return contextlib.nullcontext()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+    return torch.autocast(device.type, dtype=dtype)

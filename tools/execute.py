@@ -1,0 +1,76 @@
+"""Execute lessons in a fresh kernel on the CPU and store their outputs (what `make execute` runs).
+
+Each lesson's source is its jupytext `py:percent` file (`notebooks/<chapter>/<name>.py`); the
+executed `.ipynb` beside it is what nbval tests and the book shows.
+Timings go to `notebooks/timings.csv`.
+
+    python tools/execute.py                                  # every lesson
+    python tools/execute.py notebooks/01_preliminaries/tensors.py
+"""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMINGS = ROOT / "notebooks" / "timings.csv"
+
+
+def lesson_sources() -> list[Path]:
+    """Every paired lesson source under notebooks/, in book order (by path)."""
+    return sorted(p for p in (ROOT / "notebooks").glob("*/*.py") if p.with_suffix(".ipynb").exists()
+                  or p.read_text(encoding="utf-8").startswith("# ---"))
+
+
+def execute(source: Path) -> float:
+    """Run `source` top to bottom in a fresh python3 kernel, write the .ipynb, return seconds."""
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    # Stored outputs are CPU ones (even where a GPU exists), with the kernel-free widgets.
+    os.environ.update(CUDA_VISIBLE_DEVICES="", D2LITE_WIDGETS="static")
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(source.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)  # widget state would load ipywidgets' JavaScript from a CDN
+    nbformat.write(nb, source.with_suffix(".ipynb"))
+    return seconds
+
+
+def write_timings(new: dict[str, float]) -> None:
+    """Merge `new` ({notebook: seconds}) into notebooks/timings.csv, keeping other rows."""
+    rows = {}
+    if TIMINGS.exists():
+        with TIMINGS.open(newline="") as f:
+            rows = {r["notebook"]: r for r in csv.DictReader(f)}
+    for name, seconds in new.items():
+        rows[name] = {"notebook": name, "seconds": f"{seconds:.1f}", "device": "cpu"}
+    with TIMINGS.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["notebook", "seconds", "device"])
+        writer.writeheader()
+        writer.writerows(rows[k] for k in sorted(rows))
+
+
+def main(argv: list[str]) -> int:
+    sources = [Path(a).resolve().with_suffix(".py") for a in argv] or lesson_sources()
+    timings = {}
+    for source in sources:
+        name = source.relative_to(ROOT / "notebooks").with_suffix(".ipynb").as_posix()
+        print(f"executing {name} ...", flush=True)
+        timings[name] = execute(source)
+        print(f"  {timings[name]:.1f} s", flush=True)
+        write_timings({name: timings[name]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
