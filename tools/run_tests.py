@@ -76,7 +76,8 @@ def main() -> int:
     if code and not nb_failed:  # nbval stopped before reporting cells: count every notebook failed
         nb_failed = set(notebooks)
 
-    code, out = run("book", [str(BIN / "jupyter-book"), "build", ".", "-W", "--keep-going"])
+    code, out = run("book", [str(BIN / "jupyter-book"), "build", ".", "-W", "--keep-going",
+                                  "--quiet"])
     warnings = len(re.findall(r"\bWARNING\b|\bERROR\b", out))
     if code or warnings:
         failures.append("book build")
