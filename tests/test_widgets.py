@@ -1,0 +1,241 @@
+"""Tests for d2lite.widgets: drive the three explorers headlessly through `.update()`."""
+import re
+import subprocess
+import sys
+import time
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+matplotlib.use("Agg")
+
+from d2lite import widgets  # noqa: E402
+
+
+def frame_count(html: str) -> int:
+    """Frames in a static widget: one data URI each (the shown one sits in the <img>)."""
+    return html.count("data:image/png;base64,")
+
+
+# ----------------------------------------------------------------------------- import and mode
+
+def test_import_does_not_load_jupyter():
+    code = ("import sys, d2lite, d2lite.widgets; "
+            "print(any(m in sys.modules for m in ('ipywidgets', 'IPython')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_mode_argument_beats_environment(monkeypatch):
+    monkeypatch.setenv("D2LITE_WIDGETS", "live")
+    assert widgets.widget_mode("static") == "static"
+    assert widgets.widget_mode() == "live"
+    monkeypatch.setenv("D2LITE_WIDGETS", "Static ")
+    assert widgets.widget_mode() == "static"
+    monkeypatch.delenv("D2LITE_WIDGETS")
+    assert widgets.widget_mode() == "static"  # no kernel here
+
+
+def test_bad_mode_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("D2LITE_WIDGETS", "html")
+    with pytest.raises(ValueError, match=r"lr_explorer\(\): got D2LITE_WIDGETS='html'; "
+                                         r"expected 'live' \(ipywidgets\) or 'static'"):
+        widgets.lr_explorer()
+    with pytest.raises(ValueError, match=r"got mode='video'"):
+        widgets.lr_explorer(mode="video")
+
+
+# ----------------------------------------------------------------------------- learning rate
+
+def test_lr_path_matches_closed_form():
+    A = np.array([[1.0, 0.0], [0.0, 5.0]])
+    data = widgets.lr_explorer(mode="static").update(lr=0.3, steps=10)
+    expected = np.stack([np.linalg.matrix_power(np.eye(2) - 0.3 * A, t) @ [-3.0, 1.5]
+                         for t in range(11)])
+    assert data["bound"] == pytest.approx(2 / 5)
+    np.testing.assert_allclose(data["path"], expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(data["loss"], 0.5 * np.einsum("ti,ij,tj->t", expected, A,
+                                                             expected), rtol=1e-4)
+
+
+def test_lr_past_the_bound_makes_the_loss_grow():
+    explorer = widgets.lr_explorer(mode="static")
+    below, above = explorer.update(lr=0.38), explorer.update(lr=0.42)
+    assert below["loss"][-1] < 0.1 * below["loss"][0] and not below["diverged"]
+    assert above["loss"][-1] > above["loss"][0] and above["diverged"]
+    assert explorer.values == {"lr": 0.42, "steps": 30}
+    far = explorer.update(lr=2.0, steps=100)  # stops once the loss grew a million-fold
+    assert len(far["loss"]) < 101 and np.isfinite(far["loss"]).all()
+
+
+def test_lr_on_a_lessons_own_loss_estimates_L():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(50, 2, generator=gen) * torch.tensor([1.0, 3.0])
+    y = X @ torch.tensor([2.0, -1.0])
+    explorer = widgets.lr_explorer(lambda w: ((X @ w - y) ** 2).mean(), w0=(0.0, 0.0))
+    hessian = (2 / 50 * X.T @ X).double()
+    L = torch.linalg.eigvalsh(hessian).max().item()
+    assert explorer.data["L"] == pytest.approx(L, rel=1e-3)
+    assert explorer.update(lr=0.9 * 2 / L)["loss"][-1] < 1.0
+    assert explorer.update(lr=1.1 * 2 / L)["diverged"]
+
+
+def test_lr_errors_name_the_fix():
+    with pytest.raises(ValueError, match=r"lr_explorer\(\): got A of shape \(3,\); expected a "
+                                         r"symmetric \(2, 2\) matrix"):
+        widgets.lr_explorer(A=(1.0, 2.0, 3.0))
+    with pytest.raises(ValueError, match=r"loss\(w\) returned \(2,\); expected a scalar tensor"):
+        widgets.lr_explorer(lambda w: w ** 2, L=1.0)
+    explorer = widgets.lr_explorer(mode="static")
+    with pytest.raises(TypeError, match=r"lr_explorer.update\(\): got unknown control\(s\) "
+                                        r"\['learning_rate'\]; expected some of \['lr', 'steps'\]"):
+        explorer.update(learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"got lr=-0.1, steps=30; expected lr > 0"):
+        explorer.update(lr=-0.1)
+    assert explorer.values["lr"] > 0  # a bad value leaves the state as it was
+
+
+# ----------------------------------------------------------------------------- activations
+
+def test_activation_function_and_derivative_match_torch():
+    explorer = widgets.activation_explorer(widths=(8,), width=8, steps=20, mode="static")
+    for name, fn in (("ReLU", torch.relu), ("leaky ReLU", lambda x: nn.functional.leaky_relu(
+            x, 0.1)), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh),
+            ("GELU", nn.functional.gelu)):
+        data = explorer.update(activation=name)
+        x = torch.tensor(data["x"], requires_grad=True)
+        (df,) = torch.autograd.grad(fn(x).sum(), x)
+        np.testing.assert_allclose(data["f"], fn(x).detach().numpy(), atol=1e-6)
+        np.testing.assert_allclose(data["df"], df.numpy(), atol=1e-6)
+
+
+def test_activation_changes_the_fit_and_a_fit_is_fast():
+    explorer = widgets.activation_explorer(mode="static")
+    start = time.perf_counter()
+    tanh = explorer.update(activation="tanh")
+    seconds = time.perf_counter() - start
+    relu = explorer.update(activation="relu")
+    assert seconds < 3.0, f"one fit took {seconds:.2f} s; the widget should redraw in ~1 s"
+    assert np.abs(relu["fit"] - tanh["fit"]).max() > 0.01
+    assert relu["loss"] < 0.05, f"a ReLU MLP of width 16 fits the curve to {relu['loss']:.3f}"
+    assert explorer.update(width=4)["loss"] > relu["loss"]  # narrower fits worse here
+
+
+def test_activation_boundary_and_errors():
+    explorer = widgets.activation_explorer(task="boundary", widths=(16,), mode="static")
+    data = explorer.data
+    assert data["prob"].shape == (60, 60) and data["accuracy"] >= 0.95
+    with pytest.raises(ValueError, match=r"got activation='swish'; expected one of \['relu', "):
+        explorer.update(activation="swish")
+    with pytest.raises(ValueError, match=r"got task='spiral'; expected 'curve' or 'boundary'"):
+        widgets.activation_explorer(task="spiral")
+
+
+# ----------------------------------------------------------------------------- attention
+
+@pytest.fixture
+def mha_weights():
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 4, batch_first=True)
+    X = torch.randn(2, 5, 8)
+    _, weights = mha(X, X, X, need_weights=True, average_attn_weights=False)
+    return weights  # (batch=2, heads=4, q=5, k=5)
+
+
+def test_attention_heads_differ_and_match_the_weights(mha_weights):
+    tokens = ["the", "cat", "sat", "on", "mats"]
+    explorer = widgets.attention_explorer(mha_weights, tokens, tokens, mode="static")
+    head0, head2 = explorer.update(head=0), explorer.update(head=2, example=1)
+    np.testing.assert_allclose(head2["weights"], mha_weights[1, 2].detach().numpy(), atol=1e-7)
+    assert np.abs(head0["weights"] - head2["weights"]).max() > 1e-3
+    assert head2["keys"] == tokens and head2["head"] == 2
+
+
+def test_attention_accepts_every_documented_layout(mha_weights):
+    W = mha_weights.detach()
+    averaged = W.mean(1)  # (batch, q, k), average_attn_weights=True
+    layouts = {"(q, k)": (W[1, 3], 0), "(batch, q, k)": (averaged, 0),
+               "(batch, heads, q, k)": (W, 3), "list over layers": ([W, W.flip(1)], 0),
+               "(layers, batch, heads, q, k)": (torch.stack([W, W]), 3),
+               "numpy": (W.numpy(), 3)}
+    for name, (weights, head) in layouts.items():
+        data = widgets.attention_explorer(weights, mode="static").update(head=head)
+        assert data["weights"].shape == (5, 5), name
+        assert data["queries"] == ["0", "1", "2", "3", "4"], name
+    flat = W.reshape(8, 5, 5)  # (batch * heads, q, k), from-scratch multi-head attention
+    data = widgets.attention_explorer(flat, num_heads=4, mode="static").update(example=1, head=3)
+    np.testing.assert_allclose(data["weights"], W[1, 3].numpy())
+    layered = widgets.attention_explorer([W, W.flip(1)], mode="static")
+    np.testing.assert_allclose(layered.update(layer=1, head=0)["weights"], W[0, 3].numpy())
+
+
+def test_attention_per_example_labels_crop_padding(mha_weights):
+    explorer = widgets.attention_explorer(mha_weights, [["a", "b", "c"], list("vwxyz")],
+                                          [["a", "b", "c"], list("vwxyz")], mode="static")
+    assert explorer.update(example=0)["weights"].shape == (3, 3)
+    assert explorer.update(example=1)["weights"].shape == (5, 5)
+
+
+def test_attention_errors_name_the_fix(mha_weights):
+    with pytest.raises(ValueError, match=r"got weights of shape \(5,\); expected \(q, k\), "
+                                         r"\(batch, q, k\), \(batch, heads, q, k\)"):
+        widgets.attention_explorer(torch.ones(5))
+    with pytest.raises(ValueError, match=r"got queries labels of lengths \[2, 2\] for 2 "
+                                         r"example\(s\) of 5 queries; pass one list"):
+        widgets.attention_explorer(mha_weights, ["a", "b"], None)
+    with pytest.raises(ValueError, match=r"with num_heads=3; expected \(batch \* num_heads"):
+        widgets.attention_explorer(torch.ones(8, 5, 5), num_heads=3)
+    with pytest.raises(ValueError, match=r"attention_explorer.update\(\): got head=4; expected "
+                                         r"an int in \[0, 4\)"):
+        widgets.attention_explorer(mha_weights, mode="static").update(head=4)
+
+
+# ----------------------------------------------------------------------------- the two forms
+
+def test_static_html_is_self_contained_with_one_frame_per_grid_point(mha_weights):
+    explorer = widgets.lr_explorer(mode="static")
+    html = explorer._repr_html_()
+    assert "http" not in html.lower() and "url(" not in html  # no URL at all, no CDN
+    assert set(re.findall(r'(?:src|href)="(\w*:?)', html)) == {"data:"}
+    assert frame_count(html) == len(explorer.grid["lr"]) == 14
+    assert html.count("<script>") == 1 and html.count("</script>") == 1
+    assert len(html) < 300_000, f"{len(html)} bytes"
+    label = re.search(r"<output[^>]*>([^<]*)</output>", html).group(1)
+    assert label == "0.2 (0.50 × 2/L)"  # the slider starts at the current lr = 1/L
+    attention = widgets.attention_explorer(mha_weights, mode="static")
+    other = attention.to_html()
+    assert frame_count(other) == 4 * 2  # heads x examples
+    again = attention.to_html()  # the same widget shown a second time
+    for first, second in ((html, other), (other, again)):
+        ids = set(re.findall(r'id="([^"]+)"', first)) & set(re.findall(r'id="([^"]+)"', second))
+        assert not ids, f"two widgets on one page share the ids {ids}"
+    assert attention._repr_mimebundle_() is None  # static: IPython uses _repr_html_
+
+
+def test_activation_static_html_size():
+    html = widgets.activation_explorer(mode="static").to_html()
+    assert frame_count(html) == 5 * 3 and len(html) < 300_000, f"{len(html)} bytes"
+    assert "http" not in html.lower()
+
+
+def test_live_widget_builds_and_follows_its_controls():
+    ipywidgets = pytest.importorskip("ipywidgets")
+    explorer = widgets.lr_explorer(mode="live")
+    assert explorer._repr_html_() is None
+    form = explorer.widget
+    assert isinstance(form, ipywidgets.VBox)
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    before = explorer._image.value
+    explorer._controls["lr"].value = explorer.options["lr"][-1]  # what dragging the slider does
+    assert explorer.data["diverged"] and explorer._image.value != before
+    explorer.update(lr=explorer.options["lr"][0])  # and code moves the slider
+    assert explorer._controls["lr"].value == explorer.options["lr"][0]
+    assert explorer._readouts["lr"].value == "0.02 (0.05 × 2/L)"
+    activation = widgets.activation_explorer(widths=(8,), width=8, steps=20, mode="live")
+    activation.widget._repr_mimebundle_()
+    activation._controls["activation"].value = "tanh"  # the dropdown
+    assert activation.values["activation"] == "tanh" and activation.data["f"].min() < -0.99
