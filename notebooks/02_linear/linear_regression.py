@@ -1,0 +1,558 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Linear Regression
+#
+# Every model in this book is trained the same way: choose a model with adjustable numbers,
+# measure how wrong it is with a loss, and nudge the numbers downhill. Here you do all three
+# for the smallest model there is, a straight line through three points. You will find the best
+# line exactly with the normal equations, then find it again by gradient descent in a training
+# loop you write by hand, and you will work out how large the learning rate may be before that
+# loop blows up.
+
+# %%
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+import torch
+import d2lite
+import math
+import matplotlib.pyplot as plt
+
+# %% [markdown]
+# ## The meal machine
+#
+# Imagine a machine that decides your meals. You tell it today's date and it tells you what to
+# eat; you never learned the rule inside it, only what goes in and what comes out. One morning it
+# breaks. Without it you cannot make up your mind, and you would rather not starve, so you decide
+# to rebuild it from what you remember of the days it worked.
+#
+# To keep things simple, suppose every date is a number and every dish is a number too. The
+# input that the answer depends on, the day, is a **{term}`feature`** (特征); the answer you
+# want to predict, the dish, is the **{term}`label`** (标签). Predicting a number from features
+# is called **{term}`regression`** (回归).
+#
+# You remember three days: dish 3 on day 1, dish 5 on day 2 and dish 7 on day 3. The simplest
+# rule you can think of is a line, $\hat{y} = wx + b$, where $x$ is the day, $\hat{y}$ the
+# predicted dish, and the **{term}`weight`** (权重) $w$ and **{term}`bias`** (偏置) $b$ are the
+# **{term}`parameters <parameter>`** (参数) you get to choose. Two of the three days already fix
+# $w = 2$, $b = 1$, and the third agrees: $2 \cdot 3 + 1 = 7$. The cell below checks that and
+# asks the rule for day 4: dish 9.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+days = torch.tensor([1.0, 2.0, 3.0])
+remembered = torch.tensor([3.0, 5.0, 7.0])
+print("2x + 1 on days 1, 2, 3, 4:", (2 * torch.arange(1.0, 5.0) + 1).tolist())
+assert torch.equal(2 * days + 1, remembered), "the line 2x + 1 should pass through all three"
+
+# %% [markdown]
+# Then you look more carefully and realise that on day 3 you ate dish 8, not 7. Your data are
+# the three points $(1, 3)$, $(2, 5)$, $(3, 8)$, and now no line passes through all of them:
+# from day 1 to day 2 the dish rises by 2, from day 2 to day 3 by 3, and a line rises by the same
+# amount every day. You could invent a curvier rule, but with a hundred days of data no simple
+# rule would hit every point either. So lower your ambition: find the line that comes *closest*.
+# Dish 7 when the truth was 8 is not a disaster. This is **{term}`linear regression`**
+# (线性回归): fitting a linear function of the features to labels as closely as possible.
+#
+# The tensors `x` and `y` below hold the three points; they are all the data of this lesson.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x = torch.tensor([1.0, 2.0, 3.0])  # (3,): the days
+y = torch.tensor([3.0, 5.0, 8.0])  # (3,): the dishes
+rises = (y[1:] - y[:-1]) / (x[1:] - x[:-1])
+print("rise from one day to the next:", rises.tolist())
+assert rises[0] != rises[1], "different slopes: no single line passes through all three points"
+
+# %% [markdown]
+# ## How wrong is a line?
+#
+# "Closest" needs a number. For each day, the line's **{term}`residual`** (残差) is the gap
+# $\hat{y}_i - y_i$ between its prediction and what you ate. Square the residuals, so that
+# misses above and below both count and big misses count a lot, and add them up:
+#
+# $$
+# S(w, b) = \sum_{i=1}^{n} \bigl(w x_i + b - y_i\bigr)^2 .
+# $$
+#
+# A function that scores how badly a model fits the data is a **{term}`loss function`**
+# (损失函数), and this one is the **{term}`squared loss`** (平方损失). Fitting means finding the
+# $w$ and $b$ with the smallest loss. For the old rule $2x + 1$ the predictions are 3, 5, 7, so
+# the residuals are 0, 0, $-1$ and $S(2, 1) = 1$. The source notes then try $2.5x + \tfrac{1}{3}$:
+# its residuals are $-\tfrac{1}{6}$, $\tfrac{1}{3}$, $-\tfrac{1}{6}$, and $S$ drops to
+# $\tfrac{1}{36} + \tfrac{1}{9} + \tfrac{1}{36} = \tfrac{1}{6}$. It misses every day, but by
+# less in total.
+#
+# In code you almost always divide by the number of examples $n$ and use the
+# **{term}`mean squared error`** (均方误差, MSE)
+#
+# $$
+# L(w, b) = \frac{1}{n} \sum_{i=1}^{n} \bigl(w x_i + b - y_i\bigr)^2 = \frac{S(w, b)}{n}.
+# $$
+#
+# Dividing by $n = 3$ does not move the best line, and it keeps the loss on the same scale
+# however many days you remember. The two lines score $L = \tfrac{1}{3}$ and $\tfrac{1}{18}$.
+
+# %%
+def mse(w, b):
+    """Mean squared error of the line w x + b on the three points."""
+    return ((w * x + b - y) ** 2).mean()
+
+
+for w, b in [(2.0, 1.0), (2.5, 1 / 3)]:
+    L = mse(w, b).item()
+    print(f"w = {w:.3f}, b = {b:.3f}:  S = {3 * L:.4f},  L = {L:.4f}")
+assert abs(3 * mse(2.0, 1.0) - 1) < 1e-6, "the line 2x + 1 should have S = 1"
+assert abs(3 * mse(2.5, 1 / 3) - 1 / 6) < 1e-6, "the line 2.5x + 1/3 should have S = 1/6"
+assert abs(mse(2.5, 1 / 3) - 1 / 18) < 1e-6, "the line 2.5x + 1/3 should have L = 1/18"
+
+# %% [markdown]
+# ## The best line in closed form
+#
+# Is there a line better still? At the bottom of the loss, nudging $w$ or $b$ a little cannot
+# lower it any more, so both partial derivatives are zero there:
+#
+# $$
+# \frac{\partial L}{\partial w} = \frac{2}{n} \sum_{i} (w x_i + b - y_i)\, x_i = 0, \qquad
+# \frac{\partial L}{\partial b} = \frac{2}{n} \sum_{i} (w x_i + b - y_i) = 0 .
+# $$
+#
+# Both are linear in $w$ and $b$. Collect the terms and you get two equations in two unknowns,
+# the **{term}`normal equations`** (正规方程):
+#
+# $$
+# \Bigl(\sum_i x_i^2\Bigr) w + \Bigl(\sum_i x_i\Bigr) b = \sum_i x_i y_i, \qquad
+# \Bigl(\sum_i x_i\Bigr) w + n\, b = \sum_i y_i .
+# $$
+#
+# For our points $\sum x_i^2 = 14$, $\sum x_i = 6$, $\sum x_i y_i = 3 + 10 + 24 = 37$ and
+# $\sum y_i = 16$:
+#
+# $$
+# 14w + 6b = 37, \qquad 6w + 3b = 16 .
+# $$
+#
+# Subtract twice the second equation from the first: $2w = 5$, so $w = 2.5$, and then
+# $b = (16 - 15)/3 = \tfrac{1}{3}$. The line the source notes tried is the best one there is.
+# Legendre published this method of least squares in 1805 {cite}`legendre1805nouvelles`.
+#
+# In matrix form, put each example in a row of $\mathbf{X}$ with an extra column of ones for the
+# bias, and gather the parameters in $\boldsymbol{\theta} = (w, b)$. The predictions are
+# $\mathbf{X}\boldsymbol{\theta}$ and the normal equations read
+# $\mathbf{X}^\top \mathbf{X}\, \boldsymbol{\theta} = \mathbf{X}^\top \mathbf{y}$, for any number
+# of features. Let's build them and solve, in float64 so that you can compare with the exact
+# answer.
+
+# %%
+X = torch.stack([x, torch.ones(3)], dim=1).double()  # (3, 2): day, 1
+XtX, Xty = X.T @ X, X.T @ y.double()                 # (2, 2), (2,)
+print("X^T X =", XtX.tolist(), "  X^T y =", Xty.tolist())
+w_best, b_best = torch.linalg.solve(XtX, Xty).tolist()
+print(f"best line: w = {w_best:.6f}, b = {b_best:.6f}")
+assert XtX.tolist() == [[14, 6], [6, 3]] and Xty.tolist() == [37, 16], "the sums above"
+assert abs(w_best - 2.5) < 1e-12 and abs(b_best - 1 / 3) < 1e-12, "expected w = 2.5, b = 1/3"
+
+# %% [markdown]
+# PyTorch can also skip the normal equations: `torch.linalg.lstsq` solves the least-squares
+# problem directly (with a QR factorisation, which is more accurate when $\mathbf{X}^\top
+# \mathbf{X}$ is close to singular). It finds the same line, and at it the loss is $\tfrac{1}{18}$.
+# On day 4 the rebuilt machine serves dish $2.5 \cdot 4 + \tfrac{1}{3} \approx 10.33$.
+
+# %%
+lstsq = torch.linalg.lstsq(X, y.double()[:, None]).solution[:, 0]  # (2,)
+day4 = w_best * 4 + b_best
+print(f"lstsq: w = {lstsq[0]:.6f}, b = {lstsq[1]:.6f};  loss {mse(w_best, b_best):.6f};  "
+      f"day 4: {day4:.2f}")
+assert torch.allclose(lstsq, torch.tensor([w_best, b_best], dtype=torch.float64), atol=1e-10)
+assert abs(mse(w_best, b_best) - 1 / 18) < 1e-6, "the smallest loss should be 1/18"
+assert abs(day4 - 31 / 3) < 1e-12, f"day 4 prediction {day4} should be 31/3"
+
+# %% [markdown]
+# On the left, the figure shows the three days, the old rule $2x + 1$, the best line and its
+# prediction for day 4; on the right, each line's residuals day by day. See how the old rule
+# puts its whole error on day 3, while the best line gives up hitting days 1 and 2 exactly and
+# spreads its misses ($-\tfrac{1}{6}$, $+\tfrac{1}{3}$, $-\tfrac{1}{6}$) so that they sum to zero,
+# exactly as $\partial L / \partial b = 0$ demands.
+
+# %%
+grid = torch.linspace(0.5, 4.2, 50)
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+ax.plot(grid, 2 * grid + 1, "--", color="gray", label="old rule $2x + 1$ (S = 1)")
+ax.plot(grid, w_best * grid + b_best, color="tab:red", label="best line (S = 1/6)")
+ax.scatter(x, y, color="k", zorder=3, label="what you ate")
+ax.plot([4], [day4], "o", mfc="white", mec="tab:red", label=f"day 4: dish {day4:.2f}")
+ax.set(xlabel="day $x$", ylabel="dish $y$", title="The meal machine, rebuilt")
+ax.legend(fontsize=9)
+ax2.bar(x - 0.15, 2 * x + 1 - y, width=0.3, color="gray", label="old rule")
+ax2.bar(x + 0.15, w_best * x + b_best - y, width=0.3, color="tab:red", label="best line")
+ax2.axhline(0, color="k", lw=0.8)
+ax2.set(xlabel="day $x$", ylabel=r"residual $\hat{y} - y$", title="Residuals", xticks=[1, 2, 3])
+ax2.legend(fontsize=9)
+plt.show()
+
+# %% [markdown]
+# Why not always solve the normal equations? Because they are special to squared loss on a
+# *linear* model. Put a nonlinearity anywhere, as every neural network does, and setting the
+# gradient to zero gives equations nobody can solve in closed form. And even for linear models,
+# with millions of examples and features the matrices become too big to factorise. What you
+# need is a method that only asks "which way is downhill from here?".
+#
+# ## Gradient descent
+#
+# Forget the loss for a moment and take $f(x) = x^2$. Pretend you are a point standing on the
+# curve at $(1, 1)$, allowed only to move along it, and you want to get lower. You cannot see
+# the whole curve, but you can feel the slope under your feet: the derivative $f'(1) = 2$ is
+# positive, so the curve rises to the right, and a small step left must go down. Step left by
+# 0.1 to $x = 0.9$ and indeed $f(0.9) = 0.81 < 1$. Repeat until the slope is zero.
+#
+# That is **{term}`gradient descent`** (梯度下降), due to Cauchy {cite}`cauchy1847methode`: step
+# against the derivative (the gradient, when there are several parameters), by an amount
+# proportional to it,
+#
+# $$
+# x_{k+1} = x_k - \eta\, f'(x_k).
+# $$
+#
+# The factor $\eta$ is the **{term}`learning rate`** (学习率). You choose it; it is not
+# learned, which makes it a **{term}`hyperparameter`** (超参数). The step of 0.1 above is
+# $\eta = 0.05$ times the slope 2. The function below runs the rule on $x^2$ and returns the
+# iterates $x_0, x_1, \ldots$.
+
+# %%
+def descend_square(lr, steps, x0=1.0):
+    """Gradient descent on f(x) = x^2 (f'(x) = 2x) from x0; return [x_0, x_1, ..., x_steps]."""
+    xs = [x0]
+    for _ in range(steps):
+        xs.append(xs[-1] - lr * 2 * xs[-1])
+    return xs
+
+
+first = descend_square(0.05, 1)[1]
+print(f"one step with lr 0.05: x = {first:.2f}, f(x) = {first ** 2:.2f}")
+assert abs(first - 0.9) < 1e-12 and abs(first**2 - 0.81) < 1e-12, "the first step of the story"
+
+# %% [markdown]
+# How far should each step go? Try four learning rates and print the first six iterates.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rates = [0.05, 0.3, 0.9, 1.1]
+runs = {lr: descend_square(lr, 20) for lr in rates}
+for lr, xs in runs.items():
+    print(f"lr {lr:4}: " + "  ".join(f"{v:6.3f}" for v in xs[:6]) + f"   ...  x_20 = {xs[20]:.3g}")
+
+# %% [markdown]
+# Four different behaviours. With $\eta = 0.05$ you creep: after 20 steps $x$ is still above
+# 0.1. With $\eta = 0.3$ you are within $10^{-7}$ of the minimum. With $\eta = 0.9$ every step
+# overshoots to the other side, yet lands a little closer, so you still converge, slowly. With
+# $\eta = 1.1$ every overshoot lands *farther* out, and $x$ runs away.
+#
+# The algebra says why. The update is $x_{k+1} = x_k - 2\eta x_k = (1 - 2\eta)\, x_k$, so
+# $x_k = (1 - 2\eta)^k$: you converge exactly when $|1 - 2\eta| < 1$, that is
+# $0 < \eta < 1$. Since the curvature of $x^2$ is $f'' = 2$, the bound reads $\eta < 2/f''$:
+# the more sharply the function curves, the smaller the steps must be. Keep that rule in mind;
+# it returns below for the loss of the three points.
+
+# %%
+for lr, xs in runs.items():
+    assert all(abs(v - (1 - 2 * lr) ** k) < 1e-12 for k, v in enumerate(xs)), f"lr {lr}"
+assert runs[0.05][20] > 0.1, "lr 0.05 should still be above 0.1 after 20 steps"
+assert abs(runs[0.3][20]) < 1e-7, "lr 0.3 should be within 1e-7 of the minimum"
+assert runs[0.9][1] < 0 < runs[0.9][2] and abs(runs[0.9][20]) < 0.05, "0.9: zigzag, converge"
+assert abs(runs[1.1][20]) > 10, "lr 1.1 should run away"
+
+# %% [markdown]
+# The figure draws the same runs. On the left, the first steps on the curve itself: the small
+# rate walks down one side, the large ones bounce from side to side, inwards for 0.9 and
+# outwards for 1.1. On the right, the distance to the minimum on a log scale: the rule
+# $|x_k| = |1 - 2\eta|^k$ makes each run a straight line, falling when $|1 - 2\eta| < 1$.
+
+# %%
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+curve = torch.linspace(-2.2, 2.2, 100)
+ax.plot(curve, curve**2, color="lightgray")
+for lr, fmt in zip(rates, ["o-", "s-", "^-", "v-"], strict=True):
+    xs = torch.tensor(runs[lr][:5])
+    ax.plot(xs, xs**2, fmt, ms=4, lw=1, label=f"lr {lr}")
+    ax2.semilogy(torch.tensor(runs[lr]).abs(), fmt, ms=3, lw=1, label=f"lr {lr}")
+ax.set(xlabel="$x$", ylabel="$f(x) = x^2$", title="first four steps from $x = 1$")
+ax2.set(xlabel="step $k$", ylabel="$|x_k|$", title="distance to the minimum")
+ax.legend(fontsize=8)
+ax2.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## The gradient of the squared loss
+#
+# Back to the meal machine. The loss $L(w, b)$ has two parameters, so the derivative becomes the
+# gradient $\nabla L = (\partial L / \partial w,\ \partial L / \partial b)$, and gradient descent
+# updates both parameters at once:
+#
+# $$
+# w \leftarrow w - \eta \frac{\partial L}{\partial w}, \qquad
+# b \leftarrow b - \eta \frac{\partial L}{\partial b}.
+# $$
+#
+# You already have the two partial derivatives from the normal equations. Evaluate them at the
+# old rule $w = 2$, $b = 1$, whose residuals are $(0, 0, -1)$:
+# $\partial L / \partial w = \tfrac{2}{3}(-1 \cdot 3) = -2$ and
+# $\partial L / \partial b = \tfrac{2}{3}(-1) = -\tfrac{2}{3}$. Both are negative, so a step of
+# gradient descent raises both $w$ and $b$, although $b$ must end at $\tfrac{1}{3}$, *below* its
+# current value. The gradient knows only the slope where you stand, not where the minimum is, so
+# the way down is not a straight line to the answer; you will see the detour below.
+#
+# You do not have to derive gradients by hand: autograd computes them, as in
+# {doc}`../01_preliminaries/autograd_and_graphs`. Let's check that it agrees.
+
+# %%
+w = torch.tensor(2.0, requires_grad=True)
+b = torch.tensor(1.0, requires_grad=True)
+mse(w, b).backward()
+print(f"autograd: dL/dw = {w.grad.item():.4f}, dL/db = {b.grad.item():.4f}")
+assert abs(w.grad.item() + 2) < 1e-6, f"dL/dw = {w.grad.item()}, expected -2"
+assert abs(b.grad.item() + 2 / 3) < 1e-6, f"dL/db = {b.grad.item()}, expected -2/3"
+
+# %% [markdown]
+# ## Training by hand
+#
+# Now rebuild the machine the way every model in this book is trained. The source notes list
+# the steps:
+#
+# 1. Gather the data: the features `x` and labels `y` of the three days.
+# 2. Choose the model: the line $\hat{y} = wx + b$.
+# 3. Choose the loss that scores $w$ and $b$ and whose gradient says where to move them: the MSE.
+# 4. Initialise the parameters. Any start will do, because this loss is a
+#    **{term}`convex function`** (凸函数): a single bowl with one bottom, as you will check
+#    below. We start from the flat line $w = b = 0$ so that the numbers repeat.
+# 5. Pick a learning rate: 0.1, as in the source notes.
+# 6. Repeat: predict, compute the loss, get the gradients with `backward()`, step both
+#    parameters against them, and reset the gradients.
+#
+# Each trip through step 6 is one iteration of the **{term}`training loop`** (训练循环). The
+# parameters are tensors with `requires_grad=True`, so that `loss.backward()` fills in `w.grad`
+# and `b.grad`. The update itself must not be recorded as part of the model, so it runs under
+# `torch.no_grad()` (the source notes write to `w.data` instead, an older idiom). Because
+# gradients accumulate, they are zeroed after every step. No optimizer object, nothing hidden.
+
+# %%
+def train(lr, steps, w0=0.0, b0=0.0):
+    """Fit w x + b to the three points by gradient descent; return w, b and the history."""
+    w = torch.tensor(w0, requires_grad=True)     # step 4: initialise the parameters
+    b = torch.tensor(b0, requires_grad=True)
+    history = []                                 # (w, b, loss) before each step
+    for _ in range(steps):
+        loss = ((w * x + b - y) ** 2).mean()     # steps 2 and 3: predict, then score
+        history.append((w.item(), b.item(), loss.item()))
+        loss.backward()                          # fills w.grad and b.grad
+        with torch.no_grad():                    # the update is not part of the model
+            w -= lr * w.grad
+            b -= lr * b.grad
+        w.grad.zero_()                           # gradients accumulate: reset them
+        b.grad.zero_()
+    return w.item(), b.item(), torch.tensor(history)  # history: (steps, 3)
+
+
+# %% [markdown]
+# Train for 1000 iterations, as the source notes do. The loop lands on the closed-form answer
+# to within $10^{-3}$, and its loss on $\tfrac{1}{18}$.
+
+# %%
+w_fit, b_fit, history = train(lr=0.1, steps=1000)
+print(f"after 1000 steps: w = {w_fit:.4f}, b = {b_fit:.4f}, loss = {history[-1, 2]:.5f}")
+assert abs(w_fit - 2.5) < 1e-3, f"w = {w_fit:.5f} is not within 1e-3 of 2.5"
+assert abs(b_fit - 1 / 3) < 1e-3, f"b = {b_fit:.5f} is not within 1e-3 of 0.3333"
+assert abs(history[-1, 2] - 1 / 18) < 1e-5, f"final loss {history[-1, 2]:.6f} is not 1/18"
+
+# %% [markdown]
+# Look at how it got there. On the left are the two parameters. The very first step takes
+# $w$ from 0 to almost 2.5 at once, and it also throws $b$ up past 1: that is the detour the
+# gradient at $(2, 1)$ hinted at. After that, $w$ and $b$ creep towards their best values
+# together, $w$ up and $b$ down. On the right is the distance
+# $\lVert \boldsymbol{\theta}_k - \boldsymbol{\theta}^* \rVert$ from the best parameters
+# $\boldsymbol{\theta}^* = (2.5, \tfrac{1}{3})$, on a log scale. It falls along a straight line,
+# which means by the same factor at every step, until it reaches the precision of float32
+# around $10^{-6}$. Both panels show the first 600 iterations.
+
+# %%
+errors = (history[:, :2] - torch.tensor([2.5, 1 / 3])).norm(dim=1)  # (1000,): distance to best
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+ax.plot(history[:600, 0], label="$w$")
+ax.plot(history[:600, 1], label="$b$")
+ax.hlines([2.5, 1 / 3], 0, 600, colors="gray", linestyles=":", label="best values")
+ax.set(xlabel="iteration", ylabel="parameter value", title="The parameters, lr = 0.1")
+ax.legend()
+ax2.semilogy(errors[:600])
+ax2.set(xlabel="iteration", ylabel="distance to $(2.5, 1/3)$", title="Distance to the best line")
+plt.show()
+b_peak = history[:, 1].max().item()
+print(f"after one step: w = {history[1, 0]:.3f}, b = {history[1, 1]:.3f}; b peaks at {b_peak:.3f}")
+assert history[1, 0] > 2.4 and b_peak > 1, "the first step should take w near 2.5, b past 1"
+
+# %% [markdown]
+# ## How large may the learning rate be?
+#
+# For $x^2$ the answer was $\eta < 2/f''$. With two parameters the second derivative becomes
+# the **{term}`Hessian`** (黑塞矩阵), the matrix $\mathbf{H}$ of all second partial
+# derivatives. For the MSE of a linear model it does not depend on $w$ and $b$ at all:
+#
+# $$
+# \mathbf{H} = \frac{2}{n} \mathbf{X}^\top \mathbf{X}
+#   = \frac{2}{3}\begin{pmatrix} 14 & 6 \\ 6 & 3 \end{pmatrix}
+#   = \begin{pmatrix} 28/3 & 4 \\ 4 & 2 \end{pmatrix}.
+# $$
+#
+# So the loss is exactly a quadratic bowl around the best parameters $\boldsymbol{\theta}^*$,
+# $L(\boldsymbol{\theta}) = L(\boldsymbol{\theta}^*) + \tfrac{1}{2}(\boldsymbol{\theta} -
+# \boldsymbol{\theta}^*)^\top \mathbf{H}\, (\boldsymbol{\theta} - \boldsymbol{\theta}^*)$, and one
+# step of gradient descent maps the error to $(\mathbf{I} - \eta \mathbf{H})(\boldsymbol{\theta}
+# - \boldsymbol{\theta}^*)$. Along each eigenvector of $\mathbf{H}$ this is the $x^2$ story once
+# more: the error along an eigenvector with eigenvalue $\lambda$ is multiplied by $1 - \eta
+# \lambda$ at every step. Every direction shrinks exactly when
+#
+# $$
+# \eta < \frac{2}{\lambda_{\max}},
+# $$
+#
+# where $\lambda_{\max}$, the largest eigenvalue, is the sharpest curvature of the bowl (the
+# widget below calls it $L$, the usual name in optimisation texts). The eigenvalues of our
+# $\mathbf{H}$ are $(17 \pm \sqrt{265})/3$, about 11.09 and 0.240, which puts the bound at
+# $2/\lambda_{\max} = (17 - \sqrt{265})/4 \approx 0.180$. Let's have autograd compute the
+# Hessian and check all of that.
+
+# %%
+H = torch.autograd.functional.hessian(lambda p: mse(p[0], p[1]), torch.zeros(2))  # (2, 2)
+lam_min, lam_max = torch.linalg.eigvalsh(H).tolist()                               # ascending
+lr_bound = 2 / lam_max
+print(f"eigenvalues {lam_min:.4f} and {lam_max:.4f}; bound 2/lambda_max = {lr_bound:.4f}")
+assert torch.allclose(H, 2 / 3 * XtX.float(), atol=1e-5), "H should be (2/n) X^T X"
+assert abs(lam_max - (17 + math.sqrt(265)) / 3) < 1e-4, f"lambda_max = {lam_max}"
+assert abs(lam_min - (17 - math.sqrt(265)) / 3) < 1e-4, f"lambda_min = {lam_min}"
+assert abs(lr_bound - (17 - math.sqrt(265)) / 4) < 1e-5, f"2/lambda_max = {lr_bound:.6f}"
+
+# %% [markdown]
+# Both eigenvalues are positive, so the bowl curves upwards in every direction: that is what
+# makes the loss convex, with a single bottom that gradient descent cannot miss. The
+# source notes' $\eta = 0.1$ is safely below 0.180.
+#
+# The *smallest* eigenvalue matters too: along its eigenvector the error shrinks only by
+# $1 - 0.1 \cdot 0.240 \approx 0.976$ per step. That is the straight line in the last figure,
+# and the reason 1000 iterations are needed: shrinking an error by a factor $10^4$ at 0.976 per
+# step takes about 380 of them. Let's measure the factor from the training run, between
+# iterations 100 and 200.
+
+# %%
+factor = (errors[200] / errors[100]).item() ** (1 / 100)
+print(f"measured shrink factor per step {factor:.4f}; predicted 1 - lr * lambda_min = "
+      f"{1 - 0.1 * lam_min:.4f}")
+steps_1e4 = math.log(1e4) / -math.log(1 - 0.1 * lam_min)  # steps to shrink an error 10^4-fold
+print(f"shrinking an error 10^4-fold takes {steps_1e4:.0f} steps; "
+      f"lambda_max / lambda_min = {lam_max / lam_min:.1f}")
+assert lam_min > 0, "a positive definite Hessian makes the loss convex"
+assert abs(factor - (1 - 0.1 * lam_min)) < 1e-3, f"measured factor {factor:.4f}"
+assert 370 < steps_1e4 < 390, f"{steps_1e4:.0f} steps, not about 380"
+assert 45.5 < lam_max / lam_min < 46.5, f"condition number {lam_max / lam_min:.1f}, not about 46"
+
+# %% [markdown]
+# The two eigenvalues pull in opposite directions. The steep direction caps the learning rate
+# at $2/\lambda_{\max}$; the shallow direction then decides how slowly you converge, since even
+# at the cap it shrinks the error only by $1 - 2\lambda_{\min}/\lambda_{\max}$ per step. Their
+# ratio, $\lambda_{\max} / \lambda_{\min} \approx 46$ here, is the **{term}`condition number`**
+# (条件数) of the problem: the larger it is, the longer and narrower the valley and the slower
+# plain gradient descent.
+# The optimizers lesson of this chapter shows two cures, momentum and rescaling the inputs.
+#
+# ## Explore the learning rate
+#
+# The widget runs the same gradient descent on the same loss $L(w, b)$ for 100 steps. To make
+# the valley easy to see, it starts far along it, at the line $\hat{y} = -x + 5$ (a machine that
+# serves less every day), $w = -1$, $b = 5$. Its left panel draws the path on the contour lines
+# of the loss (the widget names the two parameters $w_1 = w$ and $w_2 = b$); the right panel
+# shows the loss at each step; the strip below marks your learning rate against the bound
+# $2/L$. Move the slider. At small rates the path slides down the steep wall and then crawls
+# along the valley floor. Towards the bound it zigzags across the valley, each step
+# overshooting the other wall. Past the bound every zigzag is wider than the last, and the loss
+# explodes. (In a live Jupyter kernel you also get a slider for the number of steps.)
+
+# %%
+explorer = d2lite.widgets.lr_explorer(lambda p: mse(p[0], p[1]), w0=(-1.0, 5.0), steps=100)
+explorer
+
+# %% [markdown]
+# The widget works out $L$ itself, from Hessians along a run, so it is an independent check of
+# the 0.180 above. Its run at $\eta = 0.1$ is your training loop from the same start, step for
+# step. And setting the learning rate 5 % below and 5 % above the bound through
+# `.update(lr=...)` gives the two behaviours the theory predicts: after 100 steps the loss is
+# within 0.005 of its minimum $\tfrac{1}{18}$ in one case and over a thousand times its starting
+# value in the other.
+
+# %%
+assert abs(explorer.data["L"] - lam_max) < 1e-3, f"widget's L = {explorer.data['L']:.4f}"
+path = torch.tensor(explorer.update(lr=0.1)["path"])            # (101, 2): w, b at each step
+history_widget_start = train(lr=0.1, steps=100, w0=-1.0, b0=5.0)[2]  # (100, 3)
+assert torch.allclose(path[:100], history_widget_start[:, :2], atol=1e-5), "same as train()"
+below, above = explorer.update(lr=0.95 * lr_bound), explorer.update(lr=1.05 * lr_bound)
+print(f"lr {below['lr']:.4f}: loss {below['loss'][0]:.2f} -> {below['loss'][-1]:.4f}")
+print(f"lr {above['lr']:.4f}: loss {above['loss'][0]:.2f} -> {above['loss'][-1]:.3g}")
+assert not below["diverged"] and below["loss"][-1] < 1 / 18 + 0.005, "below 2/L: converge"
+assert above["diverged"] and above["loss"][-1] > 1e3 * above["loss"][0], "past 2/L: diverge"
+
+# %% [markdown]
+# Your own loop agrees. Give it 300 steps at each of the two rates: just below the bound it
+# finds the best line to within $10^{-3}$, just above it the loss passes $10^{6}$.
+
+# %%
+w_below, b_below, _ = train(lr=0.95 * lr_bound, steps=300)
+_, _, history_above = train(lr=1.05 * lr_bound, steps=300)
+print(f"below: w = {w_below:.4f}, b = {b_below:.4f};  above: loss {history_above[-1, 2]:.3g}")
+assert abs(w_below - 2.5) < 1e-3 and abs(b_below - 1 / 3) < 1e-3, "below 2/L should converge"
+assert not history_above[-1, 2] < 1e6, "above 2/L the loss should pass 1e6 (or overflow)"
+
+# %% [markdown]
+# ## Summary
+#
+# - Regression predicts a number from features. Linear regression fits $\hat{y} = wx + b$ by
+#   minimising the squared loss; in code you use its mean, the MSE.
+# - For the three points $(1, 3)$, $(2, 5)$, $(3, 8)$ the normal equations
+#   $\mathbf{X}^\top\mathbf{X}\boldsymbol{\theta} = \mathbf{X}^\top\mathbf{y}$ give the best line
+#   exactly: $w = 2.5$, $b = \tfrac{1}{3}$, with MSE $\tfrac{1}{18}$.
+# - Gradient descent needs only the slope where you stand: $\theta \leftarrow \theta - \eta\,
+#   \nabla L$. On $x^2$ it converges exactly when $0 < \eta < 1 = 2/f''$.
+# - A training loop by hand: predict, compute the loss, `backward()`, update under
+#   `torch.no_grad()`, zero the gradients. With $\eta = 0.1$ and 1000 steps it finds the best
+#   line to within $10^{-3}$.
+# - The Hessian sets the rules: the learning rate must stay below $2/\lambda_{\max} \approx
+#   0.180$ here, and the smallest eigenvalue sets the speed. Just past the bound the loss
+#   explodes.
+#
+# ## Exercises
+#
+# 1. **A fourth day.** On day 4 you ate dish 10. Add the point, solve the normal equations
+#    again, and predict day 5. Compute the new bound $2/\lambda_{\max}$: is $\eta = 0.1$ still
+#    safe? Self-check: set `x` and `y` to the four points, run `train(lr=0.1, steps=2000)` and
+#    assert that its $w$, $b$ match your closed form to within $10^{-3}$.
+# 2. **Any start.** The loss is convex, so the start should not matter. Draw ten random
+#    starting points with `d2lite.seed_everything(0)` and `torch.randn(10, 2) * 10`, train from
+#    each with `train(0.1, 1000, w0, b0)`, and check that all end at the same line. Self-check:
+#    `assert all(abs(train(0.1, 1000, float(p[0]), float(p[1]))[0] - 2.5) < 1e-3 for p in starts)`.
+# 3. **Sum or mean.** Train on the summed loss $S = nL$ instead of the mean. What is the new
+#    bound on the learning rate, and what happens to the source notes' $\eta = 0.1$? Self-check:
+#    the bound should be $(17 - \sqrt{265})/12 \approx 0.060$.
+# 4. **The best constant learning rate.** For a quadratic, $\eta^* = 2/(\lambda_{\min} +
+#    \lambda_{\max})$ makes the slowest direction shrink as fast as possible. Compute it, and
+#    count how many steps `train` needs to get $w$ within $10^{-3}$ of 2.5 at $\eta^*$ and at
+#    0.1. Self-check: fewer steps at $\eta^*$.
+# 5. **Centre the days.** Replace $x$ by $x - 2$ (the mean day). Show that $\mathbf{H}$ becomes
+#    diagonal, find its condition number, and watch in the widget how the valley becomes
+#    rounder. What are the best $w$ and $b$ now, and how do they relate to the old ones?
