@@ -416,8 +416,8 @@ assert history[1, 0] > 2.4 and b_peak > 1, "the first step should take w near 2.
 # So the loss is exactly a quadratic bowl around the best parameters $\boldsymbol{\theta}^*$,
 # $L(\boldsymbol{\theta}) = L(\boldsymbol{\theta}^*) + \tfrac{1}{2}(\boldsymbol{\theta} -
 # \boldsymbol{\theta}^*)^\top \mathbf{H}\, (\boldsymbol{\theta} - \boldsymbol{\theta}^*)$, and one
-# step of gradient descent maps the error to $(\mathbf{I} - \eta \mathbf{H})(\boldsymbol{\theta}
-# - \boldsymbol{\theta}^*)$. Along each eigenvector of $\mathbf{H}$ this is the $x^2$ story once
+# step of gradient descent maps the error to
+# $(\mathbf{I} - \eta \mathbf{H})(\boldsymbol{\theta} - \boldsymbol{\theta}^*)$. Along each eigenvector of $\mathbf{H}$ this is the $x^2$ story once
 # more: the error along an eigenvector with eigenvalue $\lambda$ is multiplied by $1 - \eta
 # \lambda$ at every step. Every direction shrinks exactly when
 #

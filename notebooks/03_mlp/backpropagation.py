@@ -188,8 +188,9 @@ assert close(grad["w5"], 0.0781) and close(grad["b4"], -0.1682), "second-layer v
 # To step back into the first layer you need $\partial \mathrm{OUT} / \partial f(u_1)$, and here
 # is the one point that needs care. $f(u_1)$ feeds *both* $u_2$ (through $w_5$) and $v_2$
 # (through $w_7$), so a change in $f(u_1)$ reaches the output along two paths. The multivariable
-# chain rule, $\frac{\partial z}{\partial x} = \frac{\partial z}{\partial u}\frac{\partial u}{\partial x}
-# + \frac{\partial z}{\partial v}\frac{\partial v}{\partial x}$, adds them:
+# chain rule,
+# $\frac{\partial z}{\partial x} = \frac{\partial z}{\partial u}\frac{\partial u}{\partial x} +
+# \frac{\partial z}{\partial v}\frac{\partial v}{\partial x}$, adds them:
 #
 # $$
 # \frac{\partial \mathrm{OUT}}{\partial f(u_1)} = w_9 f'(u_2)\, w_5 + w_{10} g'(v_2)\, w_7

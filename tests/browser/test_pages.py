@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -22,6 +23,8 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # pydata-sphinx-theme logs this once on a fresh browser profile; it is not a fault of the page.
 KNOWN_CONSOLE_NOISE = ("Got invalid theme mode",)
+RAW_LATEX = re.compile(r"\\(mathbf|boldsymbol|frac|sum|lambda|theta|eta|sigma|hat|log|partial|"
+                       r"top|cdot|left|right|mathrm|text)\b")
 
 
 def toc_pages() -> list[str]:
@@ -121,6 +124,13 @@ def test_page_renders(server, browser, path):
 
     text = page.inner_text("article")
     assert "$$" not in text, f"{path} shows raw $$ math: MathJax did not render it"
+    # Math that MyST did not recognise (a line starting with "- " inside $...$ becomes a list) shows
+    # as raw LaTeX in the prose; code cells may legitimately contain backslashes, so skip them.
+    prose = page.eval_on_selector_all(
+        "article p, article li, article td", "els => els.filter(e => !e.closest('pre, code, "
+        ".cell_output, mjx-container')).map(e => e.innerText)")
+    raw = [t[:120] for t in prose if RAW_LATEX.search(t)]
+    assert not raw, f"{path} shows raw LaTeX (math not rendered): {raw}"
     if page.locator("div.math, span.math").count():
         assert page.locator("mjx-container").count(), f"{path} has math but MathJax rendered none"
 
