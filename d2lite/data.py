@@ -1,0 +1,320 @@
+"""Dataset loaders that return plain tensors and lists, and `batches`, a fast in-memory minibatcher.
+
+Files come from the hub (`fetch`: $D2LITE_DATA, cache, or a checked download). No Dataset classes,
+no transforms, no worker processes: the book's datasets fit in memory, so slicing tensors is enough.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from d2lite.hub import cache_dir, data_dir, extract, fetch, locate, sha256sum
+from d2lite.registry import REGISTRY, DataFile, Source
+
+__all__ = [
+    "FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "DataFile", "Source", "batches", "cache_dir",
+    "data_dir", "extract", "fetch", "load_fashion_mnist", "load_fra_eng", "load_mnist", "load_ptb",
+    "load_rt_polarity", "load_sms_spam", "load_time_machine", "load_wikitext2", "locate",
+    "read_idx", "sha256sum",
+]
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot")
+"""Fashion-MNIST's class names, indexed by label: `FASHION_MNIST_CLASSES[9] == "Ankle boot"`."""
+
+_IDX_MAGIC = {2049: 1, 2051: 3}  # unsigned-byte labels (1 dim) and images (3 dims)
+
+
+def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
+    """Parse an IDX file (gzip-compressed if its name ends in .gz) of unsigned bytes.
+
+    Checks the magic number (2049 for labels, 2051 for images) and that the data fill the file
+    exactly. Returns a uint8 array of shape (n,) for labels or (n, rows, cols) for images.
+
+    Example:
+        >>> read_idx("t10k-labels-idx1-ubyte.gz", magic=2049).shape
+        (10000,)
+    """
+    path = Path(path)
+    if magic not in _IDX_MAGIC:
+        raise ValueError(f"read_idx(): got magic={magic}; expected 2049 (labels) or 2051 (images)")
+    raw = path.read_bytes()
+    try:
+        raw = bytearray(gzip.decompress(raw) if path.suffix == ".gz" else raw)  # writable
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise ValueError(f"read_idx(): {path.name} is not a complete gzip file ({err}); the file"
+                         " is truncated or damaged: delete it so that it is fetched again") from err
+    ndim = _IDX_MAGIC[magic]
+    header = 4 + 4 * ndim
+    found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if found != magic:
+        raise ValueError(f"read_idx(): {path.name} starts with magic number {found}, expected"
+                         f" {magic}; it is not an IDX file of this kind")
+    if len(raw) < header:
+        raise ValueError(f"read_idx(): {path.name} is truncated: {len(raw)} bytes, shorter than"
+                         f" its {header}-byte header")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    if len(raw) - header != math.prod(shape):
+        raise ValueError(f"read_idx(): {path.name} holds {len(raw) - header:,} data bytes but its"
+                         f" header promises {shape} = {math.prod(shape):,}; the file is truncated"
+                         " or damaged")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
+    """Return the lines of a text file, split at "\n" only (not at other Unicode line breaks)."""
+    lines = path.read_text(encoding=encoding).split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the file ends with a newline
+    return [line.rstrip("\r") for line in lines]
+
+
+def _load_idx_dataset(name: str, verbose: bool) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    splits = []
+    for prefix in ("train", "t10k"):
+        images = read_idx(fetch(name, f"{prefix}-images-idx3-ubyte.gz", verbose=verbose), 2051)
+        labels = read_idx(fetch(name, f"{prefix}-labels-idx1-ubyte.gz", verbose=verbose), 2049)
+        if len(images) != len(labels):
+            raise ValueError(f"load_{name.replace('-', '_')}(): {len(images)} {prefix} images but"
+                             f" {len(labels)} labels; the files do not belong together")
+        X = torch.from_numpy(images).unsqueeze(1).to(torch.float32).div_(255)  # (n, 1, 28, 28)
+        splits.append((X, torch.from_numpy(labels).to(torch.int64)))
+    return tuple(splits)
+
+
+def load_mnist(*, verbose: bool = True) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """Load MNIST's handwritten digits: `(X_train, y_train), (X_test, y_test)`.
+
+    X: float32 in [0, 1], shape (60000, 1, 28, 28) and (10000, 1, 28, 28); y: int64 digits 0-9.
+
+    Example:
+        >>> (X_train, y_train), (X_test, y_test) = load_mnist()
+        >>> X_train.shape, y_test[:3].tolist()
+        (torch.Size([60000, 1, 28, 28]), [7, 2, 1])
+    """
+    return _load_idx_dataset("mnist", verbose)
+
+
+def load_fashion_mnist(*, verbose: bool = True) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """Load Fashion-MNIST's clothing images: `(X_train, y_train), (X_test, y_test)`.
+
+    Same shapes and dtypes as `load_mnist`; label i is `FASHION_MNIST_CLASSES[i]`.
+
+    Example:
+        >>> (X_train, y_train), _ = load_fashion_mnist()
+        >>> FASHION_MNIST_CLASSES[int(y_train[0])]
+        'Ankle boot'
+    """
+    return _load_idx_dataset("fashion-mnist", verbose)
+
+
+def load_time_machine(*, raw: bool = False, verbose: bool = True) -> list[str]:
+    """Load H. G. Wells' *The Time Machine* as a list of 3,221 lines.
+
+    By default each line keeps only letters, lower-cased, with every other run of characters
+    turned into one space ("The Time Machine, by H. G. Wells [1898]" -> "the time machine by h g
+    wells"); `raw=True` gives the lines as in the file.
+
+    Example:
+        >>> load_time_machine()[0]
+        'the time machine by h g wells'
+    """
+    lines = _read_lines(fetch("timemachine", verbose=verbose))
+    return lines if raw else [re.sub("[^A-Za-z]+", " ", line).strip().lower() for line in lines]
+
+
+def load_fra_eng(num_examples: int | None = None, *, verbose: bool = True,
+                 ) -> tuple[list[list[str]], list[list[str]]]:
+    """Load English-French sentence pairs as `(source, target)` token lists (167,130 pairs).
+
+    Lower-cased; the punctuation marks , . ! ? are split off as tokens of their own.
+    `num_examples` keeps only the first pairs (the file starts with the shortest sentences).
+
+    Example:
+        >>> source, target = load_fra_eng(num_examples=600)
+        >>> source[0], target[0]
+        (['go', '.'], ['va', '!'])
+    """
+    if num_examples is not None and (not isinstance(num_examples, int) or num_examples < 1):
+        raise ValueError(f"load_fra_eng(): got num_examples={num_examples!r}; expected None or an"
+                         " int >= 1")
+    with zipfile.ZipFile(fetch("fra-eng", verbose=verbose)) as zf:
+        lines = zf.read("fra-eng/fra.txt").decode("utf-8").split("\n")
+    text = "\n".join([line for line in lines if "\t" in line][:num_examples])
+    # one pass over the whole text: lower-case, no-break spaces to spaces, split off , . ! ?
+    text = text.replace("\u202f", " ").replace("\xa0", " ").lower()
+    text = re.sub(r"(?<! )([,.!?])", r" \1", text)
+    pairs = [line.split("\t")[:2] for line in text.split("\n")]
+    return [english.split() for english, _ in pairs], [french.split() for _, french in pairs]
+
+
+def _check_split(func: str, split: str) -> None:
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"{func}(): got split={split!r}; expected 'train', 'valid' or 'test'")
+
+
+def load_ptb(split: str = "train", *, verbose: bool = True) -> list[str]:
+    """Load a split of the Penn Treebank (Mikolov's version) as lines of space-separated words.
+
+    Already tokenized and lower-cased, with rare words replaced by `<unk>`; train has 42,068
+    lines, and `d2lite.text.tokenize(lines)` gives the words (9,999 distinct ones in train).
+
+    Example:
+        >>> load_ptb()[0].split()[:3]
+        ['aer', 'banknote', 'berlitz']
+    """
+    _check_split("load_ptb", split)
+    return [line.strip() for line in _read_lines(fetch("ptb", f"ptb.{split}.txt", verbose=verbose))]
+
+
+def load_wikitext2(split: str = "train", *, verbose: bool = True) -> list[str]:
+    """Load a split of WikiText-2 (tokenized, v1) as its lines, blank lines and headings included.
+
+    Train has 36,718 lines; headings look like '= Valkyria Chronicles III ='. Counting one `<eos>`
+    per line, as language models do, train has 2,088,628 tokens.
+
+    Example:
+        >>> load_wikitext2()[1]
+        '= Valkyria Chronicles III ='
+    """
+    _check_split("load_wikitext2", split)
+    path = fetch("wikitext-2", f"wiki.{split}.tokens", verbose=verbose)
+    return [line.strip() for line in _read_lines(path)]
+
+
+def load_rt_polarity(*, verbose: bool = True) -> tuple[list[str], torch.Tensor]:
+    """Load the sentence polarity movie reviews (Pang & Lee 2005): `(sentences, labels)`.
+
+    10,662 lower-cased, tokenized sentences: the 5,331 positive ones (label 1) first, then the
+    5,331 negative ones (label 0). labels: int64, shape (10662,). The files are Windows-1252.
+
+    Example:
+        >>> sentences, labels = load_rt_polarity()
+        >>> len(sentences), labels.sum().item()
+        (10662, 5331)
+    """
+    sentences, labels = [], []
+    for file, label in (("rt-polarity.pos", 1), ("rt-polarity.neg", 0)):
+        path = fetch("rt-polarity", file, verbose=verbose)
+        lines = [line.strip() for line in _read_lines(path, encoding="cp1252")]
+        sentences += lines
+        labels += [label] * len(lines)
+    return sentences, torch.tensor(labels, dtype=torch.int64)
+
+
+def load_sms_spam(*, verbose: bool = True) -> tuple[list[str], torch.Tensor]:
+    """Load the SMS Spam Collection: `(messages, labels)`, label 1 for spam and 0 for ham.
+
+    5,574 messages in file order, 747 of them spam; labels: int64, shape (5574,).
+
+    Example:
+        >>> messages, labels = load_sms_spam()
+        >>> messages[0][:19], labels[0].item()
+        ('Go until jurong poi', 0)
+    """
+    messages, labels = [], []
+    for line in _read_lines(fetch("sms-spam", verbose=verbose)):
+        kind, message = line.split("\t", 1)
+        messages.append(message)
+        labels.append(1 if kind == "spam" else 0)
+    return messages, torch.tensor(labels, dtype=torch.int64)
+
+
+_NUMPY_DTYPES = {torch.float64, torch.float32, torch.float16, torch.int64, torch.int32,
+                 torch.int16, torch.int8, torch.uint8, torch.bool}
+
+
+def _gather(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """A copy of the rows `index` of `t`: (len(index), ...) from (n, ...).
+
+    On the CPU numpy's `take` copies the rows on one thread. torch's `index_select` wakes its
+    thread pool for every batch, and on a busy 2-core machine that costs 5-10x more than the copy.
+    """
+    if t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES and not t.requires_grad:
+        return torch.from_numpy(np.take(t.numpy(), index.numpy(), axis=0))
+    return t.index_select(0, index)
+
+
+class Batches:
+    """Re-iterable minibatches of tensors already in memory, made by slicing (no collate).
+
+    Each pass (epoch) yields `(X_batch, y_batch)`; when `X` is a tuple of tensors, `X_batch` is a
+    tuple too (call the model with `model(*X_batch)`). With `seed`, epoch e is shuffled with seed
+    `seed + e`, so runs repeat; set `epoch` to resume. Without it, torch's global generator
+    (`d2lite.seed_everything`) decides the order.
+    """
+
+    def __init__(self, X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
+                 batch_size: int, shuffle: bool = True, seed: int | None = None,
+                 device: torch.device | str | None = None, drop_last: bool = False):
+        inputs = X if isinstance(X, tuple) else (X,)
+        if not inputs or not all(isinstance(t, torch.Tensor) for t in (*inputs, y)):
+            raise TypeError(f"batches(): X must be a tensor or a tuple of tensors and y a tensor;"
+                            f" got X={type(X).__name__}, y={type(y).__name__}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batches(): got batch_size={batch_size!r}; expected an int >= 1")
+        for i, t in enumerate(inputs):
+            if t.ndim == 0 or len(t) != len(y):
+                shape = tuple(t.shape)
+                raise ValueError(f"batches(): X{f'[{i}]' if isinstance(X, tuple) else ''} has shape"
+                                 f" {shape} but y has {len(y)} rows; every tensor needs the same"
+                                 " first dimension (one row per example)")
+        self.inputs = tuple(t.to(device) for t in inputs) if device is not None else inputs
+        self.y = y.to(device) if device is not None else y
+        self.tuple_input = isinstance(X, tuple)
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.seed = seed
+        self.epoch = 0  # number of passes started so far
+
+    def __len__(self) -> int:
+        n = len(self.y)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple]:
+        n, device = len(self.y), self.y.device
+        order = None
+        if self.shuffle:
+            generator = None
+            if self.seed is not None:
+                generator = torch.Generator().manual_seed(self.seed + self.epoch)
+            order = torch.randperm(n, generator=generator).to(device)  # (n,)
+        self.epoch += 1
+        for b in range(len(self)):
+            rows = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            if order is None:  # slices are views: no copy at all
+                Xb, yb = tuple(t[rows] for t in self.inputs), self.y[rows]
+            else:  # one gather per tensor, no per-example work
+                index = order[rows]  # (batch,)
+                Xb, yb = tuple(_gather(t, index) for t in self.inputs), _gather(self.y, index)
+            yield (Xb if self.tuple_input else Xb[0]), yb
+
+
+def batches(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor, batch_size: int,
+            shuffle: bool = True, seed: int | None = None,
+            device: torch.device | str | None = None, drop_last: bool = False) -> Batches:
+    """Minibatches of in-memory tensors: a re-iterable `Batches` with `len()`, one pass per epoch.
+
+    Args:
+        X: (n, ...) inputs, or a tuple of such tensors for models with several inputs.
+        y: (n, ...) targets.
+        batch_size: rows per batch; the last batch is smaller unless `drop_last=True`.
+        shuffle: a new random order every epoch.
+        seed: makes epoch e's order repeatable (seed + e); None uses torch's global generator.
+        device: move X and y there once, up front (e.g. `d2lite.try_gpu()`).
+
+    Example:
+        >>> data = batches(torch.randn(1000, 784), torch.randint(0, 10, (1000,)), 256, seed=0)
+        >>> len(data), [tuple(X.shape) for X, y in data][-1]
+        (4, (232, 784))
+    """
+    return Batches(X, y, batch_size, shuffle=shuffle, seed=seed, device=device,
+                   drop_last=drop_last)
