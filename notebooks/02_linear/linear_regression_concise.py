@@ -1,0 +1,559 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Linear Regression, Concisely
+#
+# In {doc}`linear_regression` you wrote every part of training yourself: the parameters, the
+# loss, the update and the reset of the gradients. Here you hand those parts to PyTorch's building
+# blocks, `nn.Module`, `nn.Linear`, `nn.MSELoss` and `torch.optim.SGD`, and feed the data through
+# a `DataLoader`. You will check that the concise loop takes exactly the same steps as the one
+# written by hand, then replace the loop by a single call to `d2lite.fit` and read its source to
+# see that nothing else is hidden inside.
+
+# %%
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+import inspect
+import textwrap
+import time
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import d2lite
+
+# %% [markdown]
+# ## The meal machine as a module
+#
+# A framework earns its keep by taking the formulas out of your code. PyTorch
+# {cite}`paszke2019pytorch` keeps the pieces of a network in `torch.nn` and the update rules in
+# `torch.optim`. Using them for a straight line through three points is a sledgehammer to crack a
+# nut, but it is the clearest place to see what each piece does.
+#
+# Start with the model. In PyTorch a model is a **{term}`module`** (模块): a class that
+# subclasses `nn.Module`, creates its layers in `__init__` and says how to compute the output in
+# `forward`. The meal machine's rule $\hat{y} = wx + b$ is one **{term}`linear layer`**
+# (线性层, also called a fully connected layer), `nn.Linear(1, 1)`: one input feature, one output.
+# It creates the weight and the bias for you, which replaces the two `torch.tensor(...,
+# requires_grad=True)` lines of the hand-written loop.
+
+# %%
+class MealMachine(nn.Module):
+    """The line y_hat = w x + b: a module holding one nn.Linear with 1 input and 1 output."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(1, 1)  # creates w (1, 1) and b (1,) and registers them
+
+    def forward(self, x):              # x: (n, 1), one example per row
+        return self.linear(x)          # (n, 1)
+
+
+# %% [markdown]
+# Because `self.linear` is assigned inside a module, its parameters are registered with it:
+# `named_parameters()` finds them, and so will the optimizer. They start at small random values.
+# The weight has shape `(1, 1)`, one row per output and one column per input, because
+# `nn.Linear` stores $\mathbf{W}$ as (outputs, inputs) and computes
+# $\mathbf{X}\mathbf{W}^\top + \mathbf{b}$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+d2lite.seed_everything(0)
+machine = MealMachine()
+for name, p in machine.named_parameters():
+    print(f"{name}: shape {tuple(p.shape)}, requires_grad={p.requires_grad}")
+
+# %% [markdown]
+# A layer expects one example per *row*, so the three days go in a column of shape `(3, 1)`;
+# the source notes write them as a row and transpose. Calling the module, `machine(x)`, runs
+# `forward` (through `nn.Module.__call__`, which also runs any hooks). Let's confirm that it
+# computes $\mathbf{X}\mathbf{W}^\top + \mathbf{b}$.
+
+# %%
+x = torch.tensor([[1.0], [2.0], [3.0]])  # (3, 1): the days, one per row
+y = torch.tensor([[3.0], [5.0], [8.0]])  # (3, 1): the dishes
+W, b = machine.linear.weight, machine.linear.bias
+print("machine(x) has shape", tuple(machine(x).shape))
+assert torch.allclose(machine(x), x @ W.T + b), "nn.Linear should compute X W^T + b"
+
+# %% [markdown]
+# Next come the loss and the update rule. `nn.MSELoss()` is the mean squared error as an object:
+# `loss_fn(y_hat, y)` returns $\frac{1}{n}\sum_i (\hat{y}_i - y_i)^2$. `torch.optim.SGD` is an
+# **{term}`optimizer`** (优化器): it is handed the model's parameters once, and afterwards
+# `optimizer.step()` moves each of them against its gradient, and `optimizer.zero_grad()` resets
+# the gradients. The training loop shrinks to four lines, which match the hand-written loop of the
+# previous lesson line for line:
+#
+# | hand-written loop ({doc}`linear_regression`) | with `torch.nn` and `torch.optim` |
+# |---|---|
+# | `w = torch.tensor(0.0, requires_grad=True)`, the same for `b` | `nn.Linear(1, 1)` inside a module |
+# | `loss = ((w * x + b - y) ** 2).mean()` | `loss = loss_fn(machine(x), y)` |
+# | `loss.backward()` | `loss.backward()` |
+# | `w -= lr * w.grad` under `torch.no_grad()`, the same for `b` | `optimizer.step()` |
+# | `w.grad.zero_()`, `b.grad.zero_()` | `optimizer.zero_grad()` |
+#
+# The source notes train with learning rate 0.01 for 10,000 iterations. We use the previous
+# lesson's 0.1 and 1000 iterations, which reach the same answer ten times sooner; the random start
+# does not matter, because the loss is convex.
+
+# %%
+optimizer = torch.optim.SGD(machine.parameters(), lr=0.1)
+loss_fn = nn.MSELoss()
+for _ in range(1000):
+    loss = loss_fn(machine(x), y)  # forward pass and loss
+    optimizer.zero_grad()          # reset the gradients
+    loss.backward()                # fill w.grad and b.grad
+    optimizer.step()               # w -= lr * w.grad, the same for b
+w_line, b_line = machine.linear.weight.item(), machine.linear.bias.item()
+print(f"w = {w_line:.4f}, b = {b_line:.4f}, loss = {loss.item():.5f}")
+assert abs(w_line - 2.5) < 1e-3 and abs(b_line - 1 / 3) < 1e-3, "expected w = 2.5, b = 1/3"
+assert abs(loss.item() - 1 / 18) < 1e-5, f"final loss {loss.item():.6f} is not 1/18"
+
+# %% [markdown]
+# The line is the one the normal equations gave in {doc}`linear_regression`: $w = 2.5$,
+# $b = \tfrac{1}{3}$, with loss $\tfrac{1}{18}$. The source notes print the optimizer's
+# `param_groups` to read off the answer. That works because the optimizer does not copy the
+# parameters: it holds the very tensors that live in the model, so `step()` changes the model in
+# place.
+
+# %%
+held = optimizer.param_groups[0]["params"]
+print(f"the optimizer holds {len(held)} tensors, lr = {optimizer.param_groups[0]['lr']}")
+assert held[0] is machine.linear.weight and held[1] is machine.linear.bias, "the same tensors"
+
+# %% [markdown]
+# ## Synthetic data with a known answer
+#
+# Three points are too few to show minibatches, so let's make more data. We choose a true weight
+# vector $\mathbf{w} = (2, -3.4)^\top$ and bias $b = 4.2$, draw 1000 examples with two features
+# each from a standard normal distribution, and compute their labels with a little noise:
+#
+# $$
+# \mathbf{y} = \mathbf{X}\mathbf{w} + b + \boldsymbol{\epsilon}, \qquad
+# \epsilon_i \sim \mathcal{N}(0,\, 0.01^2).
+# $$
+#
+# Such **{term}`synthetic data`** (合成数据) is the best test bench for a training loop: you know
+# the answer it should find. The noise also tells you the best loss any model can reach. Even the
+# true parameters miss each label by its $\epsilon_i$, so their mean squared error is about
+# $0.01^2 = 10^{-4}$. We also draw 200 more examples as validation data, to measure the loss on
+# examples the model has not trained on.
+
+# %%
+true_w, true_b = torch.tensor([2.0, -3.4]), 4.2
+
+
+def synthetic_data(n):
+    """n examples of y = X w + b + noise: X (n, 2), y (n, 1)."""
+    X = torch.randn(n, 2)
+    y = X @ true_w + true_b + 0.01 * torch.randn(n)  # (n,)
+    return X, y[:, None]                             # labels as a column, like the model's output
+
+
+d2lite.seed_everything(0)
+X, y = synthetic_data(1000)
+X_val, y_val = synthetic_data(200)
+floor = ((X @ true_w + true_b - y[:, 0]) ** 2).mean().item()
+print(f"X: {tuple(X.shape)}, y: {tuple(y.shape)}; MSE of the true parameters: {floor:.2e}")
+assert 0.8e-4 < floor < 1.2e-4, f"the noise floor {floor:.2e} should be about 1e-4"
+
+# %% [markdown]
+# ## Datasets and data loaders
+#
+# With 1000 examples you no longer compute each gradient on all of them. Instead you take a
+# **{term}`minibatch`** (小批量) of a few examples, step on its gradient, take the next
+# minibatch, and so on. One pass over all the data is an **{term}`epoch`** (轮). Following the
+# gradient of a random minibatch is **{term}`stochastic gradient descent`** (随机梯度下降, SGD)
+# {cite}`robbins1951stochastic`, which is where `torch.optim.SGD` gets its name. Each step is
+# cheap, and its gradient, although noisy, points downhill on average. The optimizers lesson of
+# this chapter compares it with full-batch gradient descent.
+#
+# PyTorch splits the job in two. A **{term}`dataset`** (数据集) answers two questions, how many
+# examples there are (`len`) and what example `i` is (`dataset[i]`); `TensorDataset` answers them
+# for tensors that share their first dimension. A **{term}`data loader`** (数据加载器) draws
+# minibatches from a dataset: `DataLoader(dataset, batch_size=10, shuffle=True)` deals out the
+# examples in a new random order every epoch, ten at a time, and stacks each ten into one tensor.
+# The **{term}`batch size`** (批量大小) is a hyperparameter like the learning rate.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+dataset = TensorDataset(X, y)
+features, label = dataset[0]
+print(f"{len(dataset)} examples; example 0: features {tuple(features.shape)}, "
+      f"label {tuple(label.shape)}")
+loader = DataLoader(dataset, batch_size=10, shuffle=True)
+X_batch, y_batch = next(iter(loader))
+print(f"{len(loader)} batches per epoch; a batch: X {tuple(X_batch.shape)}, y {tuple(y_batch.shape)}")
+
+# %% [markdown]
+# Each epoch deals out every example exactly once: collect the labels of one epoch, sort them,
+# and you get the sorted labels of the dataset.
+
+# %%
+one_epoch = torch.cat([y_batch for _, y_batch in loader])  # (1000, 1), in shuffled order
+assert torch.equal(one_epoch.sort(dim=0).values, y.sort(dim=0).values), "each example once"
+assert not torch.equal(one_epoch, y), "the order should be shuffled"
+
+# %% [markdown]
+# ## Minibatch SGD by hand
+#
+# First the manual version, as in the previous lesson but on minibatches. For a fair comparison
+# with the concise version later, both must start from the same parameters and see the batches in
+# the same order. So we create one `nn.Linear(2, 1)` now, keep a copy of its random starting
+# values in `init`, and start every run from that copy. The order comes from the loader's
+# shuffling, which draws from PyTorch's global random generator: calling
+# `d2lite.seed_everything(1)` at the start of a run fixes it.
+#
+# The loop has five phases, marked in the comments: move the batch to the device, forward pass,
+# loss, backward pass, and step, followed by the reset of the gradients. With a GPU,
+# `d2lite.try_gpu()` returns it and the parameters live there; on the CPU the move does nothing.
+# We take the learning rate 0.03 and three epochs, and record the parameters after every step.
+
+# %%
+device = d2lite.try_gpu()
+d2lite.seed_everything(0)
+init = {k: v.clone() for k, v in nn.Linear(2, 1).state_dict().items()}  # weight (1, 2), bias (1,)
+
+
+def train_manual(loader, lr=0.03, epochs=3, seed=1):
+    """Minibatch SGD written out; return w (2,), b (1,) and the parameters after each step."""
+    w = init["weight"].T.clone().to(device).requires_grad_()  # (2, 1), a column like X @ w needs
+    b = init["bias"].clone().to(device).requires_grad_()      # (1,)
+    d2lite.seed_everything(seed)                              # fixes the shuffling
+    trajectory = []                                           # (w1, w2, b) after each step
+    for _ in range(epochs):
+        for X_batch, y_batch in loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)  # move the batch
+            y_hat = X_batch @ w + b                                   # forward: (batch, 1)
+            loss = ((y_hat - y_batch) ** 2).mean()                    # loss
+            loss.backward()                                           # backward
+            with torch.no_grad():                                     # step
+                w -= lr * w.grad
+                b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+            trajectory.append(torch.cat([w.flatten(), b]).tolist())
+    return w.detach().flatten(), b.detach(), torch.tensor(trajectory)
+
+
+# %% [markdown]
+# How large may the learning rate be? {doc}`linear_regression` showed that gradient descent on a
+# squared loss converges when $\eta < 2/\lambda_{\max}$, where $\lambda_{\max}$ is the largest
+# eigenvalue of the Hessian $\mathbf{H} = \frac{2}{n}\mathbf{X}^\top\mathbf{X}$ (with a column of
+# ones for the bias). Our features are independent with mean 0 and variance 1, so
+# $\mathbf{H} \approx 2\mathbf{I}$ and all three eigenvalues are close to 2. The bound is about
+# 1 (0.91 for our sample), and 0.03 leaves a wide margin for the noise of minibatch gradients. Each step shrinks the
+# error by a factor of about $1 - 0.03 \cdot 2 = 0.94$, so one epoch of 100 steps shrinks it by
+# $0.94^{100} \approx 0.002$.
+
+# %%
+X1 = torch.cat([X, torch.ones(1000, 1)], dim=1)  # (1000, 3): features and a column of ones
+eigenvalues = torch.linalg.eigvalsh(2 / 1000 * X1.T @ X1)
+print("eigenvalues of the Hessian:", [round(v, 3) for v in eigenvalues.tolist()])
+print(f"bound 2 / lambda_max = {2 / eigenvalues[-1]:.2f};  0.94 ** 100 = {0.94 ** 100:.4f}")
+assert ((eigenvalues > 1.7) & (eigenvalues < 2.3)).all(), "the eigenvalues should be close to 2"
+assert 0.85 < 2 / eigenvalues[-1] < 0.95, f"the bound is {2 / eigenvalues[-1]:.3f}"
+assert 0.001 < 0.94**100 < 0.003, "one epoch shrinks the error about 500-fold"
+
+# %% [markdown]
+# Train, and compare with the truth. The estimates should land within 0.05 of $(2, -3.4)$ and
+# $4.2$; in fact they land within 0.01.
+
+# %%
+w_manual, b_manual, trajectory = train_manual(loader)
+error_manual = max((w_manual.cpu() - true_w).abs().max().item(), abs(b_manual.item() - true_b))
+print(f"w = {[round(v, 4) for v in w_manual.tolist()]}, b = {b_manual.item():.4f}; "
+      f"largest error {error_manual:.4f}")
+assert error_manual < 0.05, f"an estimate is {error_manual:.3f} from the truth (allowed 0.05)"
+assert error_manual < 0.01, f"an estimate is {error_manual:.4f} from the truth, not within 0.01"
+
+# %% [markdown]
+# The figure follows the three parameters through the 300 steps, with the true values dotted.
+# From their random start they head straight for the truth and arrive within 0.05 of it during
+# the first epoch (the dashed line), as the factor $0.002$ predicted. By the third epoch they
+# only wobble around the answer, by less than 0.002, pushed by the noise of each minibatch.
+
+# %%
+fig, ax = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
+names, truths = ["$w_1$", "$w_2$", "$b$"], [2.0, -3.4, 4.2]
+for j, (name, truth) in enumerate(zip(names, truths, strict=True)):
+    line, = ax.plot(range(1, 301), trajectory[:, j], label=f"{name} (true {truth:g})")
+    ax.axhline(truth, color=line.get_color(), linestyle=":")
+ax.axvline(100, color="gray", linestyle="--", lw=1)
+ax.set(xlabel="step", ylabel="parameter value", title="Estimates during minibatch SGD")
+ax.legend(fontsize=9)
+plt.show()
+error_epoch1 = (trajectory[99] - torch.tensor(truths)).abs().max().item()
+wobble = (trajectory[200:] - torch.tensor(truths)).abs().max().item()
+print(f"largest error after epoch 1: {error_epoch1:.4f}; during epoch 3: {wobble:.4f}")
+assert error_epoch1 < 0.05, f"after one epoch an estimate is still {error_epoch1:.3f} away"
+assert wobble < 0.002, f"during epoch 3 an estimate strays {wobble:.4f} from the truth"
+
+# %% [markdown]
+# ## The same loop, concisely
+#
+# Now the concise version: `nn.Linear(2, 1)` for the model, started from the same `init`;
+# `nn.MSELoss()` for the loss; `torch.optim.SGD` for the step. The loop keeps the same five
+# phases, but the formulas are gone: the forward pass is `net(X_batch)`, and `optimizer.step()`
+# updates every parameter the model has, however many there are.
+
+# %%
+def train_concise(loader, lr=0.03, epochs=3, seed=1):
+    """The same minibatch SGD with nn.Linear, nn.MSELoss and torch.optim.SGD; return the model."""
+    net = nn.Linear(2, 1).to(device)
+    net.load_state_dict(init)                         # the same start as train_manual
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = nn.MSELoss()
+    d2lite.seed_everything(seed)                      # the same order of batches
+    for _ in range(epochs):
+        for X_batch, y_batch in loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)  # move the batch
+            loss = loss_fn(net(X_batch), y_batch)                      # forward, loss
+            optimizer.zero_grad()
+            loss.backward()                                            # backward
+            optimizer.step()                                           # step
+    return net
+
+
+# %% [markdown]
+# Same start, same batches in the same order, same learning rate, same number of steps: the two
+# versions should end at the same parameters. They do, to within $10^{-6}$.
+
+# %%
+net = train_concise(loader)
+gap = max((net.weight.detach().flatten() - w_manual).abs().max().item(),
+          (net.bias.detach() - b_manual).abs().max().item())
+print(f"concise: w = {[round(v, 4) for v in net.weight.flatten().tolist()]}, "
+      f"b = {net.bias.item():.4f}; largest gap to the manual loop {gap:.1e}")
+assert gap < 1e-6, f"the concise and manual versions differ by {gap:.1e}"
+
+# %% [markdown]
+# ## The same with `d2lite.fit`
+#
+# The concise loop is short, but you would still write it again for every model, together with
+# the things a real run needs: progress bars, a loss curve, checks on validation data. The book
+# keeps all of that in one function, `d2lite.fit`. You give it the model, the data, the loss and
+# the optimizer; it returns a `History` of the loss per epoch.
+#
+# We start once more from `init` with the same seed, so `fit` should again end at the same
+# parameters. The validation data goes in as a plain list holding one batch, which `fit` accepts
+# like any other iterable of `(X, y)` pairs. (A second `DataLoader` would also work, but iterating
+# a `DataLoader` draws a random number from the global generator even when it does not shuffle,
+# which would change the training order from the second epoch on.) `plot=False` and
+# `verbose=False` keep `fit` quiet; we draw its curves ourselves below.
+
+# %%
+rng = torch.get_rng_state()
+iter(DataLoader(dataset, batch_size=200))  # no shuffling, yet it draws a seed for its workers
+assert not torch.equal(rng, torch.get_rng_state()), "iterating a DataLoader used the global RNG"
+net_fit = nn.Linear(2, 1)
+net_fit.load_state_dict(init)
+d2lite.seed_everything(1)
+history = d2lite.fit(net_fit, loader, loss_fn=nn.MSELoss(), epochs=3,
+                     optimizer=torch.optim.SGD(net_fit.parameters(), lr=0.03),
+                     val_data=[(X_val, y_val)], device=device, plot=False, verbose=False)
+w_fit, b_fit = net_fit.weight.detach().flatten(), net_fit.bias.detach()
+gap = max((w_fit - w_manual).abs().max().item(), (b_fit - b_manual).abs().max().item())
+error_fit = max((w_fit.cpu() - true_w).abs().max().item(), abs(b_fit.item() - true_b))
+print(f"fit: {history}; gap to the manual loop {gap:.1e}; largest error {error_fit:.4f}")
+assert gap < 1e-6, f"fit and the manual loop differ by {gap:.1e}"
+assert error_fit < 0.05, f"an estimate is {error_fit:.3f} from the truth (allowed 0.05)"
+
+# %% [markdown]
+# `history.plot()` draws the curves that `fit` recorded; we switch the loss axis to a log scale
+# and add the noise floor, the loss of the true parameters, as a dotted line.
+# Look at the first epoch. The validation loss, measured at the end of the epoch, is already
+# below $5 \cdot 10^{-4}$, close to the noise floor of $10^{-4}$, yet the training loss is more
+# than a thousand times higher. That is not a sign of trouble: the training loss of an epoch is
+# the average over its batches, taken while the model was still learning, and the first batches
+# of epoch 1 met the random start. From the second epoch on both losses sit between
+# $0.5 \cdot 10^{-4}$ and $2 \cdot 10^{-4}$, at the floor, where no model can beat the noise.
+
+# %%
+ax = history.plot()[0]  # the Axes: loss on the left (metrics, when there are any, on the right)
+ax.axhline(floor, color="gray", linestyle=":", label="noise floor")
+ax.set(yscale="log", xticks=[1, 2, 3])
+ax.legend()
+plt.show()
+train_loss, val_loss = history.train_loss, history.val_metrics["loss"]
+print("train loss per epoch:", [f"{v:.2e}" for v in train_loss])
+print("val loss per epoch:  ", [f"{v:.2e}" for v in val_loss])
+assert val_loss[0] < 5e-4, f"after one epoch the validation loss is {val_loss[0]:.2e}"
+assert train_loss[0] > 1000 * val_loss[0], "epoch 1's train loss should include the early steps"
+assert all(0.5e-4 < v < 2e-4 for v in [*train_loss[1:], *val_loss[1:]]), "the rest: about 1e-4"
+
+# %% [markdown]
+# ## Inside `fit`
+#
+# `fit` is not magic, and you should not have to take that on trust. `inspect.getsource` returns
+# the source of any Python function, so let's print the inner loop of `d2lite.fit`: the part that
+# runs once per batch, from the `for` over the training data to the logging.
+
+# %%
+source = inspect.getsource(d2lite.fit).splitlines()
+start = next(i for i, line in enumerate(source) if "in enumerate(train_data)" in line)
+stop = next(i for i, line in enumerate(source) if "# 6. log" in line)
+core = textwrap.dedent("\n".join(source[start:stop]))
+print(core)
+
+# %% [markdown]
+# Every phase of your manual loop is there, in the same order (`fit`'s comments number them a
+# little differently: forward pass and loss share one number, and clipping gets its own):
+#
+# | phase | manual loop | `d2lite.fit` |
+# |---|---|---|
+# | move the batch | `X_batch.to(device)` | `to_device(X, device)` (also handles tuples of inputs) |
+# | forward | `X_batch @ w + b` | `_forward(net, X)`, which calls `net(X)` |
+# | loss | `((y_hat - y_batch) ** 2).mean()` | `loss_fn(y_hat, y)` |
+# | backward | `loss.backward()`, then zero the gradients | `optimizer.zero_grad(...)`, then `scaler.scale(loss).backward()` |
+# | step | `w -= lr * w.grad` | `scaler.step(optimizer)` |
+#
+# The extras switch themselves off unless you ask for them. `autocast` only changes anything with
+# mixed precision (`amp="bf16"` or `"fp16"`); the clipping needs `grad_clip=...`; and the
+# gradient scaler, which guards `fp16` gradients against underflow, is created disabled otherwise,
+# so that `scaler.scale(loss)` hands back `loss` itself and `scaler.step(optimizer)` simply calls
+# `optimizer.step()`. Setting the gradients to `None` instead of zero saves memory and gives the
+# same update. The cell checks those claims about the printed source and the scaler.
+
+# %%
+for phase in ["to_device(X, device)", "loss_fn(y_hat, y)", "optimizer.zero_grad(",
+              ".backward()", "scaler.step(optimizer)"]:
+    assert phase in core, f"fit's inner loop no longer contains {phase!r}"
+scaler = torch.amp.GradScaler(device.type, enabled=False)  # what fit makes when amp is not fp16
+loss = nn.MSELoss()(net_fit(X_val.to(device)), y_val.to(device))
+assert scaler.scale(loss) is loss, "a disabled scaler should return the loss unchanged"
+
+# %% [markdown]
+# The rest of `fit`, which you can print the same way, is bookkeeping around this loop: before
+# the first epoch it runs one batch through the model and loss and explains what is wrong if the
+# shapes do not fit; it calls `model.train()` before each epoch and evaluates `val_data` in
+# `model.eval()` mode under `torch.no_grad()`; it averages the loss over each epoch into the
+# `History`; and it can draw a live plot, save checkpoints and run on several GPUs. Its docstring
+# (`help(d2lite.fit)`) starts with the plain loop it replaces.
+#
+# ## Minibatches without a `DataLoader`
+#
+# A `DataLoader` is general: it can read examples from disk one at a time, decode images, run
+# several worker processes. That generality has a price when the data is already one tensor in
+# memory. For every batch it fetches the ten examples one by one through `dataset[i]` and then
+# stacks them (the *collate* step). For tensors already in memory, a single indexing operation
+# does the same job: shuffle the row indices once per epoch and take consecutive slices of them.
+#
+# That is what `d2lite.data.batches(X, y, batch_size, shuffle=True, seed=...)` does. It yields
+# the same kind of `(X_batch, y_batch)` pairs, has a `len()`, and gives a new order on every pass
+# over it. With a `seed`, pass number $e$ is shuffled with seed `seed + e`, so a run repeats
+# without touching the global random generator. With `device=...` it moves the data to the GPU
+# once, up front, instead of once per batch.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+fast = d2lite.data.batches(X, y, batch_size=10, seed=0)
+X_batch, y_batch = next(iter(fast))
+print(f"{len(fast)} batches per epoch; a batch: X {tuple(X_batch.shape)}, y {tuple(y_batch.shape)}")
+
+# %% [markdown]
+# Like the loader, it deals every example exactly once per epoch. A new object with the same seed
+# repeats the same order, while a second pass over the same object gives a new one.
+
+# %%
+def epoch_labels(data):
+    """The labels of one pass over data, in the order they came: (1000, 1)."""
+    return torch.cat([y_batch for _, y_batch in data])
+
+
+first = epoch_labels(d2lite.data.batches(X, y, 10, seed=0))
+again = d2lite.data.batches(X, y, 10, seed=0)
+assert torch.equal(epoch_labels(again), first), "the same seed should give the same first epoch"
+assert not torch.equal(epoch_labels(again), first), "the next epoch should be shuffled anew"
+assert torch.equal(first.sort(dim=0).values, y.sort(dim=0).values), "each example once"
+
+# %% [markdown]
+# And it is faster. The cell times one epoch of each, taking the best of five tries so that
+# other programs running on the machine disturb the comparison as little as possible. The exact
+# times depend on your machine, but the slices should win by at least a factor of two.
+
+# %%
+def epoch_seconds(data, tries=5):
+    """Best wall-clock time of one pass over data, in seconds."""
+    times = []
+    for _ in range(tries):
+        began = time.perf_counter()
+        for _ in data:
+            pass
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+t_loader, t_fast = epoch_seconds(loader), epoch_seconds(fast)
+print(f"one epoch: DataLoader {1000 * t_loader:.1f} ms, d2lite.data.batches {1000 * t_fast:.1f} ms")
+assert t_fast * 2 < t_loader, "slicing in-memory tensors should be at least twice as fast"
+
+# %% [markdown]
+# `fit` takes it like any other data. Trained from the same start for three epochs, the model
+# again lands within 0.05 of the truth. (The batches come in a different order than the
+# `DataLoader`'s, so the parameters are close to, but not the same as, those above.)
+
+# %%
+net_fast = nn.Linear(2, 1)
+net_fast.load_state_dict(init)
+train_data = d2lite.data.batches(X, y, batch_size=10, seed=0, device=device)
+d2lite.fit(net_fast, train_data, loss_fn=nn.MSELoss(), epochs=3, device=device,
+           optimizer=torch.optim.SGD(net_fast.parameters(), lr=0.03), plot=False, verbose=False)
+w_fast, b_fast = net_fast.weight.detach().cpu().flatten(), net_fast.bias.item()
+error_fast = max((w_fast - true_w).abs().max().item(), abs(b_fast - true_b))
+print(f"w = {[round(v, 4) for v in w_fast.tolist()]}, b = {b_fast:.4f}; largest error "
+      f"{error_fast:.4f}")
+assert error_fast < 0.05, f"an estimate is {error_fast:.3f} from the truth (allowed 0.05)"
+
+# %% [markdown]
+# ## Summary
+#
+# - A model is an `nn.Module`: layers created in `__init__`, the computation in `forward`.
+#   `nn.Linear(d, 1)` holds the weight, stored as (outputs, inputs), and the bias, and computes
+#   $\mathbf{X}\mathbf{W}^\top + \mathbf{b}$ for one example per row.
+# - `nn.MSELoss()` is the mean squared error; `torch.optim.SGD(model.parameters(), lr)` holds the
+#   model's own parameter tensors, and `zero_grad()`, `backward()`, `step()` replace the
+#   hand-written reset and update.
+# - `TensorDataset` and `DataLoader` deal out shuffled minibatches; one pass is an epoch. For
+#   tensors already in memory, `d2lite.data.batches` does the same by slicing, and faster.
+# - With the same start, the same batch order and the same learning rate, the manual loop, the
+#   concise loop and `d2lite.fit` end at the same parameters (to $10^{-6}$), all within 0.05 of
+#   the true $\mathbf{w} = (2, -3.4)$, $b = 4.2$, with a loss at the noise floor $10^{-4}$.
+# - `d2lite.fit` is that loop (move the batch, forward, loss, backward, step) plus bookkeeping;
+#   `inspect.getsource` shows it.
+#
+# ## Exercises
+#
+# 1. **Full batch.** Make a loader with `batch_size=1000`, so that every epoch is a single step of
+#    gradient descent. How far from the truth are you after 3 epochs at learning rate 0.03? The
+#    Hessian is about $2\mathbf{I}$: which learning rate should make one step land almost on the
+#    answer? Self-check: with that rate, `d2lite.fit` for 3 epochs on the full-batch loader ends
+#    with every estimate within 0.05 of the truth.
+# 2. **Your own linear layer.** Write a module `MyLinear(nn.Module)` that creates
+#    `self.w = nn.Parameter(...)` of shape `(2, 1)` and `self.b = nn.Parameter(...)` of shape `(1,)`
+#    and returns `X @ self.w + self.b`. Start it from `init` and train it with `torch.optim.SGD`
+#    as in `train_concise`. Self-check: `len(list(model.parameters())) == 2`, and the trained
+#    parameters equal `w_manual` and `b_manual` to within $10^{-6}$.
+# 3. **Sum instead of mean.** Train with `nn.MSELoss(reduction="sum")`. Every gradient is now 10
+#    times larger (the batch size), so which learning rate gives back the same training run?
+#    Self-check: with it, the parameters equal `w_manual` and `b_manual` to within $10^{-5}$.
+# 4. **A shape mistake.** Pass `fit` the labels as `y[:, 0]`, shape `(1000,)`, instead of
+#    `(1000, 1)`. What would `nn.MSELoss` do with a `(10, 1)` prediction and a `(10,)` target?
+#    (Try `(torch.zeros(10, 1) - torch.arange(10.0)).shape`.) Read the message `fit` gives you.
+# 5. **Read the rest of `fit`.** Print `inspect.getsource(d2lite.fit)` in full. Where does it call
+#    `model.train()`, and where does it evaluate `val_data`? Why must the evaluation run under
+#    `torch.no_grad()` and in `model.eval()` mode?
