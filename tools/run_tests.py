@@ -6,6 +6,7 @@ failing step does not hide the later ones: all run, and the exit status is non-z
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -55,6 +56,8 @@ def pytest(title: str, report: str, args: list[str]) -> tuple[int, tuple[int, in
 
 def main() -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
+    # Lessons run as `make execute` ran them: static widgets, idle OpenMP threads asleep.
+    os.environ.update(D2LITE_WIDGETS="static", OMP_WAIT_POLICY="PASSIVE")
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*/*.ipynb"))
     failures = []
 
