@@ -1,4 +1,7 @@
-"""Tests for d2lite.widgets: drive the three explorers headlessly through `.update()`."""
+"""Tests for d2lite.widgets: drive the three explorers headlessly through `.update()`.
+
+The mode choice and the Explorer machinery on their own are in test_explorer.py.
+"""
 import re
 import subprocess
 import sys
@@ -23,20 +26,10 @@ def frame_count(html: str) -> int:
 # ----------------------------------------------------------------------------- import and mode
 
 def test_import_does_not_load_jupyter():
-    code = ("import sys, d2lite, d2lite.widgets; "
+    code = ("import sys, d2lite, d2lite.widgets, d2lite.explorer; "
             "print(any(m in sys.modules for m in ('ipywidgets', 'IPython')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_mode_argument_beats_environment(monkeypatch):
-    monkeypatch.setenv("D2LITE_WIDGETS", "live")
-    assert widgets.widget_mode("static") == "static"
-    assert widgets.widget_mode() == "live"
-    monkeypatch.setenv("D2LITE_WIDGETS", "Static ")
-    assert widgets.widget_mode() == "static"
-    monkeypatch.delenv("D2LITE_WIDGETS")
-    assert widgets.widget_mode() == "static"  # no kernel here
 
 
 def test_bad_mode_says_what_to_do(monkeypatch):

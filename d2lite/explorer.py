@@ -1,0 +1,213 @@
+"""Shared widget machinery: `Explorer` (a figure drawn from named controls), the live/static mode
+choice, PNG frames and the kernel-free HTML frame slider; what to draw is in d2lite.widgets.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+import os
+import sys
+from collections.abc import Callable
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["Explorer", "widget_mode"]
+
+DPI = 72  # frames are small: a notebook must stay under 2 MB
+MODES = ("live", "static")
+
+
+def widget_mode(mode: str | None = None, caller: str = "widget_mode") -> str:
+    """Return "live" or "static": `mode` if given, else $D2LITE_WIDGETS, else live in a kernel.
+
+    Example:
+        >>> widget_mode("static")
+        'static'
+    """
+    source = "mode" if mode is not None else "D2LITE_WIDGETS"
+    if mode is None:
+        mode = os.environ.get("D2LITE_WIDGETS", "").strip().lower() or None
+    if mode is None:  # only a Jupyter kernel can talk to a widget frontend
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        return "live" if getattr(shell, "kernel", None) is not None else "static"
+    if mode not in MODES:
+        raise ValueError(f"{caller}(): got {source}={mode!r}; expected 'live' (ipywidgets) or "
+                         "'static' (kernel-free frame slider)")
+    return mode
+
+
+def _encode_png(fig: Figure) -> bytes:
+    """Render `fig` and return a small PNG: 8-bit palette, which keeps lines and text sharp."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    out = io.BytesIO()
+    Image.fromarray(rgb).quantize(colors=64).save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
+def _frames_html(frames: list[bytes], sliders: list[tuple[str, list[str]]], start: list[int],
+                 alt: str, salt: str = "") -> str:
+    """Self-contained HTML: an <img>, a labelled range input per slider, JS swapping frames.
+
+    Element ids hash the frames and `salt`, so outputs repeat exactly from run to run; the JS finds
+    its own elements from its <script> tag, so even two identical copies on a page both work.
+    """
+    uid = "d2w-" + hashlib.sha1(b"".join(frames) + (alt + salt).encode()).hexdigest()[:12]
+    sizes = [len(labels) for _, labels in sliders]
+    k0 = int(np.ravel_multi_index(start, sizes)) if sliders else 0
+    srcs = ["data:image/png;base64," + base64.b64encode(f).decode("ascii") for f in frames]
+    srcs[k0] = None  # the JS reads this one from the <img>, so it is stored once
+    rows = "".join(
+        f'<label style="display:block;font:13px sans-serif;margin:2px 0">'
+        f'<span style="display:inline-block;min-width:5.5em">{html.escape(name)}</span>'
+        f'<input type="range" id="{uid}-s{i}" min="0" max="{len(labels) - 1}" step="1" '
+        f'value="{start[i]}" style="vertical-align:middle;width:240px"> '
+        f'<output id="{uid}-o{i}">{html.escape(labels[start[i]])}</output></label>'
+        for i, (name, labels) in enumerate(sliders))
+    data = json.dumps({"frames": srcs, "labels": [labels for _, labels in sliders], "sizes": sizes})
+    data = data.replace("</", "<\\/")  # a token such as "</s>" must not close the script
+    script = (
+        "(function(){var s=document.currentScript,"
+        f'root=(s&&s.parentNode)||document.getElementById("{uid}"),d={data},'
+        'img=root.querySelector("img"),ins=root.querySelectorAll("input"),'
+        f'outs=root.querySelectorAll("output");d.frames[{k0}]=img.src;'
+        "function show(){var k=0;for(var i=0;i<ins.length;i++){var v=+ins[i].value;"
+        "k=k*d.sizes[i]+v;outs[i].textContent=d.labels[i][v];}img.src=d.frames[k];}"
+        'for(var i=0;i<ins.length;i++){ins[i].addEventListener("input",show);}})();')
+    first = "data:image/png;base64," + base64.b64encode(frames[k0]).decode("ascii")
+    return (f'<div class="d2lite-widget" id="{uid}">{rows}<img id="{uid}-img" src="{first}" '
+            f'alt="{html.escape(alt)}" style="max-width:100%"><script>{script}</script></div>')
+
+
+def _nearest(options: list, value: object) -> int:
+    """Index of `value` in `options`, or of the closest number, or 0."""
+    if value in options:
+        return options.index(value)
+    if isinstance(value, (int, float)) and all(isinstance(o, (int, float)) for o in options):
+        return int(np.argmin([abs(o - value) for o in options]))
+    return 0
+
+
+class Explorer:
+    """A figure drawn from named controls, shown as a live ipywidgets form or a frame slider.
+
+    `update(**values)` redraws and returns the plotted data; `widget` is the ipywidgets form
+    (built on first use); `to_html()` is the kernel-free form. Made by the `*_explorer` functions.
+
+    Args:
+        name: shown in error messages, e.g. "lr_explorer".
+        draw: `draw(figure, **values) -> dict` draws on the (cleared) figure, returns its data.
+        values: the starting value of every control; `options`: each control's choices in the live
+            form; `grid`: the values the kernel-free form precomputes one frame for.
+        describe: `describe(name, value) -> str`, the label shown for a value.
+        figsize, mode: the figure size in inches; "live" or "static" (see `widget_mode`).
+
+    Example:
+        >>> def draw(fig, k):
+        ...     fig.add_subplot().plot([0, k])
+        ...     return {"k": k}
+        >>> demo = Explorer("demo", draw, {"k": 1}, {"k": [1, 2]}, {"k": [1, 2]},
+        ...                 describe=lambda name, value: str(value), figsize=(2, 2), mode="static")
+        >>> demo.update(k=2)
+        {'k': 2}
+    """
+
+    def __init__(self, name: str, draw: Callable[..., dict], values: dict,
+                 options: dict[str, list], grid: dict[str, list], *,
+                 describe: Callable[[str, object], str], figsize: tuple[float, float],
+                 mode: str | None = None):
+        self.name, self.mode = name, widget_mode(mode, name)
+        self.values, self.options, self.grid = dict(values), options, grid
+        self.figure = Figure(figsize=figsize, dpi=DPI)
+        FigureCanvasAgg(self.figure)
+        self._draw, self._describe = draw, describe
+        self._widget, self._frames, self._shown = None, None, 0
+        self.data = self.update()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"{self.name}({shown}; mode={self.mode!r})"
+
+    def _render(self, values: dict) -> dict:
+        self.figure.clear()
+        return self._draw(self.figure, **values)
+
+    def update(self, **values) -> dict:
+        """Set some controls (e.g. `lr=0.3`), redraw, return the plotted data (numpy, floats)."""
+        unknown = sorted(set(values) - set(self.values))
+        if unknown:
+            raise TypeError(f"{self.name}.update(): got unknown control(s) {unknown}; "
+                            f"expected some of {sorted(self.values)}")
+        merged = {**self.values, **values}
+        self.data = self._render(merged)  # raises before anything changes when a value is bad
+        self.values = merged
+        if self._widget is not None:
+            for key, control in self._controls.items():
+                if merged[key] in self.options[key]:
+                    control.value = merged[key]
+                if key in self._readouts:
+                    self._readouts[key].value = self._describe(key, merged[key])
+            self._image.value = _encode_png(self.figure)
+        return self.data
+
+    @property
+    def widget(self):
+        """The live form: one control per option list above the figure (an ipywidgets.VBox)."""
+        if self._widget is None:
+            import ipywidgets
+
+            self._controls, self._readouts, rows = {}, {}, []
+            for key, opts in self.options.items():
+                labels = [(self._describe(key, o), o) for o in opts]
+                value = self.values[key] if self.values[key] in opts else opts[0]
+                if all(isinstance(o, str) for o in opts):
+                    control = ipywidgets.Dropdown(options=labels, value=value, description=key)
+                    rows.append(control)
+                else:  # a Label as readout: the slider's own cuts long texts short
+                    control = ipywidgets.SelectionSlider(options=labels, value=value,
+                                                         description=key, readout=False,
+                                                         continuous_update=False)
+                    self._readouts[key] = ipywidgets.Label(self._describe(key, value))
+                    rows.append(ipywidgets.HBox([control, self._readouts[key]]))
+                control.observe(self._on_change(key), names="value")
+                self._controls[key] = control
+            self._image = ipywidgets.Image(value=_encode_png(self.figure), format="png")
+            self._widget = ipywidgets.VBox([*rows, self._image])
+        return self._widget
+
+    def _on_change(self, key: str) -> Callable[[dict], None]:
+        def handler(change: dict) -> None:
+            if change["new"] != self.values[key]:
+                self.update(**{key: change["new"]})
+        return handler
+
+    def to_html(self) -> str:
+        """The kernel-free form: frames over `grid` (other controls as now) as plain HTML."""
+        key = repr(sorted(self.values.items()))
+        if self._frames is None or self._frames[0] != key:
+            frames = []
+            for combo in itertools.product(*self.grid.values()):
+                self._render({**self.values, **dict(zip(self.grid, combo, strict=True))})
+                frames.append(_encode_png(self.figure))
+            self._render(self.values)
+            self._frames = (key, frames)
+        sliders = [(n, [self._describe(n, v) for v in vs]) for n, vs in self.grid.items()]
+        start = [_nearest(vs, self.values[n]) for n, vs in self.grid.items()]
+        self._shown += 1  # a second display of this widget gets its own element ids
+        return _frames_html(self._frames[1], sliders, start, self.name, salt=str(self._shown))
+
+    def _repr_html_(self) -> str | None:
+        return self.to_html() if self.mode == "static" else None
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
+        return self.widget._repr_mimebundle_(include=include, exclude=exclude) \
+            if self.mode == "live" else None
