@@ -279,6 +279,11 @@ class Batches:
         n = len(self.y)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass epoch `epoch` (as DistributedSampler does): `fit` calls this, so a
+        seeded order depends on seed + epoch only, whoever else iterated the data before."""
+        self.epoch = epoch
+
     def __iter__(self) -> Iterator[tuple]:
         n, device = len(self.y), self.y.device
         order = None
