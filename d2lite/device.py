@@ -1,16 +1,19 @@
-"""Devices and seeds: pick CUDA, then Apple's MPS, then the CPU, and make runs repeatable.
+"""Devices, seeds and processes: pick CUDA, then Apple's MPS, then the CPU; make runs repeatable;
+move batches, mix precision and split data between torchrun's processes for `fit`.
 
-Nothing here changes global settings except `seed_everything` and `set_rng_state` (the generators)
-and `init_distributed` (torchrun's process group). Also: the AMP context `fit` uses.
+Only `seed_everything`, `set_rng_state` (the generators) and `init_distributed` (torchrun's process
+group) change global state.
 """
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, RandomSampler
 
 
 def _mps_available() -> bool:
@@ -103,9 +106,10 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore the generators from a dict made by `rng_state()` (CUDA only when both have GPUs)."""
+    """Restore the generators from `rng_state()`'s dict (CUDA's when the GPU count matches)."""
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if state["cuda"] and len(state["cuda"]) == gpus:
         torch.cuda.set_rng_state_all(state["cuda"])
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
@@ -152,3 +156,64 @@ def autocast_context(device: torch.device, amp: str | None):
         return contextlib.nullcontext()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
     return torch.autocast(device.type, dtype=dtype)
+
+
+def to_device(x, device: torch.device):
+    """Move a tensor, or a tuple/list of tensors (a multi-input batch), to `device`.
+
+    Example:
+        >>> X, y = to_device((torch.ones(2, 3), torch.zeros(2)), torch.device("cpu"))
+    """
+    if isinstance(x, torch.Tensor):
+        return x.to(device, non_blocking=True)
+    if isinstance(x, (tuple, list)):
+        return type(x)(to_device(v, device) for v in x)
+    return x
+
+
+def set_epoch(data, epoch: int) -> None:
+    """Tell `data` (or its sampler) that epoch `epoch` starts, via its `set_epoch` if it has one,
+    so a seeded shuffle depends on seed + epoch only (and a resumed run repeats it)."""
+    for obj in (data, getattr(data, "sampler", None)):
+        if hasattr(obj, "set_epoch"):
+            obj.set_epoch(epoch)
+
+
+class _Shard:
+    """Batches rank, rank + world, ... of a sized iterable: one process's share under torchrun.
+    The last `len % world` batches are dropped so every process takes the same number of steps."""
+
+    def __init__(self, data, rank: int, world: int):
+        self.data, self.rank, self.world = data, rank, world
+
+    def __len__(self) -> int:
+        return len(self.data) // self.world
+
+    def __iter__(self):
+        return itertools.islice(self.data, self.rank, len(self) * self.world, self.world)
+
+    def set_epoch(self, epoch: int) -> None:
+        set_epoch(self.data, epoch)
+
+
+def shard_data(data, rank: int, world: int):
+    """Return process `rank`'s share of the batches `data` (of `world` processes, torchrun).
+
+    A DataLoader is rebuilt with a DistributedSampler (shuffling when the original did, seed 0 +
+    epoch); anything else with `len()` is dealt out round-robin, one batch per process in turn.
+
+    Example:
+        >>> [b for b in shard_data([1, 2, 3, 4, 5], rank=1, world=2)]
+        [2, 4]
+    """
+    if isinstance(data, DataLoader) and data.batch_size is not None and not isinstance(
+            data.dataset, IterableDataset):
+        sampler = DistributedSampler(data.dataset, world, rank, drop_last=data.drop_last,
+                                     shuffle=isinstance(data.sampler, RandomSampler))
+        return DataLoader(data.dataset, data.batch_size, sampler=sampler, drop_last=data.drop_last,
+                          num_workers=data.num_workers, collate_fn=data.collate_fn,
+                          pin_memory=data.pin_memory)
+    if isinstance(data, DataLoader) or not hasattr(data, "__len__"):
+        raise ValueError("fit(): under torchrun, train_data must be a DataLoader with a map-style "
+                         "dataset and a batch_size, or batches with len() such as a list")
+    return _Shard(data, rank, world)

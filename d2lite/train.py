@@ -1,0 +1,364 @@
+"""The training loop: `fit`, `evaluate`, `History` and the `EarlyStopping` callback.
+
+`fit` is one readable loop with first-batch checks, AMP, progress bars, a live plot, resumable
+checkpoints and torchrun (DDP); it leaves out gradient accumulation and per-batch schedulers.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from d2lite.checkpoint import load_checkpoint, save_checkpoint
+from d2lite.checks import check_arguments, check_data, check_first_batch
+from d2lite.device import (
+    autocast_context,
+    init_distributed,
+    rng_state,
+    set_epoch,
+    set_rng_state,
+    shard_data,
+    to_device,
+    try_gpu,
+)
+from d2lite.metrics import Meter, named_metrics
+from d2lite.plot import LivePlot, plot_history
+
+__all__ = ["EarlyStopping", "FitState", "History", "evaluate", "fit"]
+
+Metrics = Callable | Sequence[Callable] | dict[str, Callable] | None  # what `metrics=` takes
+LOG_EVERY = 50  # batches between the only syncs inside an epoch (nan check, progress bar)
+
+
+@dataclass
+class History:
+    """Per-epoch numbers from `fit`: train loss, train and validation metrics, seconds.
+
+    Example:
+        >>> h = History(train_loss=[0.9, 0.5], val_metrics={"accuracy": [0.7, 0.8]})
+        >>> h.series()["val_accuracy"][-1], len(h)
+        (0.8, 2)
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_metrics: dict[str, list[float]] = field(default_factory=dict)
+    val_metrics: dict[str, list[float]] = field(default_factory=dict)  # "loss" too, with loss_fn
+    seconds: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k} {v[-1]:.4g}" for k, v in self.series().items() if v)
+        return f"History({len(self)} epochs: {last})"
+
+    def append(self, train: dict[str, float], val: dict[str, float], seconds: float) -> None:
+        """Add one epoch: `train` holds "loss" and the metrics, `val` the validation numbers."""
+        self.train_loss.append(train["loss"])
+        for name, value in train.items():
+            if name != "loss":
+                self.train_metrics.setdefault(name, []).append(value)
+        for name, value in val.items():
+            self.val_metrics.setdefault(name, []).append(value)
+        self.seconds.append(seconds)
+
+    def series(self) -> dict[str, list[float]]:
+        """Every curve under one flat name: "train_loss", "train_<metric>", "val_<metric>"."""
+        curves = {"train_loss": self.train_loss}
+        curves.update({f"train_{k}": v for k, v in self.train_metrics.items()})
+        curves.update({f"val_{k}": v for k, v in self.val_metrics.items()})
+        return curves
+
+    def to_dict(self) -> dict:
+        """Plain dicts and lists (what checkpoints store; `History.from_dict` reads it back)."""
+        return {"train_loss": list(self.train_loss), "seconds": list(self.seconds),
+                "train_metrics": {k: list(v) for k, v in self.train_metrics.items()},
+                "val_metrics": {k: list(v) for k, v in self.val_metrics.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        return cls(**{k: data[k] for k in ("train_loss", "train_metrics", "val_metrics",
+                                           "seconds")})
+
+    def plot(self) -> list:
+        """Draw the loss curves (and the metrics beside them); return the matplotlib Axes.
+
+        (Not the figure: a figure as a cell's last value would be shown twice in Jupyter.)
+        """
+        return plot_history(self.series()).axes
+
+
+@dataclass
+class FitState:
+    """What callbacks see: the objects being trained and where training is; set `stop = True` to
+    end training after this epoch."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: History
+    epochs: int
+    epoch: int = 0  # 0-based index of the current epoch
+    batch: int = 0  # 0-based index of the batch in the epoch (in on_batch_end)
+    loss: torch.Tensor | None = None  # that batch's loss, still on the device
+    stop: bool = False
+
+
+class EarlyStopping:
+    """Callback: stop `fit` when `monitor` has not improved for `patience` epochs.
+
+    Args:
+        monitor: a name from `History.series()`, e.g. "val_loss" or "val_accuracy".
+        mode: "min" (a loss) or "max" (an accuracy).
+        restore_best: load the weights of the best epoch when training ends.
+
+    Example:
+        >>> stopper = EarlyStopping("val_accuracy", patience=2, mode="max")
+        >>> # d2lite.fit(model, train, val_data=val, ..., callbacks=[stopper]); stopper.best_epoch
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
+                 mode: str = "min", restore_best: bool = True):
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping(): got mode={mode!r}; expected 'min' or 'max'")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.restore_best = restore_best
+        self.best, self.best_epoch, self.best_weights, self.wait = math.inf, None, None, 0
+
+    def on_epoch_end(self, state: FitState) -> None:
+        series = state.history.series()
+        if self.monitor not in series:
+            raise ValueError(f"EarlyStopping(): no curve named {self.monitor!r}; the history has "
+                             f"{sorted(series)} (val_* ones need val_data)")
+        value = self.sign * series[self.monitor][-1]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, state.epoch, 0
+            if self.restore_best:
+                self.best_weights = {k: v.detach().clone()
+                                     for k, v in state.model.state_dict().items()}
+        else:
+            self.wait += 1
+            state.stop = self.wait >= self.patience
+        if (state.stop or state.epoch == state.epochs - 1) and self.best_weights is not None:
+            state.model.load_state_dict(self.best_weights)
+
+
+def _forward(model: nn.Module, X):
+    """`model(X)`, or `model(*X)` when X is a tuple of inputs (seq2seq)."""
+    return model(*X) if isinstance(X, (tuple, list)) else model(X)
+
+
+def _pick_device(who: str, device) -> torch.device:
+    if device is None:  # under torchrun, process i takes GPU i
+        return try_gpu(int(os.environ.get("LOCAL_RANK", "0")))
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{who}(): got device={str(device)!r} but torch sees no CUDA GPU; use "
+                         "device=d2lite.try_gpu(), which falls back to the CPU")
+    return device
+
+
+def _bar(verbose: bool, **kwargs):
+    """A tqdm progress bar that fit moves by hand (a widget in Jupyter, text elsewhere).
+
+    None shows when $D2LITE_WIDGETS is "static" (notebooks executed for the book, whose stored
+    widgets would not render): there the live plot and the returned History tell the story.
+    """
+    from tqdm.auto import tqdm
+
+    static = os.environ.get("D2LITE_WIDGETS", "").strip().lower() == "static"
+    return tqdm(disable=not verbose or static, **kwargs)
+
+
+def _run_eval(model: nn.Module, data, loss_fn, metrics: dict, device: torch.device,
+              amp: str | None) -> dict[str, float]:
+    """Loss and metrics of `model` over `data`, in eval mode without gradients."""
+    meter = Meter(metrics, device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), autocast_context(device, amp):
+        for X, y in data:
+            X, y = to_device(X, device), to_device(y, device)
+            y_hat = _forward(model, X)
+            meter.add(loss_fn(y_hat, y) if loss_fn is not None else None, y_hat, y)
+    model.train(was_training)
+    return meter.totals()
+
+
+def evaluate(model: nn.Module, data: Iterable, *, loss_fn: Callable | None = None,
+             metrics: Metrics = None, device: torch.device | str | None = None
+             ) -> dict[str, float]:
+    """Return the mean loss and metrics of `model` over `data`: `{"loss": ..., "accuracy": ...}`.
+
+    Args:
+        data: (X, y) batches, as for `fit`.
+        loss_fn: averaged over examples (batch-size weighted) as "loss"; left out when None.
+        metrics: functions of (y_hat, y) returning (sum, count), a list or a dict {name: fn}.
+        device: where to run; None means where the model's parameters are.
+
+    The model runs in eval mode under `torch.no_grad()` and is put back in its previous mode.
+
+    Example:
+        >>> evaluate(model, test_batches, metrics=[d2lite.accuracy])   # doctest: +SKIP
+        {'accuracy': 0.912}
+    """
+    metrics = named_metrics("evaluate", metrics)
+    if device is None:
+        device = next((p.device for p in model.parameters()), None) or try_gpu()
+    device = _pick_device("evaluate", device)
+    check_data("evaluate", "data", data)
+    check_first_batch("evaluate", "data", model, data, loss_fn, metrics, device, None)
+    return _run_eval(model, data, loss_fn, metrics, device, None)
+
+
+def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
+        optimizer: torch.optim.Optimizer | None = None, epochs: int = 1,
+        val_data: Iterable | None = None, metrics: Metrics = None,
+        device: torch.device | str | None = None, callbacks: Sequence = (),
+        grad_clip: float | None = None, amp: str | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        checkpoint: str | os.PathLike | None = None, resume: bool = False,
+        plot: bool = True, verbose: bool = True) -> History:
+    """Train `model` on `train_data` for `epochs` epochs; return the per-epoch `History`.
+
+    It is this plain loop, plus checks, AMP, progress bars, a live plot, checkpoints and torchrun:
+
+        for epoch in range(epochs):
+            model.train()
+            for X, y in train_data:
+                X, y = X.to(device), y.to(device)
+                loss = loss_fn(model(X), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            model.eval()
+            with torch.no_grad():
+                ...   # loss and metrics on val_data
+
+    Args:
+        train_data, val_data: re-iterable (X, y) batches (a DataLoader, d2lite's in-memory
+            batches, a list); X may be a tuple of inputs, passed as `model(*X)`.
+        loss_fn: `loss_fn(y_hat, y)` -> the batch's mean loss, e.g. `nn.CrossEntropyLoss()`.
+        optimizer: default `torch.optim.Adam(model.parameters(), lr=1e-3)`.
+        metrics: `d2lite.accuracy`, a list of such (y_hat, y) -> (sum, count) functions, or a
+            dict {name: function}; computed on the training batches and on val_data.
+        device: default `d2lite.try_gpu()`; the model and every batch are moved there.
+        callbacks: objects with `on_epoch_end(state)` and/or `on_batch_end(state)` (a `FitState`;
+            set `state.stop = True` to stop after the epoch), e.g. `[d2lite.EarlyStopping()]`.
+        grad_clip: clip the gradient norm to this value before each step.
+        amp: None, "bf16" (CPU or CUDA) or "fp16" (CUDA, with a GradScaler).
+        scheduler: stepped once per epoch (`ReduceLROnPlateau` gets the validation loss).
+        checkpoint: a path written (atomically, by rank 0) after every epoch; with `resume=True`
+            an existing file is loaded and training continues at the next epoch.
+        plot: live plot of the curves (redrawn in Jupyter, one figure at the end elsewhere).
+        verbose: progress bars; False prints nothing.
+
+    Under `torchrun --nproc_per_node=N` the model is wrapped in DistributedDataParallel, a
+    DataLoader gets a DistributedSampler (a list of batches is dealt out round-robin), and only
+    rank 0 prints, plots and saves. Every rank runs validation on all of val_data.
+
+    Example:
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+        >>> history = fit(net, train_batches, loss_fn=nn.CrossEntropyLoss(), epochs=3,
+        ...               val_data=test_batches, metrics=[d2lite.accuracy])   # doctest: +SKIP
+        >>> history.val_metrics["accuracy"][-1]   # doctest: +SKIP
+        0.84
+    """
+    # 0. set up: check the arguments and the first batch, move the model, resume, split the data
+    device = _pick_device("fit", device)
+    check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp, device,
+                    checkpoint, resume)
+    metrics = named_metrics("fit", metrics)
+    model.to(device)
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if data is not None:
+            check_data("fit", name, data)
+            check_first_batch("fit", name, model, data, loss_fn, metrics, device, amp)
+    rank, world = init_distributed(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+    history, start = History(), 0
+    if resume and Path(checkpoint).exists():
+        saved = load_checkpoint(checkpoint, model, optimizer)
+        for obj, key in ((scheduler, "scheduler"), (scaler, "scaler")):
+            if obj is not None and saved.get(key) is not None:
+                obj.load_state_dict(saved[key])
+        set_rng_state(saved["rng"])
+        history, start = History.from_dict(saved["history"]), saved["epoch"]
+    net = DistributedDataParallel(model, [device] if device.type == "cuda" else None) \
+        if world > 1 else model
+    train_data = shard_data(train_data, rank, world) if world > 1 else train_data
+    verbose, live = verbose and rank == 0, LivePlot() if plot and rank == 0 else None
+    state = FitState(model, optimizer, history, epochs)
+    batch_hooks = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
+    epoch_hooks = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
+    autocast = autocast_context(device, amp)
+    epoch_bar = _bar(verbose, desc="epochs", initial=start, total=epochs)
+    for epoch in range(start, epochs):
+        began, meter = time.perf_counter(), Meter(metrics, device)
+        set_epoch(train_data, epoch)
+        model.train()
+        batch_bar = _bar(verbose, leave=False, desc=f"epoch {epoch + 1}",
+                         total=len(train_data) if hasattr(train_data, "__len__") else None)
+        for i, (X, y) in enumerate(train_data):
+            # 1. move the batch to the device
+            X, y = to_device(X, device), to_device(y, device)
+            # 2. forward pass and loss (in bf16/fp16 when amp is set)
+            with autocast:
+                y_hat = _forward(net, X)
+                loss = loss_fn(y_hat, y)
+            # 3. backward pass (the scaler scales the loss for fp16; otherwise it passes through)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            # 4. clip the gradient norm
+            if grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            # 5. update the weights
+            scaler.step(optimizer)
+            scaler.update()
+            # 6. log: sums stay on the device; every LOG_EVERY batches, one sync checks for nan
+            meter.add(loss, y_hat, y)
+            batch_bar.update()
+            if (i + 1) % LOG_EVERY == 0:
+                batch_bar.set_postfix(loss=f"{meter.check(epoch, optimizer):.4f}", refresh=False)
+            for hook in batch_hooks:
+                state.epoch, state.batch, state.loss = epoch, i, loss.detach()
+                hook(state)
+        # 7. end of epoch: totals over all processes, validation, scheduler, history
+        batch_bar.close()
+        meter.check(epoch, optimizer)
+        train = meter.totals(world)
+        val = {} if val_data is None else _run_eval(model, val_data, loss_fn, metrics, device, amp)
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(val.get("loss", train["loss"]))
+        elif scheduler is not None:
+            scheduler.step()
+        history.append(train, val, time.perf_counter() - began)
+        # 8. callbacks, then checkpoint (rank 0), live plot and progress
+        state.epoch = epoch
+        for hook in epoch_hooks:
+            hook(state)
+        if checkpoint is not None and rank == 0:
+            save_checkpoint(checkpoint, model, optimizer, epoch=epoch + 1,
+                            history=history.to_dict(), rng=rng_state(),
+                            scheduler=scheduler.state_dict() if scheduler is not None else None,
+                            scaler=scaler.state_dict() if amp == "fp16" else None)
+        if live is not None:
+            live.update(history.series())
+        epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.series().items()},
+                              refresh=False)
+        epoch_bar.update()
+        if state.stop:
+            break
+    epoch_bar.close()
+    if live is not None:
+        live.close()
+    return history
