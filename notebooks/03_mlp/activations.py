@@ -505,8 +505,10 @@ assert (units["leaky ReLU"][0](X_unit) > 0).float().mean() > 0.1, "it should fir
 # hidden ReLUs and one output ReLU:
 #
 # $$
-# f_1 = \max(w_1 x + b_1, 0), \quad f_2 = \max(w_2 x + b_2, 0), \quad
-# f_3 = \max(w_3 f_1 + w_4 f_2 + b_3, 0),
+# \begin{aligned}
+# f_1 &= \max(w_1 x + b_1, 0), \qquad f_2 = \max(w_2 x + b_2, 0),\\
+# f_3 &= \max(w_3 f_1 + w_4 f_2 + b_3, 0),
+# \end{aligned}
 # $$
 #
 # with the weights $w_1 = 1$, $w_2 = -1$, $w_3 = 1$, $w_4 = 1$ and the biases $b_1 = -0.5$,
