@@ -10,6 +10,7 @@ Timings go to `notebooks/timings.csv`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import sys
 import time
@@ -44,8 +45,16 @@ def execute(source: Path) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)  # widget state would load ipywidgets' JavaScript from a CDN
+    stable_cell_ids(nb)
     nbformat.write(nb, source.with_suffix(".ipynb"))
     return seconds
+
+
+def stable_cell_ids(nb) -> None:
+    """Name each cell by its position and source, so re-running a lesson does not rewrite every id
+    (jupytext draws random ones) and the diff shows only what changed."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = hashlib.sha1(f"{i}:{cell.source}".encode()).hexdigest()[:8]
 
 
 def write_timings(new: dict[str, float]) -> None:

@@ -590,8 +590,8 @@ print("accuracy per class:", {classes[c]: round(a, 2) for c, a in enumerate(per_
 # %% [markdown]
 # The mistakes are not spread evenly. The four most confused pairs all come from the four
 # garments for the upper body (T-shirt/top, pullover, coat and shirt), whose outlines differ
-# mostly in sleeves and collars. The shirt is the worst class by far, right less than half the
-# time, because it looks like each of the other three. Footwear comes next: sandals taken for
+# mostly in sleeves and collars. The shirt is the worst class, wrong more than three times in ten,
+# because it looks like each of the other three. Footwear comes next: sandals taken for
 # sneakers and back. Trousers and bags, with shapes of their own, are almost always right.
 # A linear model can only weigh pixels one by one; the multilayer perceptrons of chapter 3 and the
 # convolutional networks of chapter 4 combine them into features such as "has a collar" and do
@@ -601,7 +601,7 @@ print("accuracy per class:", {classes[c]: round(a, 2) for c, a in enumerate(per_
 upper_body = {"T-shirt/top", "Pullover", "Coat", "Shirt"}
 assert all(set(pair) <= upper_body for pair in top_pairs[:4]), f"top pairs: {top_pairs[:4]}"
 assert per_class.argmin() == classes.index("Shirt"), "the shirt should be the hardest class"
-assert per_class[classes.index("Shirt")] < 0.5, "shirts should be right less than half the time"
+assert per_class[classes.index("Shirt")] < 0.7, "shirts should be wrong more than 30 % of the time"
 assert set(top_pairs[4]) <= {"Sandal", "Sneaker", "Ankle boot"}, f"fifth: {top_pairs[4]}"
 assert min(per_class[classes.index(c)] for c in ("Trouser", "Bag")) > 0.9, "trousers, bags > 90 %"
 
