@@ -53,7 +53,7 @@ def two_processes(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp")
     script = folder / "ddp_fit.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "D2LITE_WIDGETS": ""}  # bars shown
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                            "--nproc_per_node=2", str(script), str(folder / "out")],
                           env=env, capture_output=True, text=True, timeout=240)

@@ -19,12 +19,12 @@ REPORTS = ROOT / "_build" / "reports"
 BIN = Path(sys.executable).parent
 
 
-def run(title: str, cmd: list[str]) -> tuple[int, str]:
+def run(title: str, cmd: list[str], env: dict | None = None) -> tuple[int, str]:
     """Run `cmd` from the project root, echoing its output; return (exit code, output)."""
     print(f"\n=== {title}: {' '.join(cmd)}", flush=True)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, bufsize=1)
+                            text=True, bufsize=1, env={**os.environ, **(env or {})})
     lines = []
     for line in proc.stdout:
         print(line, end="", flush=True)
@@ -46,18 +46,17 @@ def junit_counts(path: Path) -> tuple[int, int, int]:
     return tests - failed - skipped, failed, skipped
 
 
-def pytest(title: str, report: str, args: list[str]) -> tuple[int, tuple[int, int, int]]:
+def pytest(title: str, report: str, args: list[str],
+           env: dict | None = None) -> tuple[int, tuple[int, int, int]]:
     xml = REPORTS / f"{report}.xml"
     xml.unlink(missing_ok=True)
     code, _ = run(title, [str(BIN / "pytest"), "-p", "no:cacheprovider", f"--junitxml={xml}",
-                          *args])
+                          *args], env)
     return code, junit_counts(xml)
 
 
 def main() -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
-    # Lessons run as `make execute` ran them: static widgets, idle OpenMP threads asleep.
-    os.environ.update(D2LITE_WIDGETS="static", OMP_WAIT_POLICY="PASSIVE")
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*/*.ipynb"))
     failures = []
 
@@ -70,8 +69,10 @@ def main() -> int:
         failures.append("unit tests")
 
     # Notebooks: a fresh kernel each, outputs compared only in cells marked NBVAL_CHECK_OUTPUT.
+    # Lessons run as `make execute` ran them: static widgets, idle OpenMP threads asleep.
     code, nbs = pytest("notebooks", "notebooks", ["--nbval-lax", "--nbval-current-env",
-                                                   "-o", "testpaths=", *notebooks])
+                                                   "-o", "testpaths=", *notebooks],
+                       env={"D2LITE_WIDGETS": "static", "OMP_WAIT_POLICY": "PASSIVE"})
     if code:
         failures.append("notebooks")
     # nbval counts cells; a notebook passes when none of its cells failed.
