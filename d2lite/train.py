@@ -253,7 +253,9 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         callbacks: objects with `on_epoch_end(state)` and/or `on_batch_end(state)` (a `FitState`;
             set `state.stop = True` to stop after the epoch), e.g. `[d2lite.EarlyStopping()]`.
         grad_clip: clip the gradient norm to this value before each step.
-        amp: None, "bf16" (CPU or CUDA) or "fp16" (CUDA, with a GradScaler).
+        amp: None (float32 throughout), "bf16" or "fp16": `torch.autocast` on the device's own
+            type. The CPU and CUDA take "bf16"; "fp16" needs CUDA and gets a GradScaler; on
+            Apple's MPS, which autocast dtypes work depends on the torch version.
         scheduler: stepped once per epoch (`ReduceLROnPlateau` gets the validation loss).
         checkpoint: a path written (atomically, by rank 0) after every epoch; with `resume=True`
             an existing file is loaded and training continues at the next epoch.
