@@ -441,16 +441,18 @@ model = nn.Linear(5, 1)
 X, y = torch.randn(32, 5), torch.randn(32, 1)
 lr, lam = 0.1, 0.05
 
-def sgd_step(weight_decay, penalty):
-    """A copy of `model` after one SGD step; `penalty` adds lam/2 * |w|^2 to the loss."""
+def trained_copy(optimizer, weight_decay, penalty, steps=1, **options):
+    """The weights of a copy of `model` after `steps` steps of `optimizer` (a torch.optim class);
+    `penalty` adds lam/2 * |w|^2 to the loss."""
     net = copy.deepcopy(model)
-    opt = torch.optim.SGD(net.parameters(), lr=lr, weight_decay=weight_decay)
-    loss = nn.functional.mse_loss(net(X), y)
-    if penalty:
-        loss = loss + lam / 2 * sum((p**2).sum() for p in net.parameters())
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
+    opt = optimizer(net.parameters(), weight_decay=weight_decay, **options)
+    for _ in range(steps):
+        loss = nn.functional.mse_loss(net(X), y)
+        if penalty:
+            loss = loss + lam / 2 * sum((p**2).sum() for p in net.parameters())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     return torch.cat([p.detach().flatten() for p in net.parameters()])
 
 
@@ -460,8 +462,8 @@ def sgd_step(weight_decay, penalty):
 # alike (PyTorch decays the bias too unless you put it in a parameter group of its own).
 
 # %%
-with_option = sgd_step(weight_decay=lam, penalty=False)
-with_penalty = sgd_step(weight_decay=0.0, penalty=True)
+with_option = trained_copy(torch.optim.SGD, weight_decay=lam, penalty=False, lr=lr)
+with_penalty = trained_copy(torch.optim.SGD, weight_decay=0.0, penalty=True, lr=lr)
 params = list(model.parameters())
 grads = torch.autograd.grad(nn.functional.mse_loss(model(X), y), params)
 by_formula = torch.cat([((1 - lr * lam) * p - lr * g).detach().flatten()
@@ -478,19 +480,9 @@ assert torch.allclose(with_option, by_formula, rtol=0, atol=1e-6), "option != fo
 # Adam steps with the option and with the explicit penalty land on the same weights.
 
 # %%
-def adam_steps(weight_decay, penalty, steps=20):
-    net = copy.deepcopy(model)
-    opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=weight_decay)
-    for _ in range(steps):
-        loss = nn.functional.mse_loss(net(X), y)
-        if penalty:
-            loss = loss + lam / 2 * sum((p**2).sum() for p in net.parameters())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return torch.cat([p.detach().flatten() for p in net.parameters()])
-
-adam_gap = (adam_steps(lam, False) - adam_steps(0.0, True)).abs().max().item()
+adam_option = trained_copy(torch.optim.Adam, weight_decay=lam, penalty=False, steps=20, lr=0.01)
+adam_penalty = trained_copy(torch.optim.Adam, weight_decay=0.0, penalty=True, steps=20, lr=0.01)
+adam_gap = (adam_option - adam_penalty).abs().max().item()
 print(f"Adam, 20 steps: largest difference {adam_gap:.1e}")
 assert adam_gap < 1e-6, f"Adam's weight_decay and the explicit penalty differ by {adam_gap:.1e}"
 
@@ -737,7 +729,7 @@ plt.show()
 #    $y$ were shifted up by 100.
 # 5. **Decoupled decay.** `torch.optim.AdamW` {cite}`loshchilov2019decoupled` shrinks the
 #    weights by $1 - \eta\lambda$ directly instead of adding $\lambda\mathbf{w}$ to the
-#    gradient that Adam rescales. Modify `adam_steps` to use it and confirm that it does
-#    *not* match the explicit penalty (the difference is far above $10^{-6}$). Under
+#    gradient that Adam rescales. Pass it to `trained_copy` instead of `torch.optim.Adam` and
+#    confirm that it does *not* match the explicit penalty (the difference is far above $10^{-6}$). Under
 #    `Adam(weight_decay=...)`, which weights does Adam's rescaling make decay faster: those
 #    with large gradients or those with small ones?
