@@ -14,7 +14,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-import yaml
+from book_config import repository_url, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
@@ -22,11 +22,6 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_CELL_LINES = 30
 # Outputs must not leak where this machine keeps files (the book is read on other machines).
 ABSOLUTE_PATH = re.compile(r"(/work/|/home/|/root/|/Users/|/tmp/|[A-Z]:\\\\Users)")
-
-
-def repository_url() -> str:
-    """The one place the repository URL is written: `_config.yml`."""
-    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
 def install_lines() -> list[str]:
@@ -37,25 +32,6 @@ def install_lines() -> list[str]:
         f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", "
         f"\"git+{repository_url()}\"], check=True)",
     ]
-
-
-def toc_files() -> set[str]:
-    """Every file named in `_toc.yml`, without its suffix."""
-    found = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if key in node:
-                    found.add(node[key])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return found
 
 
 def code_cells(nb) -> list:
@@ -183,7 +159,7 @@ def test_notebook_follows_rule(path, rule):
 
 
 def test_every_notebook_is_in_the_toc():
-    listed = toc_files()
+    listed = set(toc_files())
     missing = [notebook_id(p) for p in NOTEBOOKS
                if p.relative_to(ROOT).with_suffix("").as_posix() not in listed]
     assert not missing, f"notebooks not listed in _toc.yml: {missing}"

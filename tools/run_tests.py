@@ -64,7 +64,7 @@ def main() -> int:
     if code:
         failures.append("ruff")
 
-    code, unit = pytest("unit tests", "unit", ["tests", "--ignore=tests/browser"])
+    code, unit = pytest("unit tests", "unit", ["tests", "--ignore=tests/test_browser.py"])
     if code:
         failures.append("unit tests")
 
@@ -86,7 +86,7 @@ def main() -> int:
     if code or warnings:
         failures.append("book build")
 
-    code, browser = pytest("browser check", "browser", ["tests/browser"])
+    code, browser = pytest("browser check", "browser", ["tests/test_browser.py"])
     if code:
         failures.append("browser check")
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import yaml
+from book_config import repository_url, toc_files
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,30 +27,7 @@ RAW_LATEX = re.compile(r"\\(mathbf|boldsymbol|frac|sum|lambda|theta|eta|sigma|ha
                        r"top|cdot|left|right|mathrm|text)\b")
 
 
-def toc_pages() -> list[str]:
-    """Every page of the book, as paths relative to the HTML root (e.g. 'book/intro.html')."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if key in node:
-                    found.append(node[key] + ".html")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return found
-
-
-def repository_url() -> str:
-    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-
-
-PAGES = toc_pages()
+PAGES = [f + ".html" for f in toc_files()]  # e.g. "book/intro.html"
 
 
 @pytest.fixture(scope="module")
