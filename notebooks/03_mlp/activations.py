@@ -99,7 +99,7 @@ assert residual["linear stack"] < 1e-5, "a single layer should reproduce the lin
 assert residual["with a ReLU"] > 0.05, "one layer should not reproduce the stack with a ReLU"
 
 # %% [markdown]
-# This is why every linear or convolutional layer in a network is followed by a nonlinear
+# This is why every hidden linear or convolutional layer in a network is followed by a nonlinear
 # {term}`activation function`, like the perceptron's sign in
 # {doc}`../02_linear/logistic_regression`: without it, the extra layers merge into one and their
 # extra parameters buy nothing.
@@ -512,7 +512,7 @@ assert (units["leaky ReLU"][0](X_unit) > 0).float().mean() > 0.1, "it should fir
 # $$
 #
 # with the weights $w_1 = 1$, $w_2 = -1$, $w_3 = 1$, $w_4 = 1$ and the biases $b_1 = -0.5$,
-# $b_2 = 0.5$, $b_3 = -1$. Then $f_1 = \max(x - 0.5, 0)$ and $f_2 = \max(0.5 - x, 0)$; exactly
+# $b_2 = 0.5$, $b_3 = -1$. Then $f_1 = \max(x - 0.5, 0)$ and $f_2 = \max(0.5 - x, 0)$; at most
 # one of them is nonzero, so $f_1 + f_2 = |x - 0.5|$, and
 #
 # $$

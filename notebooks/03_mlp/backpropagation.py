@@ -20,7 +20,7 @@
 # output back to the input that reuses what the forward pass computed. You then write the sweep
 # with matrices (the $\delta$ recursion), follow the shape of every matrix for a batch, implement
 # backpropagation for a whole multilayer perceptron yourself, and check it against autograd and
-# against finite differences to a relative error far below $10^{-6}$.
+# against finite differences to a relative error below $10^{-6}$.
 
 # %%
 import importlib.util, subprocess, sys
@@ -230,8 +230,8 @@ assert close(d_v1, -0.1354), f"dOUT/dv1 = {d_v1:.4f}, expected -0.1354"
 # %% [markdown]
 # Look back at what each step did: it multiplied a derivative found one step later by a local
 # derivative (a weight, an input, a slope of an activation) and never recomputed anything. The
-# backward sweep therefore costs a small multiple of the forward pass (about twice, as
-# exercise 4 shows), however many parameters there are.
+# backward sweep therefore costs a small multiple of the forward pass (exercise 4 asks you to
+# count how many), however many parameters there are.
 #
 # Let autograd check all fourteen numbers: give it copies of the parameters that require
 # gradients, run the same forward function, and call `backward`.
@@ -396,7 +396,7 @@ for key, (matrix, names) in same_numbers.items():
 #   shape $(n, d)$.
 # - A **{term}`hidden layer`** (隐藏层) computes weighted sums and passes them through an
 #   activation. Its output, $(n, h)$, looks just like an input to the next layer: a new data
-#   matrix with $h$ features, whose values the activation keeps in a limited range.
+#   matrix with $h$ features (for tanh, each in $(-1, 1)$).
 # - The **{term}`output layer`** (输出层) computes weighted sums and passes them through its own
 #   output function, often a different one (here none at all). Its $(n, k)$ result is compared
 #   with targets that have the same $n$ rows, and the loss boils the whole batch down to a
@@ -657,8 +657,8 @@ print(f"float32: best relative error {min(errors32):.1e}")
 # The plot shows the famous V on log-log axes. On the right (large $h$) the truncation error
 # falls with slope 2, a hundredfold for every tenfold smaller $h$; on the left the rounding
 # error grows as $1/h$, tenfold per decade. The float32 curve bottoms out above the dotted
-# $10^{-6}$ line of our check, and for tiny $h$ the nudge vanishes in float32 altogether
-# ($\theta + h = \theta$), so the estimate is zero, a relative error of 1.
+# $10^{-6}$ line of our check, and for tiny $h$ the nudge is lost in float32 altogether (the
+# loss cannot register so small a change), so the estimate is zero, a relative error of 1.
 
 # %%
 ax = plot(hs, [errors64, errors32], "step h", "relative error vs hand gradients",
@@ -670,7 +670,7 @@ plt.show()
 
 # %% [markdown]
 # The lesson checks: the two arms have the slopes just described (the grid has two points per
-# decade), float64 reaches far below $10^{-8}$ with $h$ between $10^{-7}$ and $10^{-4}$, and
+# decade), float64 at its best $h$, between $10^{-7}$ and $10^{-4}$, reaches below $10^{-8}$, and
 # float32, best near $h = 10^{-2}$, cannot reach $10^{-6}$ at any $h$. That is why gradient checks
 # run in float64.
 
@@ -685,6 +685,7 @@ assert 1e-7 <= hs[best64] <= 1e-4, f"best h = {hs[best64]:.0e}, expected near 1e
 best32 = min(range(len(hs)), key=errors32.__getitem__)
 assert 1e-3 <= hs[best32] <= 1e-1, f"float32's best h = {hs[best32]:.0e}, expected near 1e-2"
 assert errors32[best32] > 1e-6, f"float32 reached {errors32[best32]:.1e}; expected above 1e-6"
+assert errors32[-1] == 1.0, f"at h = {hs[-1]:.0e} float32 should see no change, got {errors32[-1]}"
 
 # %% [markdown]
 # ## Training the hand-written MLP

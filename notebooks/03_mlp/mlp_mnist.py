@@ -65,7 +65,7 @@ assert sorted(y_train.unique().tolist()) == list(range(10)), "labels should be t
 # constants $\mu = 0.1307$ and $\sigma = 0.3081$. They are not magic: they are the mean and the
 # standard deviation of all the training pixels, as {doc}`data_pipeline` showed. After
 # standardising, the inputs have mean 0 and standard deviation 1, the scale that the default
-# initialisation of `nn.Linear` and the step sizes of Adam are made for. The test images get the
+# initialisation of `nn.Linear` is made for. The test images get the
 # *training* mean and deviation, because at test time you may not peek at the test set.
 
 # %%
@@ -236,8 +236,8 @@ def test(net, data):
 # %% [markdown]
 # The loop adds up losses and correct answers per example and divides once at the end, so a
 # smaller last batch would not count more than its share. Let's check the two switches and run
-# the test on the untrained network: it should be right about one time in ten, as good as a
-# guess.
+# the test on the untrained network: it should do no better than a guess, right around one time
+# in ten.
 
 # %%
 net.to(device)
@@ -250,7 +250,7 @@ assert not net.training and not net.hidden_layer.training, "eval() reaches every
 assert torch.equal(net(X), net.train()(X)), "no dropout here: both modes agree"
 loss0, acc0 = test(net, test_data)
 print(f"untrained: test loss {loss0:.3f}, test accuracy {acc0:.3f}")
-assert net.training and 0.03 < acc0 < 0.2, f"accuracy {acc0:.3f} is not near a guess"
+assert net.training and 0.03 < acc0 < 0.17, f"accuracy {acc0:.3f} is not near a guess"
 
 # %% [markdown]
 # `d2lite.evaluate` does the same work (evaluation mode, `no_grad`, sums divided at the end), so
@@ -322,6 +322,8 @@ print(f"test accuracy {test_acc:.4f}: {100 * (test_acc - 0.955):.2f} points abov
 assert test_acc >= 0.955, f"test accuracy {test_acc:.3f} is below 95.5 %"
 val_acc, loss = history.val_metrics["accuracy"], history.train_loss
 assert val_acc[0] < val_acc[1] < val_acc[2], f"test accuracy did not rise: {val_acc}"
+val_loss = history.val_metrics["loss"]
+assert val_loss[0] > val_loss[1] > val_loss[2], f"test loss did not fall: {val_loss}"
 assert loss[0] - loss[1] > loss[1] - loss[2] > 0, f"training loss: {loss}"
 assert abs(optimizer.param_groups[0]["lr"] - 0.003 / 2 ** 3) < 1e-12
 

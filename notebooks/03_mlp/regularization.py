@@ -334,7 +334,7 @@ assert norm15 > 1e5 and norm3 < 3, f"|w15| = {norm15:.0f}, |w3| = {norm3:.1f}"
 # **{term}`regularization`** (正则化). (The notes write the penalty as $\lambda w^2$; the
 # factor $\tfrac12$ only rescales $\lambda$ and tidies the gradient.)
 #
-# Why a square, and not $|w|^3$, $w^4$ or $e^{|w|}$? Look at what the penalty does to a
+# Why a square, and not $w^3$, $w^4$ or $|w|$? Look at what the penalty does to a
 # gradient step with learning rate $\eta$. Its gradient is $\lambda \mathbf{w}$, so
 #
 # $$
@@ -524,7 +524,7 @@ assert wd_final["test"]["loss"] < 0.7 * plain["final"]["test"]["loss"], "test lo
 # simpler, a different way on every batch. During training, each hidden unit's output is set
 # to zero with probability $p$, afresh for every example and every batch. A zeroed unit takes
 # no part in the forward pass, and since the next layer computes $\sum_i w_i h_i + b$, the
-# weights $w_i$ leaving it contribute nothing and receive zero gradient for that batch. No unit
+# weights $w_i$ leaving it contribute nothing and receive no gradient from that example. No unit
 # can rely on any particular other unit being there, so the network cannot build the fragile
 # co-adapted combinations that memorize single training images.
 #
@@ -560,21 +560,22 @@ def dropout(h, p):
 
 
 # %% [markdown]
-# Try it on a small matrix with three values of $p$. With $p = 0.5$ about half of the entries
-# are gone and the others have doubled.
+# Try it on a small matrix with three values of $p$. With $p = 0.5$ each entry is gone with
+# probability one half (so about half of them on average: count them in this draw) and the kept
+# ones have doubled. The matrix starts at 1, so a zero always means a dropped entry.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 d2lite.seed_everything(0)
-h = torch.arange(16, dtype=torch.float32).reshape(2, 8)
+h = torch.arange(1, 17, dtype=torch.float32).reshape(2, 8)
 for p in (0.0, 0.5, 1.0):
     print(f"p = {p}:\n{dropout(h, p)}")
 
 # %% [markdown]
 # Now the property that makes dropout work: averaged over many random masks, the output equals
 # the input. Apply `dropout` with $p = 0.5$ to the same vector 100,000 times and average. The
-# mean is within 2 % of the input everywhere, more than six times its relative standard error
-# of about 0.3 %, while the same masks without the $1/(1-p)$ scaling give only half the input.
+# mean is within 2 % of the input everywhere (a tolerance of over six times the relative standard
+# error, about 0.3 %), while the same masks without the $1/(1-p)$ scaling give only half the input.
 
 # %%
 d2lite.seed_everything(0)
