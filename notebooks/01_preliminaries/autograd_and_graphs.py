@@ -88,7 +88,7 @@ print(e.grad)  # e did not ask for gradients, so it gets none
 # $$
 #
 # using the sigmoid's derivative $\sigma' = \sigma(1 - \sigma)$, which the next section derives.
-# The inputs $b = (5, 8, 11)$ sit far out on the sigmoid's flat tail, so the gradients are tiny
+# The inputs $b = (5, 9, 13)$ sit far out on the sigmoid's flat tail, so the gradients are tiny
 # and shrink fast: the third is below $10^{-5}$.
 
 # %%
@@ -98,6 +98,7 @@ print("by hand: ", [f"{g:.4e}" for g in by_hand.tolist()])
 assert torch.allclose(a.grad, by_hand, rtol=1e-5, atol=0), "autograd disagrees with the chain rule"
 assert abs(d.item() - 2.9932) < 1e-4, f"d = {d.item():.5f}, expected 2.9932"
 assert a.grad[2] < 1e-5, f"third gradient {a.grad[2]:.2e} is not below 1e-5"
+assert b.tolist() == [5.0, 9.0, 13.0], f"b = {b.tolist()}, expected [5, 9, 13]"
 
 # %% [markdown]
 # Only `a` received a gradient. PyTorch calls tensors that you created yourself, rather than
@@ -739,7 +740,7 @@ def engine_vs_torch(f, numbers, engine_backward=backward):
 
 # %% [markdown]
 # Three expressions of growing difficulty: a sum of a product, a neuron, and one in which `a`
-# feeds three operations and `c` is multiplied by itself.
+# appears three times (twice in `a*a`) and `c` is multiplied by itself.
 
 # %%
 expressions = {

@@ -88,8 +88,9 @@ assert cube[1, 0, 0].item() == 12, f"first entry of the second table is {cube[1,
 # - `torch.zeros(2, 3)` and `torch.ones(2, 3)` fill a tensor with 0 or 1;
 # - `torch.full((2, 3), 7)` fills it with any value you like;
 # - `torch.arange(start, stop, step)` counts, like Python's `range`;
-# - `torch.zeros_like(X)`, `torch.ones_like(X)`, `torch.rand_like(X)` copy the shape, type and
-#   device of an existing tensor `X`, which saves you from repeating them.
+# - `torch.zeros_like(X)` and `torch.ones_like(X)` copy the shape, type and device of an
+#   existing tensor `X`, which saves you from repeating them; `torch.rand_like` needs a floating
+#   tensor, so for our integer `X` write `torch.rand_like(X.float())`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -220,8 +221,9 @@ assert one.double() + 1e-8 != one.double(), "float64 should see a change of 1e-8
 #
 # `.to(dtype)` converts a tensor, and the short forms `.float()`, `.double()`, `.long()` do the
 # same. Converting floats to integers drops the fraction, rounding towards zero. When you combine
-# tensors of different types, PyTorch *promotes* the result to the type that can hold both: an
-# integer tensor plus a float tensor gives floats.
+# tensors of different types, PyTorch *promotes* the result to a common type: an integer tensor
+# plus a float tensor gives a floating type (`float32` here), which may lose large integers, such
+# as $2^{24} + 1$, which `float32` rounds to $2^{24}$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -233,6 +235,8 @@ print((torch.ones(2) + torch.ones(2, dtype=torch.float64)).dtype)
 assert torch.tensor([2.7, -2.7]).long().tolist() == [2, -2], "float to int should truncate"
 assert (torch.tensor([1]) + torch.tensor([0.5])).dtype == torch.float32, "int + float32 -> float32"
 assert (torch.ones(1) + torch.ones(1).double()).dtype == torch.float64, "f32 + f64 -> float64"
+big = torch.tensor([2**24 + 1]) + torch.tensor([0.0])      # int64 + float32 -> float32
+assert big.item() == 2**24, f"got {big.item():.0f}, expected float32 to round 2**24 + 1 to 2**24"
 
 # %% [markdown]
 # ### From NumPy and back: sharing versus copying
@@ -337,7 +341,8 @@ assert flat.view(-1, 6).shape == (2, 6), f"got {tuple(flat.view(-1, 6).shape)}"
 print("stride:", grid.stride(), " contiguous:", grid.is_contiguous())
 i, j = 2, 1
 assert grid.stride() == (4, 1), f"stride is {grid.stride()}, expected (4, 1)"
-assert grid[i, j] == flat[4 * i + 1 * j], "entry [i, j] should sit at offset 4*i + j"
+offset_bytes = (4 * i + 1 * j) * grid.element_size()
+assert grid[i, j].data_ptr() == grid.data_ptr() + offset_bytes, "[i, j] should sit at 4*i + j"
 
 # %% [markdown]
 # Transposing swaps rows and columns. PyTorch does not move any number to do it: `grid.t()` is a
@@ -399,7 +404,9 @@ assert not grid_t.is_contiguous(), "a transposed 3 x 4 grid should not be contig
 # `view` never copies, so it only works when the new shape can be described by strides over the
 # existing storage. Flattening the transpose into one row of 12 cannot: the numbers would have to be
 # read in the order 0, 4, 8, 1, 5, ..., which no single stride gives. `view` refuses with an error;
-# `reshape` returns a view when it can and a copy when it must.
+# `reshape` returns a view when it can and a copy when it must. Being non-contiguous is not
+# enough to force a copy: splitting the transpose's first dimension, `grid_t.reshape(2, 2, 3)`,
+# is still a view, because strides can express it.
 
 # %%
 try:
@@ -410,7 +417,8 @@ flat_t = grid_t.reshape(12)   # (12,) copied into new memory, in the transposed 
 print(flat_t)
 
 # %%
-assert flat_t.data_ptr() != grid.data_ptr(), "reshape of a non-contiguous tensor should copy"
+assert flat_t.data_ptr() != grid.data_ptr(), "reshape should copy when strides cannot express it"
+assert grid_t.reshape(2, 2, 3).data_ptr() == grid.data_ptr(), "...and not copy when they can"
 assert grid.reshape(2, 6).data_ptr() == grid.data_ptr(), "reshape of a contiguous one should not"
 assert flat_t.tolist()[:4] == [0, 4, 8, 1], f"got {flat_t.tolist()[:4]}"
 
@@ -706,6 +714,12 @@ if device.type != "cpu":  # only where there is a GPU: mixing devices must fail
     except RuntimeError:
         mixed_failed = True
     assert mixed_failed, "adding a CPU tensor to a GPU tensor should raise an error"
+    try:
+        C.numpy()
+        numpy_failed = False
+    except TypeError:
+        numpy_failed = True
+    assert numpy_failed, "a GPU tensor should need .cpu() before .numpy()"
 
 # %% [markdown]
 # ## Summary
@@ -716,8 +730,8 @@ if device.type != "cpu":  # only where there is a GPU: mixing devices must fail
 # - PyTorch defaults to `float32` and `int64`, NumPy to `float64`. `torch.from_numpy` shares the
 #   array's memory, `torch.tensor` copies it; both keep NumPy's dtype.
 # - A tensor is storage plus a shape and strides. `view`, `t`, `transpose`, `permute`, `expand` and
-#   slicing return views that share memory; `clone`, mask indexing and `reshape` of a
-#   non-contiguous tensor copy. `view` refuses what strides cannot express; `reshape` copies then.
+#   slicing return views that share memory; `clone` and mask indexing copy. `view` refuses what
+#   strides cannot express; `reshape` copies only when the strides cannot express the new shape.
 # - Methods ending in `_` work in place; other names for the same tensor see the change.
 # - Broadcasting lines shapes up from the right and stretches size-1 dimensions for free. Watch
 #   for `(n, 1)` meeting `(n,)`.
