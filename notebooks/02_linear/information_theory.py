@@ -17,7 +17,7 @@
 # Almost every classifier in this book is trained by minimising a *cross-entropy*, and every language
 # model is judged by its *perplexity*. Both words come from information theory, the mathematics of
 # sending messages efficiently. In this lesson you will measure the information in an event, learn
-# why entropy is the shortest possible average length of a code, see how cross-entropy and the
+# why entropy is a lower bound on the average length of a code, see how cross-entropy and the
 # Kullback–Leibler divergence measure the cost of believing the wrong distribution, check
 # numerically that maximum likelihood is the same thing as minimum cross-entropy, and turn a
 # cross-entropy into a perplexity you can read as "the number of choices the model hesitates
@@ -114,16 +114,18 @@ print(f"H = {entropy(abc):.4f} nats = {entropy(abc, base=2):.4f} bits")
 
 # %%
 assert abs(entropy(abc) - 0.802) < 5e-4, f"H = {entropy(abc):.4f} nats, expected 0.802"
-assert abs(entropy(abc, 2) - entropy(abc) / math.log(2)) < 1e-12, "bits = nats / ln 2"
+categorical = torch.distributions.Categorical(probs=abc)           # PyTorch's own entropy, in nats
+assert abs(categorical.entropy() - entropy(abc)) < 1e-12, "should agree with Categorical.entropy()"
 assert abs(entropy(abc, 2) - 1.157) < 5e-4, f"H = {entropy(abc, 2):.4f} bits, expected 1.157"
 
 # %% [markdown]
-# ### Entropy is the shortest average code length
+# ### Entropy is a lower bound on the average code length
 #
 # Claude Shannon introduced entropy to answer a practical question {cite}`shannon1948mathematical`:
 # how short can a code be, on average, if the receiver must recover the message exactly? His answer:
-# the entropy, in bits, is the smallest possible average number of bits per outcome of any
-# lossless code.
+# no lossless code can use fewer bits per outcome, on average, than the entropy in bits. A code can
+# reach the entropy exactly only when every probability is a power of $1/2$; otherwise you can get
+# as close to it as you like by coding long blocks of outcomes at once instead of one at a time.
 #
 # Here is his idea at work. You report Tokyo's weather to New York every day, in binary. There are
 # four kinds of weather, with these probabilities, and three candidate codes:
@@ -203,9 +205,24 @@ print("best average length:", best[0], "bits, with codeword lengths", best[1])
 assert best == (1.75, (1, 2, 3, 3)), f"the best lengths are {best}, expected 1.75 with (1, 2, 3, 3)"
 
 # %% [markdown]
-# Nothing beats the entropy. To see that code 3 is really lossless, simulate 10,000 days of weather,
-# encode them into one long string of bits, decode it again, and count bits per day. The average
-# over a finite sample wobbles a little around the expected 1.75.
+# Nothing beats the entropy. Tokyo's weather is a lucky case, though: its probabilities are all
+# powers of $1/2$, so whole-bit codewords of length $-\log_2 P(x_i)$ exist. The source
+# $(0.7, 0.2, 0.1)$ from before has an entropy of 1.157 bits, but the same search finds no prefix
+# code for it shorter than 1.3 bits per outcome, with codeword lengths 1, 2 and 2.
+
+# %%
+best_abc = min(
+    (average_length(["x" * n for n in ls], abc), ls)
+    for ls in itertools.product(range(1, 7), repeat=3)
+    if sum(2.0 ** -n for n in ls) <= 1)
+print(f"entropy {entropy(abc, 2):.3f} bits, best prefix code {best_abc[0]:.3f} bits")
+assert abs(best_abc[0] - 1.3) < 1e-12 and best_abc[1] == (1, 2, 2), f"best code: {best_abc}"
+assert best_abc[0] - entropy(abc, 2) > 0.1, "one codeword per outcome stays well above H"
+
+# %% [markdown]
+# Back to Tokyo. To see that code 3 is really lossless, simulate 10,000 days of weather, encode
+# them into one long string of bits, decode it again, and count bits per day. The average over a
+# finite sample wobbles a little around the expected 1.75.
 
 # %%
 d2lite.seed_everything(0)
@@ -231,10 +248,11 @@ assert abs(len(bits) / len(days) - 1.75) < 0.03, f"{len(bits) / len(days):.3f} b
 # H(p) = -p \log_2 p - (1 - p) \log_2 (1 - p).
 # $$
 #
-# The figure shows it against $p$. A coin that always lands heads ($p = 0$ or $1$) tells you
-# nothing: 0 bits. The fair coin is the most uncertain, at exactly 1 bit, and the curve is
+# The figure shows it against $p$. A coin that always lands the same way ($p = 0$ or $1$) tells
+# you nothing: 0 bits. The fair coin is the most uncertain, at exactly 1 bit, and the curve is
 # symmetric because swapping heads and tails changes nothing. In general, $N$ equally likely
-# outcomes have the largest entropy any $N$-outcome source can have, $\log_2 N$ bits.
+# outcomes have the largest entropy any $N$-outcome source can have, $\log_2 N$ bits (the next
+# section checks this on 10,000 random distributions).
 
 # %%
 ps = torch.linspace(0, 1, 201, dtype=torch.float64)
@@ -266,9 +284,8 @@ assert abs(entropy(uniform6, 2) - math.log2(6)) < 1e-12, "N equally likely outco
 # $$
 #
 # the **{term}`cross-entropy`** (交叉熵) of $Q$ relative to $P$: expectation under $P$, code
-# lengths from $Q$. Since the entropy is the shortest average length of all, a code built from the
-# wrong distribution can only do worse: $H(P, Q) \ge H(P)$, with equality only when $Q = P$
-# (this is known as Gibbs' inequality).
+# lengths from $Q$. Code lengths taken from the wrong distribution can only cost more on average:
+# $H(P, Q) \ge H(P)$, with equality only when $Q = P$ (this is known as Gibbs' inequality).
 #
 # Imagine taking code 3, designed for Tokyo, to a rainier city where the weather is fine 12.5 %,
 # cloudy 12.5 %, rainy 50 % and snowy 25 % of the days. The code now gives its longest words to the
@@ -297,7 +314,9 @@ assert abs(entropy(rainy_city, 2) - 1.75) < 1e-12, "the rainy city's entropy sho
 # %% [markdown]
 # One example proves nothing, so let's test $H(P, Q) \ge H(P)$ on 10,000 random pairs of
 # distributions over 5 outcomes, drawn from a Dirichlet distribution (a standard way to draw random
-# probability vectors; a concentration of 0.5 makes many of them lopsided).
+# probability vectors; a concentration of 0.5 makes many of them lopsided). The same samples check
+# our `entropy` against PyTorch's `Categorical(probs=P).entropy()`, and the promise from the coin
+# section: none of them has more entropy than the uniform distribution, $\log_2 5$ bits.
 
 # %%
 d2lite.seed_everything(0)
@@ -306,7 +325,10 @@ P_rand, Q_rand = dirichlet.sample((10_000,)), dirichlet.sample((10_000,))   # (1
 gap = cross_entropy(P_rand, Q_rand) - entropy(P_rand)                       # (10000,)
 print(f"smallest H(P, Q) - H(P) over 10,000 pairs: {gap.min():.2e} nats")
 assert (gap >= -1e-12).all(), f"H(P, Q) < H(P) for some pair (gap {gap.min():.2e})"
-assert torch.allclose(cross_entropy(P_rand, P_rand), entropy(P_rand)), "H(P, P) should be H(P)"
+torch_entropy = torch.distributions.Categorical(probs=P_rand).entropy()     # (10000,)
+assert torch.allclose(entropy(P_rand), torch_entropy), "should agree with Categorical.entropy()"
+print(f"largest entropy: {entropy(P_rand, 2).max():.4f} bits; log2 5 = {math.log2(5):.4f}")
+assert (entropy(P_rand, 2) <= math.log2(5) + 1e-12).all(), "no distribution beats the uniform"
 
 # %% [markdown]
 # ### Cross-entropy as a loss
@@ -362,10 +384,16 @@ for Q, h in [(Q1, h1), (Q2, h2)]:
 # There is a failure mode hiding in $Q_2$. It gives the horse probability 0. If the picture had
 # shown a horse, the loss would be $-\log 0 = \infty$: no finite code can send an outcome you
 # declared impossible. This is one reason models output probabilities through a softmax, which is
-# never exactly 0.
+# never exactly 0 in exact arithmetic. In floating point it can underflow: in `float32` the logits
+# $(0, 200)$ give the first class a probability of exactly 0, although its log-probability,
+# $-200$, is perfectly representable. That is why losses work with `log_softmax` instead.
 
 # %%
 horse = F.one_hot(torch.tensor(2), num_classes=5).double()
+far_apart = torch.tensor([0.0, 200.0])                         # float32 logits
+assert far_apart.softmax(0)[0] == 0, "the softmax should underflow to exactly 0 here"
+assert far_apart.log_softmax(0)[0] == -200, "log_softmax keeps the log-probability"
+
 assert torch.isinf(cross_entropy(horse, Q2)), "probability 0 for the truth should cost infinity"
 assert torch.isfinite(cross_entropy(horse, Q1)), "Q1 gives the horse 0.05, so a finite loss"
 
@@ -401,14 +429,16 @@ torch_kl = F.kl_div(torch.log(Q_rand), P_rand, reduction="none").sum(-1)   # (10
 assert torch.allclose(kl_divergence(P_rand, Q_rand), torch_kl), "should agree with F.kl_div"
 
 # %% [markdown]
-# On the 10,000 random pairs, the KL divergence is never negative, and it is zero (up to rounding)
-# when a distribution is compared with itself.
+# On the 10,000 random pairs, the KL divergence is never negative, and it agrees with PyTorch's
+# `torch.distributions.kl_divergence` between two `Categorical` distributions.
 
 # %%
 kl_rand = kl_divergence(P_rand, Q_rand)                                    # (10000,)
 print(f"KL over random pairs: min {kl_rand.min():.2e}, median {kl_rand.median():.3f} nats")
 assert (kl_rand >= -1e-12).all(), f"negative KL divergence: {kl_rand.min():.2e}"
-assert kl_divergence(P_rand, P_rand).abs().max() < 1e-12, "D(P || P) should be 0"
+P_cat, Q_cat = torch.distributions.Categorical(P_rand), torch.distributions.Categorical(Q_rand)
+torch_kl2 = torch.distributions.kl_divergence(P_cat, Q_cat)                    # (10000,)
+assert torch.allclose(kl_rand, torch_kl2), "should agree with torch.distributions.kl_divergence"
 
 # %% [markdown]
 # ### Not a distance: KL is asymmetric
@@ -430,8 +460,10 @@ assert torch.isinf(kl_divergence(Q1, label)), "D(Q1 || one-hot) should be infini
 # %% [markdown]
 # The asymmetry matters when you *fit* a distribution. Let $P$ have two bumps, and let the model
 # $Q$ be a single bell-shaped bump with a centre $\mu$ and a width $\sigma$ (both distributions live
-# on a grid of 241 points, so all sums are finite). We try every $(\mu, \sigma)$ on a grid and keep
-# the one that minimises each direction of the KL divergence.
+# on a grid of 241 points, so the divergences are plain sums). We try every $(\mu, \sigma)$ on a
+# grid and keep the one that minimises each direction of the KL divergence. Some very narrow
+# candidates underflow to exact zeros far from their centre, where $P$ still has a little mass; their
+# forward divergence is infinite, and `argmin` simply passes over them.
 
 # %%
 x = torch.linspace(-6, 6, 241, dtype=torch.float64)                       # (241,)
@@ -448,11 +480,14 @@ two_bumps = 0.5 * bump(torch.tensor(-2.0), torch.tensor(0.6)) + 0.5 * bump(
 mus, sigmas = torch.meshgrid(torch.linspace(-5, 5, 201, dtype=torch.float64),
                              torch.linspace(0.2, 5, 97, dtype=torch.float64), indexing="ij")
 candidates = bump(mus, sigmas)                                            # (201, 97, 241)
-best_forward = kl_divergence(two_bumps, candidates).argmin()             # D(P || Q)
+kl_forward = kl_divergence(two_bumps, candidates)                        # (201, 97): D(P || Q)
+best_forward = kl_forward.argmin()
 best_reverse = kl_divergence(candidates, two_bumps).argmin()             # D(Q || P)
 fits = {name: (mus.flatten()[i].item(), sigmas.flatten()[i].item())
         for name, i in [("forward", best_forward), ("reverse", best_reverse)]}
 print({name: f"mu = {mu:.2f}, sigma = {s:.2f}" for name, (mu, s) in fits.items()})
+print(f"{int(torch.isinf(kl_forward).sum())} candidates have an infinite forward divergence")
+assert torch.isinf(kl_forward).any() and torch.isfinite(kl_forward.flatten()[best_forward])
 
 # %% [markdown]
 # The figure shows the two fits. Minimising $D_{\mathrm{KL}}(P \Vert Q)$ (forward) gives a wide
@@ -623,7 +658,7 @@ assert abs(ppl_tokyo - 3.364) < 1e-3 and ppl_tokyo < 4, f"Tokyo's perplexity is 
 
 # %% [markdown]
 # The two formulas agree on a short sequence. On a long one the product form breaks: the product of
-# 1,000 probabilities of about 0.2 is around $10^{-650}$, far below the smallest positive number a
+# 1,000 probabilities of about 0.22 is around $10^{-650}$, far below the smallest positive number a
 # `float64` can hold (about $5 \times 10^{-324}$), so it rounds to 0. Averaging logarithms avoids
 # this, which is why losses are always computed in log space.
 
@@ -633,6 +668,8 @@ root_form = (1 / q_seen[:50].prod()) ** (1 / 50)
 assert abs(root_form - perplexity(fitted.expand(50, 6), held_out[:50])) < 1e-4, "forms differ"
 log10_product = q_seen.log().sum().item() / math.log(10)
 assert -700 < log10_product < -600, f"the product is 10^{log10_product:.0f}, expected about 10^-650"
+geometric_mean = 10 ** (log10_product / 1000)
+assert abs(geometric_mean - 0.22) < 0.005, f"the typical probability is {geometric_mean:.3f}"
 assert q_seen.prod() == 0, "the product of 1,000 probabilities should underflow to 0"
 assert abs(torch.exp(-q_seen.log().mean()) - ppl_fitted) < 1e-4, "log space keeps it exact"
 
@@ -641,9 +678,10 @@ assert abs(torch.exp(-q_seen.log().mean()) - ppl_fitted) < 1e-4, "log space keep
 #
 # - The information content of an event is $-\log p$: rare events tell you more, and information
 #   from independent events adds. Base 2 gives bits, base $e$ nats.
-# - Entropy $H(P) = -\sum P \log P$ is the average information of a source and the shortest possible
-#   average length of a lossless code: 1.75 bits for Tokyo's weather, reached by the code whose word
-#   lengths are $-\log_2 P$.
+# - Entropy $H(P) = -\sum P \log P$ is the average information of a source and a lower bound on
+#   the average length of any lossless code. The bound is reached exactly when every probability is
+#   a power of $1/2$: 1.75 bits for Tokyo's weather, by the code whose word lengths are
+#   $-\log_2 P$. For $(0.7, 0.2, 0.1)$ the entropy is 1.157 bits but the best prefix code needs 1.3.
 # - Cross-entropy $H(P, Q) = -\sum P \log Q$ is what you pay when you code (or predict) with $Q$ but
 #   the data follow $P$; it is never below $H(P)$. With a one-hot label it is $-\log Q(\text{true
 #   class})$, the classification loss: 0.916 nats for the hesitant dog classifier, 0.020 for the

@@ -30,6 +30,7 @@ import d2lite
 import matplotlib.pyplot as plt
 from torch import nn
 import torch.nn.functional as F
+import itertools
 
 # %% [markdown]
 # ## Rice or no rice?
@@ -201,8 +202,8 @@ assert torch.allclose(X3 @ w_ls3 + b_ls3, y3, atol=1e-4), "the fit should pass t
 # humidity from 0 to 6, and the machine follows the rule you found, rice when $x_1 - x_2 - 1 > 0$,
 # except that it is moody: a random nudge with standard deviation 1 is added to the score before
 # it decides. Near the line a nudge can flip the answer. In this diary it flips one day, which sits
-# among days of the other kind, so no line separates the diary perfectly (exercise 1 lets you
-# watch the perceptron fail on it). From here on we write the labels as $y \in \{0, 1\}$
+# among days of the other kind, so no line separates the diary perfectly (checked below;
+# exercise 1 lets you watch the perceptron fail on it). From here on we write the labels as $y \in \{0, 1\}$
 # (`rice`), which the next section needs, and convert them to $\pm 1$ with $2y - 1$ for least
 # squares.
 
@@ -216,6 +217,30 @@ X = torch.stack([day, humidity], dim=1)                       # (40, 2)
 flipped = int((rice != (day - humidity - 1 > 0).float()).sum())   # days against the rule
 print(f"{int(rice.sum())} rice days out of {n}; {flipped} against the noise-free rule")
 assert flipped == 1, f"{flipped} days go against the noise-free rule, expected 1"
+
+# %% [markdown]
+# Why can no line separate the diary? The flipped day lies inside a triangle whose three corners
+# are days of the other kind. A line that puts all three corners on one side puts the whole
+# triangle there, the flipped day included, so it gets at least one day wrong. The cell below
+# searches all triangles of such days, and, as a second opinion, gives the perceptron 200 passes:
+# it never has a clean one.
+
+# %%
+def inside(p, a, b, c):
+    """True if the point p lies strictly inside the triangle a, b, c (all points as [x1, x2])."""
+    sides = [(v[0] - u[0]) * (p[1] - u[1]) - (v[1] - u[1]) * (p[0] - u[0])
+             for u, v in ((a, b), (b, c), (c, a))]
+    return all(t > 0 for t in sides) or all(t < 0 for t in sides)
+
+
+odd = int((rice != (day - humidity - 1 > 0).float()).nonzero()[0, 0])   # the flipped day
+corners = X[rice != rice[odd]].tolist()                           # days of the other kind
+triangles = [t for t in itertools.combinations(corners, 3) if inside(X[odd].tolist(), *t)]
+_, _, diary_mistakes = perceptron(X, 2 * rice - 1, max_epochs=200, verbose=False)
+print(f"{len(triangles)} triangles hold the flipped day; perceptron mistakes per pass, "
+      f"fewest in 200 passes: {min(diary_mistakes)}")
+assert triangles, "the flipped day should lie inside a triangle of days of the other kind"
+assert len(diary_mistakes) == 200 and min(diary_mistakes) > 0, "the perceptron found a clean pass"
 
 # %% [markdown]
 # Now for the trouble. On day 4 the humidity gauge reads 1000. Whatever the machine's exact

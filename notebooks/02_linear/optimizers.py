@@ -246,7 +246,10 @@ assert all(abs(a - b) < 1e-12 for a, b in zip(v, [7, 4.6, 2.52, -1.096, 0.5808],
 weights = [0.04, 0.16, 0.8]                      # for theta_1, theta_2, theta_3
 unrolled = sum(w * x for w, x in zip(weights, theta[:3], strict=True))
 assert abs(unrolled - v[2]) < 1e-12, f"unrolled v_3 = {unrolled}, recurrence {v[2]}"
-assert abs(sum(weights) - 1) < 1e-12, "the weights sum to 1"
+impulses = [[float(i == j) for j in range(3)] for i in range(3)]   # a single 1 at step i + 1
+recovered = [ewma(series, beta=0.2)[2] for series in impulses]      # its weight in v_3
+assert all(abs(a - b) < 1e-12 for a, b in zip(recovered, weights, strict=True)), recovered
+assert abs(sum(recovered) - 1) < 1e-12, f"the weights sum to {sum(recovered)}, not 1"
 assert v[1] > theta[1] and v[2] > theta[2], "a falling series: the average trails above it"
 assert abs(v[3]) < abs(theta[3]), "after a sign flip the average is closer to zero"
 
@@ -257,10 +260,17 @@ assert abs(v[3]) < abs(theta[3]), "after a sign flip the average is closer to ze
 # newest 10 values together carry $1 - 0.9^{10} \approx 65\,\%$ of the total. A rule of thumb:
 # the EWMA averages over roughly the last $1/(1 - \beta)$ values, 10 for $\beta = 0.9$ and 1000
 # for $\beta = 0.999$.
+#
+# The cell below reads these weights off `ewma` itself: feed it a series of 101 values that is 1 at
+# one step and 0 everywhere else, and the last average is that step's weight.
 
 # %%
-print(f"0.9^40 = {0.9 ** 40:.4f};  weight of the newest 10 values: {1 - 0.9 ** 10:.3f}")
-assert 0.014 < 0.9 ** 40 < 0.016 and 0.64 < 1 - 0.9 ** 10 < 0.66
+weight_of = [ewma([float(i == j) for j in range(101)], beta=0.9)[-1] for i in range(101)]
+ratio_40, newest_10 = weight_of[-41] / weight_of[-1], sum(weight_of[-10:])
+print(f"weight 40 steps back / newest weight = {ratio_40:.4f};  newest 10 values: {newest_10:.3f}")
+assert 0.014 < ratio_40 < 0.016, f"40 steps back the weight is {ratio_40:.4f} of the newest"
+assert 0.64 < newest_10 < 0.66, f"the newest 10 values carry {newest_10:.3f} of the weight"
+assert abs(sum(weight_of) - 1) < 1e-12, "the weights of all 101 values add up to 1"
 
 # %% [markdown]
 # ### Bias correction
@@ -801,7 +811,7 @@ plt.show()
 
 # %%
 gd_losses = runs["GD"][1]
-factors = gd_losses[1:] / gd_losses[:-1]                            # (136,): loss ratio per step
+factors = gd_losses[1:] / gd_losses[:-1]                            # (150,): loss ratio per step
 print(f"GD: loss ratio per step between {factors.min():.4f} and {factors.max():.4f}; "
       f"(49/51)^2 = {(49 / 51) ** 2:.4f}")
 assert torch.allclose(factors, torch.tensor((49 / 51) ** 2), atol=1e-4)
@@ -834,7 +844,8 @@ explorer
 
 # %% [markdown]
 # The checks: the widget's $L$ is the steep curvature 50; its run at half the bound, $\eta =
-# 0.02$, is our `GD` class step for step; and no rate on its slider gets gradient descent below
+# 0.02$, is our `GD` class step for step; every rate on its slider past the bound blows the loss
+# up beyond $10^6$, where `descend` gives up; and no rate on its slider gets gradient descent below
 # $10^{-3}$ in 100 steps (we run them with `descend`, which is quicker than redrawing the
 # widget), while momentum, with its tuned rate, needed 83.
 
@@ -845,6 +856,8 @@ assert torch.allclose(torch.tensor(explorer.update(lr=0.02)["path"]).float(), ou
 final = {lr: descend(GD, lr, steps=100)[1][-1].item() for lr in explorer.grid["lr"]}
 print("loss after 100 steps:", {f"{lr:.3g}": f"{loss:.3g}" for lr, loss in final.items()})
 assert min(final.values()) > 1e-3 and tuned["Momentum"][0] <= 100
+past_bound = [loss for lr, loss in final.items() if lr > 1.01 * explorer.data["bound"]]
+assert past_bound and min(past_bound) > 1e6, f"losses past the bound: {past_bound}"
 
 # %% [markdown]
 # ## Standardising the inputs

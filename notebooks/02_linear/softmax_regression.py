@@ -66,21 +66,17 @@ assert torch.equal(Y.sum(dim=1), torch.ones(4, dtype=torch.int64)), "exactly one
 #
 # Logistic regression squashed its logit with a sigmoid, so the first idea is to squash each
 # output separately. That fails twice. Each number lands in $(0, 1)$, but nothing makes the three
-# add up to 1, so "rice 0.9, noodles 0.8" is possible. Worse, the sigmoid saturates: for logits
-# $(10, 100, 1000)$ all three probabilities are within $10^{-4}$ of 1, although the third logit
-# dwarfs the others. If you actually ate rice, the cross-entropy on the rice output,
-# $-\log \sigma(10)$, is below $10^{-4}$: the model is told it did well although it clearly
-# preferred bread.
+# add up to 1, so "rice 0.9, noodles 0.8" is possible. Worse, the outputs do not compete: each
+# sigmoid looks only at its own logit and saturates on its own. For logits $(10, 100, 1000)$ all
+# three probabilities are within $10^{-4}$ of 1 and add up to almost 3, so they barely tell the
+# three meals apart, although the third logit dwarfs the others.
 
 # %%
 o = torch.tensor([10.0, 100.0, 1000.0])
 squashed = torch.sigmoid(o)
-rice_loss = -torch.log(squashed[0]).item()
 print("sigmoids:", [f"{p:.5f}" for p in squashed.tolist()], f"sum {squashed.sum():.4f}")
-print(f"loss if you ate rice: {rice_loss:.1e}")
 assert squashed.min() > 1 - 1e-4, "every sigmoid should be within 1e-4 of 1"
 assert squashed.sum() > 2.999, "the three 'probabilities' add up to almost 3, not 1"
-assert rice_loss < 1e-4, f"the rice loss is {rice_loss:.1e}, expected below 1e-4"
 
 # %% [markdown]
 # ## Softmax
@@ -547,7 +543,7 @@ print(f"test accuracy: scratch {scratch_test['accuracy']:.4f}, "
       f"concise {concise_test['accuracy']:.4f}; largest weight difference {weight_gap:.1e}")
 assert concise_test["accuracy"] >= 0.80, f"test accuracy {concise_test['accuracy']:.3f} < 80 %"
 assert weight_gap < 1e-4, f"the two models' weights differ by {weight_gap:.1e}"
-assert abs(concise_test["accuracy"] - scratch_test["accuracy"]) <= 0.002, "accuracies differ"
+assert abs(concise_test["accuracy"] - scratch_test["accuracy"]) < 1e-4, "accuracies differ"
 
 # %% [markdown]
 # ## What the model gets wrong
@@ -602,7 +598,7 @@ upper_body = {"T-shirt/top", "Pullover", "Coat", "Shirt"}
 assert all(set(pair) <= upper_body for pair in top_pairs[:4]), f"top pairs: {top_pairs[:4]}"
 assert per_class.argmin() == classes.index("Shirt"), "the shirt should be the hardest class"
 assert per_class[classes.index("Shirt")] < 0.7, "shirts should be wrong more than 30 % of the time"
-assert set(top_pairs[4]) <= {"Sandal", "Sneaker", "Ankle boot"}, f"fifth: {top_pairs[4]}"
+assert set(top_pairs[4]) == {"Sandal", "Sneaker"}, f"the fifth pair is {top_pairs[4]}"
 assert min(per_class[classes.index(c)] for c in ("Trouser", "Bag")) > 0.9, "trousers, bags > 90 %"
 
 # %% [markdown]
