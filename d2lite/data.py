@@ -24,7 +24,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "DataFile", "Source", "batches", "cache_dir",
     "data_dir", "extract", "fetch", "load_fashion_mnist", "load_fra_eng", "load_mnist", "load_ptb",
     "load_rt_polarity", "load_sms_spam", "load_time_machine", "load_wikitext2", "locate",
-    "read_idx", "sha256sum",
+    "read_idx", "sha256sum", "train_val_split",
 ]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -309,3 +309,58 @@ def batches(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor, batch_s
     """
     return Batches(X, y, batch_size, shuffle=shuffle, seed=seed, device=device,
                    drop_last=drop_last)
+
+
+def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
+                    val_fraction: float = 0.1, *, seed: int = 0, stratify: bool | None = None
+                    ) -> tuple[tuple, tuple]:
+    """Hold out a validation split: `(X_train, y_train), (X_val, y_val)`.
+
+    Tune every choice (learning rate, epochs, λ, depth) on the validation split and touch the
+    test split once, at the end. The split is a seeded random permutation, so it repeats.
+
+    Args:
+        X: (n, ...) inputs, or a tuple of such tensors.
+        y: (n,) labels or (n, ...) targets.
+        val_fraction: the share of rows held out, in (0, 1).
+        seed: the permutation's seed.
+        stratify: keep each label's share the same in both splits (each class gives
+            `round(val_fraction * its count)` rows). Default: True when y is a 1-d integer tensor.
+
+    Example:
+        >>> X, y = torch.arange(20.).reshape(10, 2), torch.tensor([0] * 6 + [1] * 4)
+        >>> (X_tr, y_tr), (X_val, y_val) = train_val_split(X, y, 0.5, seed=0)
+        >>> len(y_tr), len(y_val), int(y_val.sum())  # 3 of the six 0s, 2 of the four 1s
+        (5, 5, 2)
+    """
+    inputs = X if isinstance(X, tuple) else (X,)
+    if not isinstance(y, torch.Tensor) or any(len(t) != len(y) for t in inputs):
+        raise ValueError("train_val_split(): X and y need the same number of rows; got "
+                         f"{[len(t) for t in inputs]} and {len(y) if hasattr(y, '__len__') else y}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"train_val_split(): got val_fraction={val_fraction!r}; expected a "
+                         "number between 0 and 1, e.g. 0.1 to hold out a tenth")
+    if stratify is None:
+        stratify = y.ndim == 1 and not y.is_floating_point()
+    generator = torch.Generator().manual_seed(seed)
+    groups = [torch.arange(len(y))] if not stratify else \
+        [torch.nonzero(y == label).flatten() for label in torch.unique(y)]
+    val_rows, train_rows = [], []
+    for rows in groups:
+        rows = rows[torch.randperm(len(rows), generator=generator)]
+        k = round(val_fraction * len(rows))
+        val_rows.append(rows[:k])
+        train_rows.append(rows[k:])
+    if sum(len(r) for r in val_rows) == 0 or sum(len(r) for r in train_rows) == 0:
+        raise ValueError(f"train_val_split(): val_fraction={val_fraction} of {len(y)} rows "
+                         "leaves one split empty; use more data or another fraction")
+    # Shuffle across classes too, so neither split is sorted by label.
+    train_idx, val_idx = (torch.cat(r) for r in (train_rows, val_rows))
+    train_idx = train_idx[torch.randperm(len(train_idx), generator=generator)]
+    val_idx = val_idx[torch.randperm(len(val_idx), generator=generator)]
+
+    def take(index):
+        Xs = tuple(t[index] for t in inputs)
+        return (Xs if isinstance(X, tuple) else Xs[0]), y[index]
+
+    return take(train_idx), take(val_idx)

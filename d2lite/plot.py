@@ -111,7 +111,7 @@ def plot_history(series: dict[str, list[float]], axes=None):
 
     Args:
         series: name -> one value per epoch, e.g. `{"train_loss": [...], "val_accuracy": [...]}`
-            (what `History.series()` returns). Names ending in "loss" go to the loss panel.
+            (a `History`'s curves). Names ending in "loss" go to the loss panel.
         axes: existing Axes to draw into (one, or two when there are metrics).
 
     Example:

@@ -9,7 +9,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -37,62 +37,61 @@ Metrics = Callable | Sequence[Callable] | dict[str, Callable] | None  # what `me
 LOG_EVERY = 50  # batches between the only syncs inside an epoch (nan check, progress bar)
 
 
-@dataclass
 class History:
-    """Per-epoch numbers from `fit`: train loss, train and validation metrics, seconds.
+    """Per-epoch numbers from `fit`, one list per curve, read by name.
+
+    The names are "train_loss", "train_<metric>", "val_loss", "val_<metric>" (the val_ ones when
+    `fit` got `val_data`) and "seconds": `history["val_accuracy"][-1]` is the last epoch's
+    validation accuracy.
 
     Example:
-        >>> h = History(train_loss=[0.9, 0.5], val_metrics={"accuracy": [0.7, 0.8]})
-        >>> h.series()["val_accuracy"][-1], len(h)
-        (0.8, 2)
+        >>> h = History()
+        >>> h.append({"loss": 0.9, "accuracy": 0.6}, {"accuracy": 0.7}, seconds=1.0)
+        >>> h.append({"loss": 0.5, "accuracy": 0.8}, {"accuracy": 0.8}, seconds=1.0)
+        >>> h["val_accuracy"][-1], len(h), h.curves()
+        (0.8, 2, ['train_loss', 'train_accuracy', 'val_accuracy'])
     """
 
-    train_loss: list[float] = field(default_factory=list)
-    train_metrics: dict[str, list[float]] = field(default_factory=dict)
-    val_metrics: dict[str, list[float]] = field(default_factory=dict)  # "loss" too, with loss_fn
-    seconds: list[float] = field(default_factory=list)
+    def __init__(self, curves: dict[str, list[float]] | None = None):
+        self.data: dict[str, list[float]] = {k: list(v) for k, v in (curves or {}).items()}
+
+    def __getitem__(self, name: str) -> list[float]:
+        if name not in self.data:
+            raise KeyError(f"History: no curve named {name!r}; it has {self.curves()} "
+                           "(val_* curves need fit(..., val_data=...))")
+        return self.data[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data
 
     def __len__(self) -> int:
-        return len(self.train_loss)
+        return len(self.data.get("train_loss", []))
 
     def __repr__(self) -> str:
-        last = ", ".join(f"{k} {v[-1]:.4g}" for k, v in self.series().items() if v)
+        last = ", ".join(f"{k} {self.data[k][-1]:.4g}" for k in self.curves() if self.data[k])
         return f"History({len(self)} epochs: {last})"
 
+    def curves(self) -> list[str]:
+        """The names of the curves (everything but "seconds"), in the order they were added."""
+        return [k for k in self.data if k != "seconds"]
+
     def append(self, train: dict[str, float], val: dict[str, float], seconds: float) -> None:
-        """Add one epoch: `train` holds "loss" and the metrics, `val` the validation numbers."""
-        self.train_loss.append(train["loss"])
-        for name, value in train.items():
-            if name != "loss":
-                self.train_metrics.setdefault(name, []).append(value)
-        for name, value in val.items():
-            self.val_metrics.setdefault(name, []).append(value)
-        self.seconds.append(seconds)
+        """Add one epoch: `train` and `val` map "loss" and metric names to that epoch's value."""
+        for prefix, numbers in (("train_", train), ("val_", val)):
+            for name, value in numbers.items():
+                self.data.setdefault(prefix + name, []).append(value)
+        self.data.setdefault("seconds", []).append(seconds)
 
-    def series(self) -> dict[str, list[float]]:
-        """Every curve under one flat name: "train_loss", "train_<metric>", "val_<metric>"."""
-        curves = {"train_loss": self.train_loss}
-        curves.update({f"train_{k}": v for k, v in self.train_metrics.items()})
-        curves.update({f"val_{k}": v for k, v in self.val_metrics.items()})
-        return curves
-
-    def to_dict(self) -> dict:
-        """Plain dicts and lists (what checkpoints store; `History.from_dict` reads it back)."""
-        return {"train_loss": list(self.train_loss), "seconds": list(self.seconds),
-                "train_metrics": {k: list(v) for k, v in self.train_metrics.items()},
-                "val_metrics": {k: list(v) for k, v in self.val_metrics.items()}}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> History:
-        return cls(**{k: data[k] for k in ("train_loss", "train_metrics", "val_metrics",
-                                           "seconds")})
+    def to_dict(self) -> dict[str, list[float]]:
+        """A plain dict of lists (what checkpoints store; `History(d)` reads it back)."""
+        return {k: list(v) for k, v in self.data.items()}
 
     def plot(self) -> list:
         """Draw the loss curves (and the metrics beside them); return the matplotlib Axes.
 
         (Not the figure: a figure as a cell's last value would be shown twice in Jupyter.)
         """
-        return plot_history(self.series()).axes
+        return plot_history({k: self.data[k] for k in self.curves()}).axes
 
 
 @dataclass
@@ -114,9 +113,11 @@ class EarlyStopping:
     """Callback: stop `fit` when `monitor` has not improved for `patience` epochs.
 
     Args:
-        monitor: a name from `History.series()`, e.g. "val_loss" or "val_accuracy".
+        monitor: a curve of the `History`, e.g. "val_loss" or "val_accuracy".
         mode: "min" (a loss) or "max" (an accuracy).
-        restore_best: load the weights of the best epoch when training ends.
+        restore_best: load the weights of the best epoch when training ends. Off by default, so
+            the returned model is the one the history's last row describes; when on, the model
+            is the one of epoch `best_epoch` (0-based) instead, and `fit` says so.
 
     Example:
         >>> stopper = EarlyStopping("val_accuracy", patience=2, mode="max")
@@ -124,7 +125,7 @@ class EarlyStopping:
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
-                 mode: str = "min", restore_best: bool = True):
+                 mode: str = "min", restore_best: bool = False):
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping(): got mode={mode!r}; expected 'min' or 'max'")
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
@@ -133,11 +134,11 @@ class EarlyStopping:
         self.best, self.best_epoch, self.best_weights, self.wait = math.inf, None, None, 0
 
     def on_epoch_end(self, state: FitState) -> None:
-        series = state.history.series()
-        if self.monitor not in series:
+        history = state.history
+        if self.monitor not in history:
             raise ValueError(f"EarlyStopping(): no curve named {self.monitor!r}; the history has "
-                             f"{sorted(series)} (val_* ones need val_data)")
-        value = self.sign * series[self.monitor][-1]
+                             f"{history.curves()} (val_* ones need val_data)")
+        value = self.sign * history[self.monitor][-1]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
             if self.restore_best:
@@ -148,6 +149,8 @@ class EarlyStopping:
             state.stop = self.wait >= self.patience
         if (state.stop or state.epoch == state.epochs - 1) and self.best_weights is not None:
             state.model.load_state_dict(self.best_weights)
+            print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                  f"(best {self.monitor}); the history's last row is epoch {state.epoch + 1}")
 
 
 def _forward(model: nn.Module, X):
@@ -270,7 +273,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         >>> net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
         >>> history = fit(net, train_batches, loss_fn=nn.CrossEntropyLoss(), epochs=3,
         ...               val_data=test_batches, metrics=[d2lite.accuracy])   # doctest: +SKIP
-        >>> history.val_metrics["accuracy"][-1]   # doctest: +SKIP
+        >>> history["val_accuracy"][-1]   # doctest: +SKIP
         0.84
     """
     # 0. set up: check the arguments and the first batch, move the model, resume, split the data
@@ -293,7 +296,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
             if obj is not None and saved.get(key) is not None:
                 obj.load_state_dict(saved[key])
         set_rng_state(saved["rng"])
-        history, start = History.from_dict(saved["history"]), saved["epoch"]
+        history, start = History(saved["history"]), saved["epoch"]
     net = DistributedDataParallel(model, [device] if device.type == "cuda" else None) \
         if world > 1 else model
     train_data = shard_data(train_data, rank, world) if world > 1 else train_data
@@ -354,8 +357,8 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
                             scheduler=scheduler.state_dict() if scheduler is not None else None,
                             scaler=scaler.state_dict() if amp == "fp16" else None)
         if live is not None:
-            live.update(history.series())
-        epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.series().items()},
+            live.update({k: history[k] for k in history.curves()})
+        epoch_bar.set_postfix({k: f"{history[k][-1]:.4f}" for k in history.curves()},
                               refresh=False)
         epoch_bar.update()
         if state.stop:

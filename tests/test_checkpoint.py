@@ -131,7 +131,7 @@ def test_resume_continues_at_the_next_epoch(tmp_path):
         nn.init.normal_(p)
     resumed = d2lite.fit(net, data, optimizer=optimizer, epochs=4, checkpoint=path, resume=True,
                          **kwargs)
-    assert len(resumed) == 4 and resumed.train_loss == full.train_loss
+    assert len(resumed) == 4 and resumed["train_loss"] == full["train_loss"]
     assert all(torch.equal(a, b) for a, b in zip(net.parameters(), expected, strict=True))
 
 

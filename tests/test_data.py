@@ -253,3 +253,34 @@ def test_batches_set_epoch_repeats_that_epochs_order():
     next(iter(loader))  # someone peeks at a batch (fit's first-batch check does)
     loader.set_epoch(1)
     assert [yb.tolist() for _, yb in loader] == second
+
+
+def test_train_val_split_is_seeded_stratified_and_disjoint():
+    X = torch.arange(1000.).reshape(500, 2)
+    y = torch.tensor([0] * 400 + [1] * 100)
+    (X_tr, y_tr), (X_val, y_val) = data.train_val_split(X, y, 0.2, seed=3)
+    assert len(y_val) == 100 and len(y_tr) == 400
+    assert int((y_val == 1).sum()) == 20 and int((y_tr == 1).sum()) == 80  # shares kept
+    rows = set(X_tr[:, 0].tolist()) | set(X_val[:, 0].tolist())
+    assert len(rows) == 500  # every row once, in one split only
+    assert all(y[int(x) // 2] == label for x, label in zip(X_val[:, 0], y_val, strict=True))
+    again = data.train_val_split(X, y, 0.2, seed=3)[1][0]
+    other = data.train_val_split(X, y, 0.2, seed=4)[1][0]
+    assert torch.equal(again, X_val) and not torch.equal(other, X_val)
+    assert not torch.equal(y_val, y_val.sort().values)  # not ordered by class
+
+
+def test_train_val_split_of_regression_targets_and_tuples():
+    X, y = torch.randn(50, 3), torch.randn(50)
+    (X_tr, y_tr), (X_val, y_val) = data.train_val_split((X, X * 2), y, 0.1)
+    assert isinstance(X_tr, tuple) and len(y_val) == 5 and torch.equal(X_val[1], X_val[0] * 2)
+
+
+def test_train_val_split_explains_bad_arguments():
+    X, y = torch.zeros(10, 2), torch.zeros(10, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"train_val_split\(\): got val_fraction=1.5"):
+        data.train_val_split(X, y, 1.5)
+    with pytest.raises(ValueError, match="same number of rows"):
+        data.train_val_split(X, y[:5])
+    with pytest.raises(ValueError, match="leaves one split empty"):
+        data.train_val_split(X, y, 0.01)

@@ -34,7 +34,7 @@ def run(batch_size, shuffle, **kwargs):
     data = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
     history = d2lite.fit(net, data, loss_fn=nn.MSELoss(), epochs=3, device="cpu", plot=False,
                          optimizer=torch.optim.SGD(net.parameters(), lr=0.05), **kwargs)
-    return history.train_loss, [p.tolist() for p in net.parameters()]
+    return history["train_loss"], [p.tolist() for p in net.parameters()]
 
 if __name__ == "__main__":
     out = sys.argv[1]
@@ -72,7 +72,7 @@ def one_process(per_process_batch, world, shuffle):
     data = DataLoader(dataset, batch_size=per_process_batch * world, sampler=sampler)
     history = d2lite.fit(net, data, loss_fn=nn.MSELoss(), epochs=3, device="cpu", plot=False,
                          verbose=False, optimizer=torch.optim.SGD(net.parameters(), lr=0.05))
-    return history.train_loss, [p.detach() for p in net.parameters()]
+    return history["train_loss"], [p.detach() for p in net.parameters()]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

@@ -83,7 +83,7 @@ def test_a_lesson_metric_plugs_into_fit():
                          val_data=[(X, 3 * X)], device="cpu", plot=False, verbose=False)
     with torch.no_grad():
         reference = (net(X) - 3 * X).abs().mean().item()
-    assert history.val_metrics["mean_abs_error"][0] == pytest.approx(reference)
+    assert history["val_mean_abs_error"][0] == pytest.approx(reference)
 
 
 def test_named_metrics_accepts_one_a_list_or_a_dict():

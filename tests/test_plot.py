@@ -111,4 +111,4 @@ def test_fit_plot_false_makes_no_figure_and_true_makes_one():
     assert len(plt.get_fignums()) == 1
     labels = [line.get_label() for line in plt.gcf().axes[0].get_lines()]
     assert labels == ["train_loss", "val_loss"]
-    assert history.plot()[0].get_lines()[0].get_ydata().tolist() == history.train_loss
+    assert history.plot()[0].get_lines()[0].get_ydata().tolist() == history["train_loss"]

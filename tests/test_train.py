@@ -53,7 +53,7 @@ def test_fit_equals_the_plain_loop_it_replaces():
 
     for p, q in zip(net.parameters(), ref.parameters(), strict=True):
         assert torch.equal(p, q)
-    torch.testing.assert_close(torch.tensor(history.train_loss), torch.tensor(epoch_losses))
+    torch.testing.assert_close(torch.tensor(history["train_loss"]), torch.tensor(epoch_losses))
 
 
 def test_fit_learns_and_reports_metrics_and_validation():
@@ -64,14 +64,14 @@ def test_fit_learns_and_reports_metrics_and_validation():
     history = d2lite.fit(net, train, loss_fn=nn.CrossEntropyLoss(), epochs=5, val_data=val,
                          metrics=[d2lite.accuracy], optimizer=torch.optim.Adam(
                              net.parameters(), lr=0.05), **QUIET)
-    assert len(history) == 5 and len(history.seconds) == 5
-    assert set(history.series()) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
-    assert history.train_loss[-1] < history.train_loss[0]
-    assert history.val_metrics["accuracy"][-1] > 0.9
+    assert len(history) == 5 and len(history["seconds"]) == 5
+    assert set(history.curves()) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history["val_accuracy"][-1] > 0.9
     # evaluate gives the numbers fit recorded for the last epoch, and a reference computation
     result = d2lite.evaluate(net, val, loss_fn=nn.CrossEntropyLoss(), metrics=d2lite.accuracy)
-    assert result == pytest.approx({"loss": history.val_metrics["loss"][-1],
-                                    "accuracy": history.val_metrics["accuracy"][-1]})
+    assert result == pytest.approx({"loss": history["val_loss"][-1],
+                                    "accuracy": history["val_accuracy"][-1]})
     with torch.no_grad():
         reference = (net(X[384:]).argmax(1) == y[384:]).float().mean().item()
     assert result["accuracy"] == pytest.approx(reference)
@@ -106,7 +106,7 @@ def test_tuple_inputs_are_unpacked_into_the_model():
     data = [((X[:32], tokens[:32]), y[:32]), ((X[32:], tokens[32:]), y[32:])]
     history = d2lite.fit(TwoInputs(), data, loss_fn=nn.CrossEntropyLoss(), val_data=data,
                          metrics=[d2lite.accuracy], **QUIET)
-    assert len(history) == 1 and 0 <= history.val_metrics["accuracy"][0] <= 1
+    assert len(history) == 1 and 0 <= history["val_accuracy"][0] <= 1
     # a DataLoader turns the tuple into a list; that works too
     loader = DataLoader(TensorDataset(X, tokens, y), batch_size=16,
                         collate_fn=lambda rows: ((torch.stack([r[0] for r in rows]),
@@ -151,7 +151,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     model = nn.Linear(2, 1)
     best = copy.deepcopy(model.state_dict())
     state = FitState(model, torch.optim.SGD(model.parameters()), d2lite.History(), epochs=10)
-    stopper = d2lite.EarlyStopping("val_accuracy", patience=2, mode="max")
+    stopper = d2lite.EarlyStopping("val_accuracy", patience=2, mode="max", restore_best=True)
     for epoch, accuracy in enumerate([0.8, 0.7, 0.75]):
         state.epoch = epoch
         state.history.append({"loss": 1.0}, {"accuracy": accuracy}, 0.1)
@@ -201,7 +201,7 @@ def test_bf16_autocast_on_cpu():
     history = d2lite.fit(net, [(X, y)], loss_fn=nn.CrossEntropyLoss(), amp="bf16", epochs=20,
                          optimizer=torch.optim.Adam(net.parameters(), lr=0.05), **QUIET)
     assert set(dtypes) == {torch.bfloat16}
-    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
     assert net[0].weight.dtype == torch.float32  # the weights stay in float32
 
 
@@ -281,9 +281,22 @@ def test_verbose_shows_progress_bars(capfd, monkeypatch):
 
 
 def test_history_round_trips_through_a_plain_dict():
-    history = d2lite.History(train_loss=[1.0, 0.5], train_metrics={"accuracy": [0.5, 0.7]},
-                             val_metrics={"loss": [1.1, 0.6]}, seconds=[0.1, 0.1])
+    history = d2lite.History()
+    history.append({"loss": 1.0, "accuracy": 0.5}, {"loss": 1.1}, seconds=0.1)
+    history.append({"loss": 0.5, "accuracy": 0.7}, {"loss": 0.6}, seconds=0.1)
     plain = history.to_dict()
-    assert plain == {"train_loss": [1.0, 0.5], "seconds": [0.1, 0.1],
-                     "train_metrics": {"accuracy": [0.5, 0.7]}, "val_metrics": {"loss": [1.1, 0.6]}}
-    assert d2lite.History.from_dict(plain) == history
+    assert plain == {"train_loss": [1.0, 0.5], "train_accuracy": [0.5, 0.7],
+                     "val_loss": [1.1, 0.6], "seconds": [0.1, 0.1]}
+    assert d2lite.History(plain).to_dict() == plain
+    assert history.curves() == ["train_loss", "train_accuracy", "val_loss"]
+    with pytest.raises(KeyError, match="no curve named 'val_accuracy'"):
+        history["val_accuracy"]
+
+
+def test_early_stopping_does_not_restore_by_default():
+    X, y = blobs(64)
+    net = mlp()
+    stopper = d2lite.EarlyStopping("train_loss", patience=1)
+    d2lite.fit(net, [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=6,
+               optimizer=torch.optim.SGD(net.parameters(), lr=50.0), callbacks=[stopper], **QUIET)
+    assert stopper.best_weights is None

@@ -393,7 +393,7 @@ ax.axhline(floor, color="gray", linestyle=":", label="noise floor")
 ax.set(yscale="log", xticks=[1, 2, 3])
 ax.legend()
 plt.show()
-train_loss, val_loss = history.train_loss, history.val_metrics["loss"]
+train_loss, val_loss = history["train_loss"], history["val_loss"]
 print("train loss per epoch:", [f"{v:.2e}" for v in train_loss])
 print("val loss per epoch:  ", [f"{v:.2e}" for v in val_loss])
 assert val_loss[0] < 5e-4, f"after one epoch the validation loss is {val_loss[0]:.2e}"

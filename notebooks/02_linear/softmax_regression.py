@@ -527,7 +527,7 @@ history = d2lite.fit(concise, fashion_batches(), loss_fn=nn.CrossEntropyLoss(),
 # accuracy ends a little above 85 %. A linear model has little more to give on this data.
 
 # %%
-loss, train_acc = history.train_loss, history.train_metrics["accuracy"]
+loss, train_acc = history["train_loss"], history["train_accuracy"]
 print("loss per epoch:", [round(v, 3) for v in loss])
 assert loss[0] - loss[1] > loss[1] - loss[-1], "the first drop should be the largest"
 assert 0.85 <= train_acc[-1] < 0.87, f"final training accuracy {train_acc[-1]:.3f}"

@@ -411,7 +411,7 @@ model = MeanOfEmbeddings(len(vocab))
 history = d2lite.fit(model, train_loader, loss_fn=nn.CrossEntropyLoss(), epochs=5,
                      optimizer=torch.optim.Adam(model.parameters(), lr=0.01),
                      val_data=test_loader, metrics=[d2lite.accuracy], plot=False, verbose=False)
-test_acc = history.val_metrics["accuracy"][-1]
+test_acc = history["val_accuracy"][-1]
 baseline = 1 - labels[test_set.indices].float().mean().item()
 print(f"test accuracy {test_acc:.3f}; always 'ham' on the same messages {baseline:.3f}")
 

@@ -314,15 +314,15 @@ history = d2lite.fit(net, train_data, loss_fn=F.nll_loss, optimizer=optimizer,
 
 # %%
 for epoch in range(len(history)):
-    print(f"epoch {epoch + 1}: train loss {history.train_loss[epoch]:.4f}, "
-          f"test loss {history.val_metrics['loss'][epoch]:.4f}, "
-          f"test accuracy {history.val_metrics['accuracy'][epoch]:.4f}")
-test_acc = history.val_metrics["accuracy"][-1]
+    print(f"epoch {epoch + 1}: train loss {history['train_loss'][epoch]:.4f}, "
+          f"test loss {history['val_loss'][epoch]:.4f}, "
+          f"test accuracy {history['val_accuracy'][epoch]:.4f}")
+test_acc = history["val_accuracy"][-1]
 print(f"test accuracy {test_acc:.4f}: {100 * (test_acc - 0.955):.2f} points above the floor")
 assert test_acc >= 0.955, f"test accuracy {test_acc:.3f} is below 95.5 %"
-val_acc, loss = history.val_metrics["accuracy"], history.train_loss
+val_acc, loss = history["val_accuracy"], history["train_loss"]
 assert val_acc[0] < val_acc[1] < val_acc[2], f"test accuracy did not rise: {val_acc}"
-val_loss = history.val_metrics["loss"]
+val_loss = history["val_loss"]
 assert val_loss[0] > val_loss[1] > val_loss[2], f"test loss did not fall: {val_loss}"
 assert loss[0] - loss[1] > loss[1] - loss[2] > 0, f"training loss: {loss}"
 assert abs(optimizer.param_groups[0]["lr"] - 0.003 / 2 ** 3) < 1e-12
@@ -334,7 +334,7 @@ assert abs(optimizer.param_groups[0]["lr"] - 0.003 / 2 ** 3) < 1e-12
 # test loss is measured at the end of the epoch, with the weights the epoch ended with.
 
 # %%
-assert history.val_metrics["loss"][0] < history.train_loss[0]
+assert history["val_loss"][0] < history["train_loss"][0]
 
 # %% [markdown]
 # ## The digits it gets wrong
@@ -466,9 +466,9 @@ history3 = d2lite.fit(net3, train_data, loss_fn=F.nll_loss, optimizer=optimizer3
                       scheduler=scheduler3, epochs=3, val_data=test_data,
                       metrics=[d2lite.accuracy], checkpoint=interrupted_path, resume=True,
                       plot=False, verbose=False)
-print("resumed history:", [round(loss, 4) for loss in history3.train_loss])
-print(f"fresh start, epoch 1: {history.train_loss[0]:.4f} | saved, epoch 2: {saved_loss:.4f}"
-      f" | resumed, epoch 3: {history3.train_loss[2]:.4f}")
+print("resumed history:", [round(loss, 4) for loss in history3["train_loss"]])
+print(f"fresh start, epoch 1: {history['train_loss'][0]:.4f} | saved, epoch 2: {saved_loss:.4f}"
+      f" | resumed, epoch 3: {history3['train_loss'][2]:.4f}")
 
 # %% [markdown]
 # The resumed run keeps the two earlier epochs in its history, and its first epoch of its own
@@ -477,10 +477,10 @@ print(f"fresh start, epoch 1: {history.train_loss[0]:.4f} | saved, epoch 2: {sav
 # state, same learning rate, same shuffled order, so the same third epoch.
 
 # %%
-assert len(history3) == 3 and history3.train_loss[:2] == history2.train_loss, "history lost"
-assert history3.train_loss[2] < saved_loss < history.train_loss[0], "did not continue"
-assert abs(history3.train_loss[2] - history.train_loss[2]) < 1e-4, "differs from no crash"
-resumed_acc = history3.val_metrics["accuracy"][-1]
+assert len(history3) == 3 and history3["train_loss"][:2] == history2["train_loss"], "history lost"
+assert history3["train_loss"][2] < saved_loss < history["train_loss"][0], "did not continue"
+assert abs(history3["train_loss"][2] - history["train_loss"][2]) < 1e-4, "differs from no crash"
+resumed_acc = history3["val_accuracy"][-1]
 print(f"uninterrupted: {test_acc:.4f}, resumed: {resumed_acc:.4f}")
 assert resumed_acc >= 0.955 and abs(resumed_acc - test_acc) < 1e-3
 
@@ -517,7 +517,7 @@ assert not Path(workdir.name).exists()
 #    the notes do, for three epochs and for six. How much do the two changes of this lesson buy?
 # 3. **Scores instead of log-probabilities.** Train a copy of the network whose `forward`
 #    returns `self.logits(X)` with `loss_fn=nn.CrossEntropyLoss()`, from `seed_everything(0)`.
-#    Self-check: `assert abs(new_history.train_loss[0] - history.train_loss[0]) < 1e-4`. Why do
+#    Self-check: `assert abs(new_history["train_loss"][0] - history["train_loss"][0]) < 1e-4`. Why do
 #    the two runs agree?
 # 4. **Forgetting the optimizer.** Repeat the interrupted run, but resume by loading only the
 #    model, `d2lite.load_checkpoint(interrupted_path, net3)`, and train the third epoch with a

@@ -252,7 +252,7 @@ def train(net, weight_decay=0.0):
     final = {split: d2lite.evaluate(net, data, loss_fn=loss_fn, metrics=[d2lite.accuracy])
              for split, data in (("train", train_eval), ("test", test_data))}
     final["gap"] = final["test"]["loss"] - final["train"]["loss"]
-    return {"train": clean.losses, "test": history.val_metrics["loss"], "final": final,
+    return {"train": clean.losses, "test": history["val_loss"], "final": final,
             "history": history}
 
 
