@@ -1,0 +1,14 @@
+"""The book's models, one complete class each, for later lessons to import.
+
+The reuse contract: the lesson that teaches a model builds it in its own cells (the copy readers
+read), then loads the same weights into the class here and asserts both give the same outputs;
+later lessons import it from `d2lite.models`. Every class takes explicit constructor arguments and
+documents its tensor shapes; decoding and losses are plain functions beside the models.
+`tests/test_models.py` checks each against torch's own module where torch has one.
+
+Modules, one concern each: `cnn` (LeNet-style CNN, VGG), `resnet` (ResNet, DenseNet), `rnn`,
+`attention`, `seq2seq`, `transformer`, `bert`. Each chapter adds its names below.
+"""
+from d2lite.models import cnn, resnet  # noqa: F401  (chapter 4)
+
+__all__: list[str] = []
