@@ -10,5 +10,6 @@ Modules, one concern each: `cnn` (LeNet-style CNN, VGG), `resnet` (ResNet, Dense
 `attention`, `seq2seq`, `transformer`, `bert`. Each chapter adds its names below.
 """
 from d2lite.models import cnn, resnet  # noqa: F401  (chapter 4)
+from d2lite.models.cnn import VGG, LeNet, vgg_block
 
-__all__: list[str] = []
+__all__: list[str] = ["LeNet", "vgg_block", "VGG"]
