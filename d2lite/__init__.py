@@ -1,37 +1,38 @@
 """d2lite: the helper package of the d2lite book.
 
 Notebooks write `d2lite.fit(...)`, `d2lite.try_gpu()`; everything public is listed in `__all__`.
-Importing d2lite does not import ipywidgets or pooch: they load when first needed.
+`import d2lite` loads torch and numpy only: matplotlib, ipywidgets and pooch load when first
+used, and `d2lite.widgets` and `d2lite.models` when first named.
+
+Example:
+    >>> import d2lite
+    >>> d2lite.History({"train_loss": [0.5]})["train_loss"]
+    [0.5]
 """
+import importlib
+
 __version__ = "0.1.0"
 
-from d2lite import data, text, widgets  # submodules: d2lite.data.load_mnist(), d2lite.text.Vocab
-from d2lite.checkpoint import load_checkpoint, save_checkpoint
+from d2lite import data, diagrams, text  # submodules: d2lite.data.load_mnist(), d2lite.text.Vocab
+from d2lite.checkpoint import load_checkpoint, load_model, save_checkpoint
 from d2lite.device import num_gpus, seed_everything, try_all_gpus, try_gpu
 from d2lite.metrics import accuracy
-from d2lite.plot import plot, show_images  # the function d2lite.plot(...) hides the module name
+from d2lite.plots import plot, show_images
 from d2lite.train import EarlyStopping, History, evaluate, fit
 
+_LAZY = ("models", "widgets")  # widgets loads matplotlib: only when a lesson first names it
+
 __all__ = [
-    "__version__",
-    # submodules
-    "data",
-    "text",
-    "widgets",
-    # device
-    "num_gpus",
-    "seed_everything",
-    "try_all_gpus",
-    "try_gpu",
-    # training
-    "EarlyStopping",
-    "History",
-    "accuracy",
-    "evaluate",
-    "fit",
-    "load_checkpoint",
-    "save_checkpoint",
-    # plots
-    "plot",
-    "show_images",
+    "__version__", "data", "diagrams", "models", "text", "widgets",  # submodules
+    "num_gpus", "seed_everything", "try_all_gpus", "try_gpu",  # devices
+    "EarlyStopping", "History", "accuracy", "evaluate", "fit",  # training
+    "load_checkpoint", "load_model", "save_checkpoint",
+    "plot", "show_images",  # plots
 ]
+
+
+def __getattr__(name: str):
+    """Import `d2lite.widgets` or `d2lite.models` the first time the name is used."""
+    if name in _LAZY:
+        return importlib.import_module(f"d2lite.{name}")
+    raise AttributeError(f"module 'd2lite' has no attribute {name!r}")

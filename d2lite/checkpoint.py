@@ -1,30 +1,50 @@
 """Checkpoints: a plain dict of `state_dict()`s plus counters, written atomically, read safely.
 
 Writing goes through a temporary file and `os.replace`, so a crash never leaves half a checkpoint;
-reading uses `torch.load(weights_only=True)`, which runs no code from the file.
+reading uses `torch.load(weights_only=True)`, which runs no code from the file. A checkpoint can
+carry the model's constructor arguments (`model_args`), so `load_model` rebuilds it alone.
 """
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The model itself, also when torchrun's DistributedDataParallel wraps it."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
-                    optimizer: torch.optim.Optimizer | None = None, **state) -> Path:
-    """Write `{"model": ..., "optimizer": ..., **state}` to `path` atomically; return the path.
+                    optimizer: torch.optim.Optimizer | None = None, *,
+                    model_args: dict | None = None, **state) -> Path:
+    """Write `{"model": ..., "optimizer": ..., "model_args": ..., **state}` atomically to `path`.
 
     The dict goes to a temporary file in the same folder, is flushed and fsync'ed, then renamed over
     `path` (`os.replace`), so a crash leaves the old checkpoint or the new one, never half of one.
-    `state` values must be tensors, numbers, strings, lists or dicts (`weights_only` loading).
+    `model_args` are the model's constructor arguments (numbers, strings, lists, dicts), for
+    `load_model`; `state` values must be tensors, numbers, strings, lists or dicts.
 
     Example:
-        >>> save_checkpoint("ckpt.pt", model, optimizer, epoch=3)   # doctest: +SKIP
+        >>> import tempfile; folder = tempfile.mkdtemp()
+        >>> model = nn.Linear(3, 2)
+        >>> path = save_checkpoint(f"{folder}/linear.pt", model, epoch=3,
+        ...                        model_args={"in_features": 3, "out_features": 2})
+        >>> path.name, load_checkpoint(path, nn.Linear(3, 2))["epoch"]
+        ('linear.pt', 3)
     """
     path = Path(path)
-    checkpoint = {"model": model.state_dict(),
+    if model_args is not None and not _is_plain(model_args):
+        raise TypeError(f"save_checkpoint(): model_args={model_args!r} must be a dict of numbers,"
+                        " strings, lists and dicts (what a weights-only load can read back)")
+    checkpoint = {"model": _unwrap(model).state_dict(), "model_args": model_args,
                   "optimizer": optimizer.state_dict() if optimizer is not None else None, **state}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -43,25 +63,86 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     return path
 
 
+def _is_plain(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return isinstance(value, _PLAIN)
+
+
+def _read(path: Path) -> dict:
+    """The checkpoint dict at `path`, with errors that say what to do."""
+    if not path.is_file():
+        raise FileNotFoundError(f"load_checkpoint(): no checkpoint at {path}; write one with "
+                                "save_checkpoint() or fit(..., checkpoint=path)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        if "Weights only load failed" in str(error):
+            raise  # the file holds objects other than weights: torch's message says which
+        raise ValueError(f"load_checkpoint(): {path} ({path.stat().st_size:,} bytes) is truncated"
+                         " or damaged (torch: " + str(error).splitlines()[0] + "); it was cut "
+                         "short while being written or copied: copy it again, or delete it and "
+                         "train again") from error
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+        raise ValueError(f"load_checkpoint(): {path} is not a save_checkpoint() file; a plain "
+                         "state_dict loads with model.load_state_dict(torch.load(path))")
+    return checkpoint
+
+
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> dict:
     """Load a `save_checkpoint` file into `model` (and `optimizer`); return the whole dict.
 
     Loads with `weights_only=True` (no arbitrary code runs) onto the CPU; `load_state_dict` then
-    copies into the model wherever it lives.
+    copies into the model wherever it lives. A model of another architecture gets an error naming
+    the first tensor that differs.
 
     Example:
-        >>> state = load_checkpoint("ckpt.pt", model, optimizer); state["epoch"]   # doctest: +SKIP
+        >>> import tempfile; path = f"{tempfile.mkdtemp()}/ckpt.pt"
+        >>> model = nn.Linear(3, 2); optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> _ = save_checkpoint(path, model, optimizer, epoch=3)
+        >>> load_checkpoint(path, model, optimizer)["epoch"]
+        3
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"load_checkpoint(): no checkpoint at {path}; write one with "
-                                "save_checkpoint() or fit(..., checkpoint=path)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(checkpoint["model"])
+    path, model = Path(path), _unwrap(model)
+    checkpoint = _read(path)
+    weights, own = checkpoint["model"], model.state_dict()
+    for key in [*own, *(k for k in weights if k not in own)]:
+        mine, saved = own.get(key), weights.get(key)
+        if mine is None or saved is None or mine.shape != saved.shape:
+            args = checkpoint.get("model_args")
+            fix = (f"build it with the saved model_args={args}, or use load_model()" if args
+                   else "build the model with the same class and arguments as the saved one")
+            shape = lambda t: "missing" if t is None else tuple(t.shape)
+            raise ValueError(f"load_checkpoint(): {path} holds another architecture than this "
+                             f"{type(model).__name__}: the first tensor that differs is {key!r}, "
+                             f"{shape(saved)} in the file but {shape(mine)} in the model; {fix}")
+    model.load_state_dict(weights)
     if optimizer is not None:
         if checkpoint.get("optimizer") is None:
             raise ValueError(f"load_checkpoint(): {path} holds no optimizer state; leave out "
                              "optimizer, or save with save_checkpoint(path, model, optimizer)")
         optimizer.load_state_dict(checkpoint["optimizer"])
     return checkpoint
+
+
+def load_model(path: str | os.PathLike, cls: type[nn.Module]) -> nn.Module:
+    """Rebuild a model saved with `model_args`: `cls(**model_args)` holding the saved weights.
+
+    Example:
+        >>> import tempfile; path = f"{tempfile.mkdtemp()}/linear.pt"
+        >>> _ = save_checkpoint(path, nn.Linear(3, 2), model_args={"in_features": 3,
+        ...                                                        "out_features": 2})
+        >>> load_model(path, nn.Linear)
+        Linear(in_features=3, out_features=2, bias=True)
+    """
+    args = _read(Path(path)).get("model_args")
+    if args is None:
+        raise ValueError(f"load_model(): {path} was saved without model_args; build the model "
+                         "yourself and use load_checkpoint(path, model), or save with "
+                         "save_checkpoint(path, model, model_args={...})")
+    model = cls(**args)
+    load_checkpoint(path, model)
+    return model

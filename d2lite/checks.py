@@ -68,9 +68,8 @@ def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp
         if isinstance(callback, type):
             raise TypeError(f"fit(): callbacks holds the class {callback.__name__}; pass an "
                             f"instance: {callback.__name__}()")
-        if not (hasattr(callback, "on_epoch_end") or hasattr(callback, "on_batch_end")):
-            raise TypeError(f"fit(): callback {callback!r} has neither on_epoch_end(state) nor "
-                            "on_batch_end(state)")
+        if not hasattr(callback, "on_epoch_end"):
+            raise TypeError(f"fit(): callback {callback!r} has no on_epoch_end(state) method")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("fit(): the model has no trainable parameters (none with "
@@ -98,8 +97,11 @@ def check_data(who: str, name: str, data) -> None:
 
 
 def check_first_batch(who: str, name: str, model: nn.Module, data, loss_fn, metrics: dict,
-                      device: torch.device, amp: str | None) -> None:
-    """Run the first batch through the model, loss_fn and metrics; explain what goes wrong."""
+                      device: torch.device, amp: str | None, *, training: bool) -> None:
+    """Run the first batch through the model, loss_fn and metrics; explain what goes wrong.
+
+    `who` names the caller in messages; with `training` the loss must have a gradient.
+    """
     saved = rng_state()  # taking a batch may draw random numbers (shuffling): give them back
     try:
         batch = next(iter(data), None)
@@ -122,13 +124,21 @@ def check_first_batch(who: str, name: str, model: nn.Module, data, loss_fn, metr
     X, y = to_device(X, device), to_device(y, device)
     was_training = model.training
     model.eval()  # no dropout and no batch-norm update: this pass changes nothing
+    running, hooks = [], []  # (name, layer, input shape) of the innermost layers now running
+    for layer_name, layer in model.named_modules():
+        if next(layer.children(), None) is None:
+            hooks += [layer.register_forward_pre_hook(
+                lambda layer, args, n=layer_name: running.append((n, layer, _shape(args)))),
+                layer.register_forward_hook(lambda *_: running.pop() and None)]
     try:
-        with torch.set_grad_enabled(who == "fit"), autocast_context(device, amp):
+        with torch.set_grad_enabled(training), autocast_context(device, amp):
             y_hat = model(*X) if isinstance(X, (tuple, list)) else model(X)
             if isinstance(y_hat, torch.Tensor) and isinstance(y, torch.Tensor):
                 _check_output(who, loss_fn, y_hat, y)
             loss = loss_fn(y_hat, y) if loss_fn is not None else None
     except RuntimeError as error:
+        if running and not any(clue in str(error) for clue in _DEVICE_CLUES):
+            raise _layer_error(who, name, X, *running[-1], error) from error
         if not any(clue in str(error) for clue in _DEVICE_CLUES):
             raise
         raise RuntimeError(f"{who}(): the model and the data are on different devices ({error})."
@@ -136,9 +146,11 @@ def check_first_batch(who: str, name: str, model: nn.Module, data, loss_fn, metr
                            f"{device}; keep every tensor the model uses in an nn.Parameter or a "
                            "buffer (self.register_buffer), not a plain attribute") from error
     finally:
+        for hook in hooks:
+            hook.remove()
         model.train(was_training)
     if loss is not None:
-        _check_loss(who, loss)
+        _check_loss(who, loss, training)
     for metric_name, metric in metrics.items():
         result = metric(y_hat.detach() if isinstance(y_hat, torch.Tensor) else y_hat, y)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -190,15 +202,36 @@ def _check_output(who: str, loss_fn, y_hat: torch.Tensor, y: torch.Tensor) -> No
                             "0/1 targets: use y.float()")
 
 
-def _check_loss(who: str, loss) -> None:
+def _shape(args) -> tuple | None:
+    first = args[0] if isinstance(args, (tuple, list)) and args else args
+    return tuple(first.shape) if isinstance(first, torch.Tensor) else None
+
+
+def _layer_error(who: str, name: str, X, layer_name: str, layer: nn.Module, got, error):
+    """The error for a layer that cannot take what reaches it: both shapes, and the fix."""
+    where = f"layer {layer_name!r}" if layer_name else "the model"
+    shape = _shape(X) if isinstance(X, torch.Tensor) else [_shape(x) for x in X]
+    start = f"{who}(): {name}'s X has shape {shape}, and {where}, {layer}, gets input {got}"
+    if not isinstance(layer, nn.Linear) or got is None:
+        return ValueError(f"{start}, which it cannot take ({error}); make the layers' sizes "
+                          "match the data: print the shape after each layer to find where")
+    if isinstance(X, torch.Tensor) and X.dim() > 2 and math.prod(X.shape[1:]) == layer.in_features:
+        fix = "flatten the examples first: put nn.Flatten() before it"
+    else:
+        fix = (f"build it as nn.Linear({got[-1]}, {layer.out_features}), or make what comes "
+               f"before it output {layer.in_features} values")
+    return ValueError(f"{start} but expects (..., {layer.in_features}) ({error}); {fix}")
+
+
+def _check_loss(who: str, loss, training: bool) -> None:
     if not isinstance(loss, torch.Tensor):
         raise TypeError(f"{who}(): loss_fn returned a {type(loss).__name__}; it must return a "
                         "tensor holding one number (the batch's mean loss)")
     if loss.numel() != 1:
         raise ValueError(f"{who}(): loss_fn returned a tensor of shape {tuple(loss.shape)}; it "
                          "must return one number: use reduction='mean' (the default) or .mean()")
-    if who == "fit" and not loss.requires_grad:
-        raise ValueError("fit(): the loss does not depend on any trainable parameter (its "
+    if training and not loss.requires_grad:
+        raise ValueError(f"{who}(): the loss does not depend on any trainable parameter (its "
                          "requires_grad is False); do not run the forward pass under "
                          "torch.no_grad() or .detach() its output")
     value = float(loss.detach())

@@ -1,19 +1,16 @@
-"""Devices, seeds and processes: pick CUDA, then Apple's MPS, then the CPU; make runs repeatable;
-move batches, mix precision and split data between torchrun's processes for `fit`.
+"""Devices and seeds: pick CUDA, then Apple's MPS, then the CPU; make runs repeatable; move
+batches and mix precision for `fit`. (Several processes under torchrun: `d2lite.distributed`.)
 
-Only `seed_everything`, `set_rng_state` (the generators) and `init_distributed` (torchrun's process
-group) change global state.
+Only `seed_everything` and `set_rng_state` change global state (the random generators).
 """
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import random
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, RandomSampler
 
 
 def _mps_available() -> bool:
@@ -117,31 +114,6 @@ def set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss_next))
 
 
-def distributed_rank_world() -> tuple[int, int]:
-    """Return `(rank, world_size)`: from torchrun's environment variables, or `(0, 1)` without it.
-
-    Example:
-        >>> distributed_rank_world()   # in a plain Python process
-        (0, 1)
-    """
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def init_distributed(device: torch.device) -> tuple[int, int]:
-    """Join torchrun's process group (NCCL for CUDA, gloo otherwise) once; return `(rank, world)`.
-
-    Does nothing outside torchrun (`WORLD_SIZE` unset or 1). The group stays open for later calls;
-    a script may end it with `torch.distributed.destroy_process_group()`.
-    """
-    rank, world = distributed_rank_world()
-    if world > 1 and not torch.distributed.is_initialized():
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        torch.distributed.init_process_group(backend, rank=rank, world_size=world)
-    return rank, world
-
-
 def autocast_context(device: torch.device, amp: str | None):
     """Return the mixed-precision context for `amp` (None, "bf16" or "fp16") on `device`.
 
@@ -169,51 +141,3 @@ def to_device(x, device: torch.device):
     if isinstance(x, (tuple, list)):
         return type(x)(to_device(v, device) for v in x)
     return x
-
-
-def set_epoch(data, epoch: int) -> None:
-    """Tell `data` (or its sampler) that epoch `epoch` starts, via its `set_epoch` if it has one,
-    so a seeded shuffle depends on seed + epoch only (and a resumed run repeats it)."""
-    for obj in (data, getattr(data, "sampler", None)):
-        if hasattr(obj, "set_epoch"):
-            obj.set_epoch(epoch)
-
-
-class _Shard:
-    """Batches rank, rank + world, ... of a sized iterable: one process's share under torchrun.
-    The last `len % world` batches are dropped so every process takes the same number of steps."""
-
-    def __init__(self, data, rank: int, world: int):
-        self.data, self.rank, self.world = data, rank, world
-
-    def __len__(self) -> int:
-        return len(self.data) // self.world
-
-    def __iter__(self):
-        return itertools.islice(self.data, self.rank, len(self) * self.world, self.world)
-
-    def set_epoch(self, epoch: int) -> None:
-        set_epoch(self.data, epoch)
-
-
-def shard_data(data, rank: int, world: int):
-    """Return process `rank`'s share of the batches `data` (of `world` processes, torchrun).
-
-    A DataLoader is rebuilt with a DistributedSampler (shuffling when the original did, seed 0 +
-    epoch); anything else with `len()` is dealt out round-robin, one batch per process in turn.
-
-    Example:
-        >>> [b for b in shard_data([1, 2, 3, 4, 5], rank=1, world=2)]
-        [2, 4]
-    """
-    if isinstance(data, DataLoader) and data.batch_size is not None and not isinstance(
-            data.dataset, IterableDataset):
-        sampler = DistributedSampler(data.dataset, world, rank, drop_last=data.drop_last,
-                                     shuffle=isinstance(data.sampler, RandomSampler))
-        return DataLoader(data.dataset, data.batch_size, sampler=sampler, drop_last=data.drop_last,
-                          num_workers=data.num_workers, collate_fn=data.collate_fn,
-                          pin_memory=data.pin_memory)
-    if isinstance(data, DataLoader) or not hasattr(data, "__len__"):
-        raise ValueError("fit(): under torchrun, train_data must be a DataLoader with a map-style "
-                         "dataset and a batch_size, or batches with len() such as a list")
-    return _Shard(data, rank, world)

@@ -1,7 +1,8 @@
 """The training loop: `fit`, `evaluate`, `History` and the `EarlyStopping` callback.
 
 `fit` is one readable loop with first-batch checks, AMP, progress bars, a live plot, resumable
-checkpoints and torchrun (DDP); it leaves out gradient accumulation and per-batch schedulers.
+checkpoints and torchrun (DDP); it leaves out gradient accumulation, per-batch schedulers and
+per-batch callbacks.
 """
 from __future__ import annotations
 
@@ -16,20 +17,13 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from d2lite import settings
 from d2lite.checkpoint import load_checkpoint, save_checkpoint
 from d2lite.checks import check_arguments, check_data, check_first_batch
-from d2lite.device import (
-    autocast_context,
-    init_distributed,
-    rng_state,
-    set_epoch,
-    set_rng_state,
-    shard_data,
-    to_device,
-    try_gpu,
-)
+from d2lite.device import autocast_context, rng_state, set_rng_state, to_device, try_gpu
+from d2lite.distributed import init_distributed, set_epoch, shard_data
 from d2lite.metrics import Meter, named_metrics
-from d2lite.plot import LivePlot, plot_history
+from d2lite.plots import LivePlot, plot_history
 
 __all__ = ["EarlyStopping", "FitState", "History", "evaluate", "fit"]
 
@@ -96,16 +90,21 @@ class History:
 
 @dataclass
 class FitState:
-    """What callbacks see: the objects being trained and where training is; set `stop = True` to
-    end training after this epoch."""
+    """What a callback's `on_epoch_end(state)` sees: the objects being trained and the epoch that
+    just ended; it sets `state.stop = True` to end training there.
 
-    model: nn.Module
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> state = FitState(model, torch.optim.SGD(model.parameters()), History(), epochs=5)
+        >>> state.epoch, state.stop
+        (0, False)
+    """
+
+    model: nn.Module  # under torchrun, the DistributedDataParallel wrapper of your model
     optimizer: torch.optim.Optimizer
     history: History
     epochs: int
-    epoch: int = 0  # 0-based index of the current epoch
-    batch: int = 0  # 0-based index of the batch in the epoch (in on_batch_end)
-    loss: torch.Tensor | None = None  # that batch's loss, still on the device
+    epoch: int = 0  # 0-based index of the epoch that just ended
     stop: bool = False
 
 
@@ -169,15 +168,31 @@ def _pick_device(who: str, device) -> torch.device:
 
 
 def _bar(verbose: bool, **kwargs):
-    """A tqdm progress bar that fit moves by hand (a widget in Jupyter, text elsewhere).
-
-    None shows when $D2LITE_WIDGETS is "static" (notebooks executed for the book, whose stored
-    widgets would not render): there the live plot and the returned History tell the story.
-    """
+    """A tqdm progress bar that fit moves by hand (a widget in Jupyter, text elsewhere); none
+    with $D2LITE_WIDGETS=static, where the live plot and the returned History tell the story."""
     from tqdm.auto import tqdm
 
-    static = os.environ.get("D2LITE_WIDGETS", "").strip().lower() == "static"
-    return tqdm(disable=not verbose or static, **kwargs)
+    return tqdm(disable=not verbose or settings.widgets_setting("fit") == "static", **kwargs)
+
+
+def _resume(checkpoint, model: nn.Module, optimizer, scheduler, scaler) -> tuple[History, int]:
+    """Load `checkpoint` when it exists (weights, optimizer, scheduler, scaler, random state);
+    return the history so far and the epoch to start at."""
+    if not Path(checkpoint).exists():
+        return History(), 0
+    saved = load_checkpoint(checkpoint, model, optimizer)
+    for obj, key in ((scheduler, "scheduler"), (scaler, "scaler")):
+        if obj is not None and saved.get(key) is not None:
+            obj.load_state_dict(saved[key])
+    set_rng_state(saved["rng"])
+    return History(saved["history"]), saved["epoch"]
+
+
+def _save(checkpoint, model: nn.Module, optimizer, scheduler, scaler, history: History) -> None:
+    """Write everything `_resume` reads back after `len(history)` epochs."""
+    save_checkpoint(checkpoint, model, optimizer, epoch=len(history), history=history.to_dict(),
+                    rng=rng_state(), scaler=scaler.state_dict() if scaler.is_enabled() else None,
+                    scheduler=scheduler.state_dict() if scheduler is not None else None)
 
 
 def _run_eval(model: nn.Module, data, loss_fn, metrics: dict, device: torch.device,
@@ -217,7 +232,8 @@ def evaluate(model: nn.Module, data: Iterable, *, loss_fn: Callable | None = Non
         device = next((p.device for p in model.parameters()), None) or try_gpu()
     device = _pick_device("evaluate", device)
     check_data("evaluate", "data", data)
-    check_first_batch("evaluate", "data", model, data, loss_fn, metrics, device, None)
+    check_first_batch("evaluate", "data", model, data, loss_fn, metrics, device, None,
+                      training=False)
     return _run_eval(model, data, loss_fn, metrics, device, None)
 
 
@@ -231,19 +247,21 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         plot: bool = True, verbose: bool = True) -> History:
     """Train `model` on `train_data` for `epochs` epochs; return the per-epoch `History`.
 
-    It is this plain loop, plus checks, AMP, progress bars, a live plot, checkpoints and torchrun:
+    It is this plain loop (the numbers are the phases marked in fit's code), plus first-batch
+    checks, AMP, progress bars, a live plot, checkpoints and torchrun:
 
         for epoch in range(epochs):
             model.train()
             for X, y in train_data:
-                X, y = X.to(device), y.to(device)
-                loss = loss_fn(model(X), y)
-                optimizer.zero_grad()
+                X, y = X.to(device), y.to(device)   # 1. move the batch to the device
+                loss = loss_fn(model(X), y)         # 2. forward pass and loss
+                optimizer.zero_grad()               # 3. backward pass
                 loss.backward()
-                optimizer.step()
-            model.eval()
+                optimizer.step()                    # 4. update the weights
+            model.eval()                            # 5. end of epoch: validation, history
             with torch.no_grad():
-                ...   # loss and metrics on val_data
+                ...                                 #    loss and metrics on val_data
+            ...                                     # 6. callbacks, checkpoint, plot
 
     Args:
         train_data, val_data: re-iterable (X, y) batches (a DataLoader, d2lite's in-memory
@@ -253,8 +271,8 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         metrics: `d2lite.accuracy`, a list of such (y_hat, y) -> (sum, count) functions, or a
             dict {name: function}; computed on the training batches and on val_data.
         device: default `d2lite.try_gpu()`; the model and every batch are moved there.
-        callbacks: objects with `on_epoch_end(state)` and/or `on_batch_end(state)` (a `FitState`;
-            set `state.stop = True` to stop after the epoch), e.g. `[d2lite.EarlyStopping()]`.
+        callbacks: objects with `on_epoch_end(state)` (a `FitState`; set `state.stop = True` to
+            stop after this epoch), e.g. `[d2lite.EarlyStopping()]`.
         grad_clip: clip the gradient norm to this value before each step.
         amp: None (float32 throughout), "bf16" or "fp16": `torch.autocast` on the device's own
             type. The CPU and CUDA take "bf16"; "fp16" needs CUDA and gets a GradScaler; on
@@ -270,11 +288,14 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
     rank 0 prints, plots and saves. Every rank runs validation on all of val_data.
 
     Example:
-        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-        >>> history = fit(net, train_batches, loss_fn=nn.CrossEntropyLoss(), epochs=3,
-        ...               val_data=test_batches, metrics=[d2lite.accuracy])   # doctest: +SKIP
-        >>> history["val_accuracy"][-1]   # doctest: +SKIP
-        0.84
+        >>> from d2lite import accuracy
+        >>> _ = torch.manual_seed(0); X = torch.randn(64, 2); y = (X[:, 0] > 0).long()
+        >>> model = nn.Linear(2, 2)
+        >>> history = fit(model, [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=20,
+        ...               optimizer=torch.optim.SGD(model.parameters(), lr=1.0),
+        ...               metrics=[accuracy], device="cpu", plot=False, verbose=False)
+        >>> history.curves(), history["train_accuracy"][-1] > 0.9
+        (['train_loss', 'train_accuracy'], True)
     """
     # 0. set up: check the arguments and the first batch, move the model, resume, split the data
     device = _pick_device("fit", device)
@@ -285,25 +306,19 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
     for name, data in (("train_data", train_data), ("val_data", val_data)):
         if data is not None:
             check_data("fit", name, data)
-            check_first_batch("fit", name, model, data, loss_fn, metrics, device, amp)
+            check_first_batch("fit", name, model, data, loss_fn, metrics, device, amp,
+                              training=True)
     rank, world = init_distributed(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
     history, start = History(), 0
-    if resume and Path(checkpoint).exists():
-        saved = load_checkpoint(checkpoint, model, optimizer)
-        for obj, key in ((scheduler, "scheduler"), (scaler, "scaler")):
-            if obj is not None and saved.get(key) is not None:
-                obj.load_state_dict(saved[key])
-        set_rng_state(saved["rng"])
-        history, start = History(saved["history"]), saved["epoch"]
-    net = DistributedDataParallel(model, [device] if device.type == "cuda" else None) \
-        if world > 1 else model
-    train_data = shard_data(train_data, rank, world) if world > 1 else train_data
+    if resume:
+        history, start = _resume(checkpoint, model, optimizer, scheduler, scaler)
+    if world > 1:  # torchrun: the same model, its gradients averaged over the processes
+        model = DistributedDataParallel(model, [device] if device.type == "cuda" else None)
+        train_data = shard_data(train_data, rank, world)
     verbose, live = verbose and rank == 0, LivePlot() if plot and rank == 0 else None
     state = FitState(model, optimizer, history, epochs)
-    batch_hooks = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
-    epoch_hooks = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
     autocast = autocast_context(device, amp)
     epoch_bar = _bar(verbose, desc="epochs", initial=start, total=epochs)
     for epoch in range(start, epochs):
@@ -317,27 +332,23 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
             X, y = to_device(X, device), to_device(y, device)
             # 2. forward pass and loss (in bf16/fp16 when amp is set)
             with autocast:
-                y_hat = _forward(net, X)
+                y_hat = _forward(model, X)
                 loss = loss_fn(y_hat, y)
-            # 3. backward pass (the scaler scales the loss for fp16; otherwise it passes through)
+            # 3. backward pass (the scaler scales the loss for fp16), then clip the gradient norm
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            # 4. clip the gradient norm
             if grad_clip is not None:
                 scaler.unscale_(optimizer)
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            # 5. update the weights
+            # 4. update the weights
             scaler.step(optimizer)
             scaler.update()
-            # 6. log: sums stay on the device; every LOG_EVERY batches, one sync checks for nan
+            # (log: sums stay on the device; every LOG_EVERY batches, one sync checks for nan)
             meter.add(loss, y_hat, y)
             batch_bar.update()
             if (i + 1) % LOG_EVERY == 0:
                 batch_bar.set_postfix(loss=f"{meter.check(epoch, optimizer):.4f}", refresh=False)
-            for hook in batch_hooks:
-                state.epoch, state.batch, state.loss = epoch, i, loss.detach()
-                hook(state)
-        # 7. end of epoch: totals over all processes, validation, scheduler, history
+        # 5. end of epoch: totals over all processes, validation, scheduler, history
         batch_bar.close()
         meter.check(epoch, optimizer)
         train = meter.totals(world)
@@ -347,15 +358,12 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         elif scheduler is not None:
             scheduler.step()
         history.append(train, val, time.perf_counter() - began)
-        # 8. callbacks, then checkpoint (rank 0), live plot and progress
+        # 6. callbacks, then checkpoint (rank 0), live plot and progress
         state.epoch = epoch
-        for hook in epoch_hooks:
-            hook(state)
+        for callback in callbacks:
+            callback.on_epoch_end(state)
         if checkpoint is not None and rank == 0:
-            save_checkpoint(checkpoint, model, optimizer, epoch=epoch + 1,
-                            history=history.to_dict(), rng=rng_state(),
-                            scheduler=scheduler.state_dict() if scheduler is not None else None,
-                            scaler=scaler.state_dict() if amp == "fp16" else None)
+            _save(checkpoint, model, optimizer, scheduler, scaler, history)
         if live is not None:
             live.update({k: history[k] for k in history.curves()})
         epoch_bar.set_postfix({k: f"{history[k][-1]:.4f}" for k in history.curves()},

@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 import d2lite
-from d2lite.device import shard_data
+from d2lite.distributed import shard_data
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,5 @@
 """Plot helpers (matplotlib Agg): labelled curves, image grids, history panels, and the live
 training plot (in place in Jupyter, one figure elsewhere, none when plot=False)."""
-import sys
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,9 +9,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import d2lite  # noqa: E402
-from d2lite.plot import LivePlot, plot_history  # noqa: E402
-
-plot_module = sys.modules["d2lite.plot"]  # the function d2lite.plot hides the module's name
+from d2lite import settings  # noqa: E402
+from d2lite.plots import LivePlot, plot_history  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +87,7 @@ def test_live_plot_in_jupyter_updates_one_display_in_place(monkeypatch):
         shown.append(display_id)
         return handle
 
-    monkeypatch.setattr(plot_module, "_in_notebook", lambda: True)
+    monkeypatch.setattr(settings, "in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", fake_display)
     net = nn.Linear(2, 1)
     X = torch.randn(16, 2)
