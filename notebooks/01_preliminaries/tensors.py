@@ -33,16 +33,16 @@ import numpy as np
 # ## What is a tensor?
 #
 # A single number, a list of numbers, a table of numbers and a stack of tables are all the same kind
-# of object in PyTorch: a **{term}`tensor`** (张量), a multi-dimensional array whose entries all have
-# one type. A grayscale image is a table of pixel intensities; a batch of 64 colour images is a
-# four-dimensional tensor with one axis for the images, one for the colour channels and two for
-# the rows and columns of pixels.
+# of object in PyTorch: a **[tensor](../../book/glossary.md#term-tensor)** (张量), a multi-dimensional
+# array whose entries all have one type. A grayscale image is a table of pixel intensities; a batch
+# of 64 colour images is a four-dimensional tensor with one axis for the images, one for the colour
+# channels and two for the rows and columns of pixels.
 #
-# The number of entries along each axis is the tensor's **{term}`shape`** (形状), and the number
-# of axes is its number of dimensions, `ndim`. Let's build a tensor from a nested Python list.
+# The number of entries along each axis is the tensor's
+# **[shape](../../book/glossary.md#term-shape)** (形状), and the number of axes is its number of
+# dimensions, `ndim`. Let's build a tensor from a nested Python list.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 X = torch.tensor([[1, 2, 3],
                   [4, 5, 6]])
 print(X)
@@ -62,8 +62,7 @@ assert X.ndim == 2 and X.numel() == 6, f"got ndim={X.ndim}, numel={X.numel()}"
 # prints a 3-D tensor one table at a time: the first index picks the table, the second the row,
 # the last the column.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 cube = torch.arange(24).reshape(2, 3, 4)
 print(cube)
 print(cube.shape)
@@ -74,7 +73,7 @@ print(cube.shape)
 
 # %%
 assert cube[0, 0].tolist() == [0, 1, 2, 3], f"first row is {cube[0, 0].tolist()}"
-assert cube[1, 0, 0].item() == 12, f"first entry of the second table is {cube[1, 0, 0].item()}"
+assert cube[1, 0, 0].item() == 12, f"the second table starts at {cube[1, 0, 0].item()}"
 
 # %% [markdown]
 # ## Creating tensors
@@ -92,8 +91,7 @@ assert cube[1, 0, 0].item() == 12, f"first entry of the second table is {cube[1,
 #   existing tensor `X`, which saves you from repeating them; `torch.rand_like` needs a floating
 #   tensor, so for our integer `X` write `torch.rand_like(X.float())`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(torch.zeros(2, 3))
 print(torch.full((2, 3), 7))
 print(torch.arange(1, 10, 2))
@@ -114,14 +112,16 @@ normal = torch.randn(100_000)
 print(torch.rand(2, 3))
 
 # %% [markdown]
-# The histograms show the difference: a flat block between 0 and 1 for `rand`, a bell centred on 0
-# for `randn`.
+# [Figure 1](#fig-tensors-rand-randn) shows the difference: a flat block between 0 and 1 for
+# `rand`, a bell centred on 0 for `randn`.
 
-# %%
+# %% mystnb={"figure": {"caption": "Histograms of 100,000 draws of torch.rand (uniform on [0, 1)) and of torch.randn (standard normal).", "name": "fig-tensors-rand-randn"}}
 bins = np.linspace(-4, 4, 81)   # the same bins, 0.1 wide, for both samples
 fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.hist(uniform.numpy(), bins=bins, density=True, alpha=0.6, label="torch.rand: uniform on [0, 1)")
-ax.hist(normal.numpy(), bins=bins, density=True, alpha=0.6, label="torch.randn: mean 0, std 1")
+ax.hist(uniform.numpy(), bins=bins, density=True, alpha=0.6,
+        label="torch.rand: uniform on [0, 1)")
+ax.hist(normal.numpy(), bins=bins, density=True, alpha=0.6,
+        label="torch.randn: mean 0, std 1")
 ax.set_xlabel("value")
 ax.set_ylabel("density")
 ax.set_ylim(0, 1.4)   # leave room for the legend
@@ -137,15 +137,17 @@ assert 0 <= uniform.min() and uniform.max() < 1, "torch.rand left [0, 1)"
 assert abs(normal.mean()) < 0.01, f"randn mean {normal.mean():.4f} is not close to 0"
 assert abs(normal.std() - 1) < 0.01, f"randn std {normal.std():.4f} is not close to 1"
 within_one = (normal.abs() <= 1).float().mean().item()
-assert 0.67 < within_one < 0.69, f"{within_one:.3f} of randn samples lie in [-1, 1], not about 0.68"
-print(f"mean {normal.mean():.3f}, std {normal.std():.3f}, share in [-1, 1]: {within_one:.3f}")
+print(f"mean {normal.mean():.3f}, std {normal.std():.3f}, "
+      f"share in [-1, 1]: {within_one:.3f}")
+assert 0.67 < within_one < 0.69, f"{within_one:.3f} lie in [-1, 1], not about 0.68"
 
 # %% [markdown]
 # ## Data types
 #
-# Every entry of a tensor has the same **{term}`dtype`** (数据类型): how many bits it takes and
-# how those bits are read, as an integer, a floating-point number or a true/false value. NumPy and
-# PyTorch name their types almost identically. The table lists the ones you will meet.
+# Every entry of a tensor has the same **[dtype](../../book/glossary.md#term-dtype)** (数据类型): how
+# many bits it takes and how those bits are read, as an integer, a floating-point number or a
+# true/false value. NumPy and PyTorch name their types almost identically. The table lists the ones
+# you will meet.
 #
 # | kind | bits | NumPy | PyTorch (alias) | where you meet it |
 # |---|---|---|---|---|
@@ -163,14 +165,14 @@ print(f"mean {normal.mean():.3f}, std {normal.std():.3f}, share in [-1, 1]: {wit
 # array of each NumPy type gives the PyTorch type in the same row.
 
 # %%
-table = [(np.bool_, torch.bool, 8), (np.uint8, torch.uint8, 8), (np.int32, torch.int32, 32),
-         (np.int64, torch.int64, 64), (np.float16, torch.float16, 16),
-         (np.float32, torch.float32, 32), (np.float64, torch.float64, 64),
-         (np.complex64, torch.complex64, 64)]
+table = [(np.bool_, torch.bool, 8), (np.uint8, torch.uint8, 8),
+         (np.int32, torch.int32, 32), (np.int64, torch.int64, 64),
+         (np.float16, torch.float16, 16), (np.float32, torch.float32, 32),
+         (np.float64, torch.float64, 64), (np.complex64, torch.complex64, 64)]
 for np_type, torch_type, bits in table:
-    assert torch_type.itemsize * 8 == bits, f"{torch_type} has {torch_type.itemsize * 8} bits"
+    assert torch_type.itemsize * 8 == bits, f"{torch_type} should have {bits} bits"
     converted = torch.from_numpy(np.zeros(2, dtype=np_type)).dtype
-    assert converted == torch_type, f"{np_type.__name__} became {converted}, not {torch_type}"
+    assert converted == torch_type, f"{np_type.__name__} became {converted}"
 assert torch.bfloat16.itemsize * 8 == 16, "bfloat16 should take 16 bits"
 
 # %% [markdown]
@@ -179,14 +181,14 @@ assert torch.bfloat16.itemsize * 8 == 16, "bfloat16 should take 16 bits"
 # Deep learning trades precision for speed and memory, so PyTorch's default floating-point type is
 # 32-bit `float32`, while NumPy's is 64-bit `float64`. Integers default to `int64` in PyTorch.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(torch.tensor([1.0, 2.0]).dtype, torch.tensor([1, 2]).dtype, np.array([1.0, 2.0]).dtype)
+# %% tags=["nbval-check-output"]
+print(torch.tensor([1.0, 2.0]).dtype, torch.tensor([1, 2]).dtype,
+      np.array([1.0, 2.0]).dtype)
 print(torch.get_default_dtype())
 
 # %%
-assert torch.tensor([1.0]).dtype == torch.float32, "PyTorch floats should default to float32"
-assert torch.tensor([1]).dtype == torch.int64, "PyTorch integers should default to int64"
+assert torch.tensor([1.0]).dtype == torch.float32, "PyTorch floats should be float32"
+assert torch.tensor([1]).dtype == torch.int64, "PyTorch integers should be int64"
 assert np.array([1.0]).dtype == np.float64, "NumPy floats should default to float64"
 
 # %% [markdown]
@@ -199,13 +201,17 @@ assert np.array([1.0]).dtype == np.float64, "NumPy floats should default to floa
 # `float16` stops at 65,504.
 
 # %%
-fraction_bits = {torch.float16: 10, torch.bfloat16: 7, torch.float32: 23, torch.float64: 52}
+fraction_bits = {torch.float16: 10, torch.bfloat16: 7,
+                 torch.float32: 23, torch.float64: 52}
 for dtype, f in fraction_bits.items():
     eps = torch.finfo(dtype).eps
     assert eps == 2.0 ** -f, f"{dtype}: epsilon {eps} is not 2**-{f}"
     print(f"{str(dtype):15} epsilon {eps:.1e}   largest {torch.finfo(dtype).max:.3g}")
+eps32 = torch.finfo(torch.float32).eps
+assert 1.15e-7 < eps32 < 1.25e-7, f"float32's epsilon {eps32:.3g} is not about 1.2e-7"
 assert torch.finfo(torch.float16).max == 65504, "float16 should stop at 65,504"
-assert torch.finfo(torch.bfloat16).max > 3.3e38, "bfloat16 should reach about 3.4e38"
+bf16_max = torch.finfo(torch.bfloat16).max
+assert 3.35e38 < bf16_max < 3.45e38, f"bfloat16 reaches {bf16_max:.3g}, not 3.4e38"
 
 # %% [markdown]
 # So adding $10^{-8}$ to 1 changes nothing in `float32`, but it does in `float64`. This is one
@@ -225,18 +231,17 @@ assert one.double() + 1e-8 != one.double(), "float64 should see a change of 1e-8
 # plus a float tensor gives a floating type (`float32` here), which may lose large integers, such
 # as $2^{24} + 1$, which `float32` rounds to $2^{24}$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(torch.tensor([2.7, -2.7]).long())
 print(torch.tensor([1, 2]) + torch.tensor([0.5, 0.5]))
 print((torch.ones(2) + torch.ones(2, dtype=torch.float64)).dtype)
 
 # %%
-assert torch.tensor([2.7, -2.7]).long().tolist() == [2, -2], "float to int should truncate"
-assert (torch.tensor([1]) + torch.tensor([0.5])).dtype == torch.float32, "int + float32 -> float32"
-assert (torch.ones(1) + torch.ones(1).double()).dtype == torch.float64, "f32 + f64 -> float64"
+assert torch.tensor([2.7, -2.7]).long().tolist() == [2, -2], "float to int truncates"
+assert (torch.tensor([1]) + torch.tensor([0.5])).dtype == torch.float32, "int + f32"
+assert (torch.ones(1) + torch.ones(1).double()).dtype == torch.float64, "f32 + f64: f64"
 big = torch.tensor([2**24 + 1]) + torch.tensor([0.0])      # int64 + float32 -> float32
-assert big.item() == 2**24, f"got {big.item():.0f}, expected float32 to round 2**24 + 1 to 2**24"
+assert big.item() == 2**24, f"got {big.item():.0f}: float32 rounds 2**24 + 1 to 2**24"
 
 # %% [markdown]
 # ### From NumPy and back: sharing versus copying
@@ -246,8 +251,7 @@ assert big.item() == 2**24, f"got {big.item():.0f}, expected float32 to round 2*
 # in the other. `torch.tensor(a)` copies the numbers into new memory. Both keep NumPy's dtype, so
 # an array of floats becomes a `float64` tensor.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 a = np.array([1.0, 2.0, 3.0])
 shared = torch.from_numpy(a)   # same memory as a
 copied = torch.tensor(a)       # new memory
@@ -256,9 +260,9 @@ print("shared:", shared)
 print("copied:", copied)
 
 # %%
-assert shared[0] == 100 and copied[0] == 1, "from_numpy should share memory, torch.tensor copy"
+assert shared[0] == 100 and copied[0] == 1, "from_numpy shares, torch.tensor copies"
 assert np.shares_memory(a, shared.numpy()) and not np.shares_memory(a, copied.numpy())
-assert shared.dtype == torch.float64, f"from_numpy kept {shared.dtype}, expected float64"
+assert shared.dtype == torch.float64, f"from_numpy gave {shared.dtype}, not float64"
 
 # %% [markdown]
 # Going back, `tensor.numpy()` also shares memory with a CPU tensor. Sharing is fast and saves
@@ -285,15 +289,14 @@ assert layer(shared.float()).shape == (1,), "after .float() the layer accepts th
 #
 # A tensor is two things: a block of memory, the *storage*, that holds the numbers in one long row,
 # and a description of how to read that row as a grid. Changing only the description gives a
-# **{term}`view`** (视图): a new tensor object that looks at the same memory. Creating a view is
-# instant whatever the size, because no number moves.
+# **[view](../../book/glossary.md#term-view)** (视图): a new tensor object that looks at the same
+# memory. Creating a view is instant whatever the size, because no number moves.
 #
 # `flat.view(3, 4)` reads 12 numbers as 3 rows of 4. Let's check that the view shares memory:
 # `data_ptr()` gives the address of the first entry, and writing through the view changes the
 # original.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 flat = torch.arange(12)
 grid = flat.view(3, 4)        # (3, 4), same storage as flat
 grid[0, 0] = 100              # write through the view
@@ -301,8 +304,8 @@ print(grid)
 print(flat)
 
 # %%
-assert grid.data_ptr() == flat.data_ptr(), "a view should start at the same memory address"
-assert flat[0] == 100, "a change made through the view should be visible in the original"
+assert grid.data_ptr() == flat.data_ptr(), "a view should start at the same address"
+assert flat[0] == 100, "a change made through the view should show in the original"
 
 # %% [markdown]
 # When you want an independent copy, use `.clone()`: it allocates new memory, so changes to the
@@ -312,7 +315,7 @@ assert flat[0] == 100, "a change made through the view should be visible in the 
 copy = grid.clone()
 copy[0, 0] = -1
 assert copy.data_ptr() != grid.data_ptr(), "clone should allocate new memory"
-assert grid[0, 0] == 100 and flat[0] == 100, "changing a clone should not change the original"
+assert grid[0, 0] == 100 and flat[0] == 100, "changing a clone changed the original"
 flat[0] = 0  # put the original value back
 
 # %% [markdown]
@@ -325,49 +328,50 @@ assert flat.view(-1, 6).shape == (2, 6), f"got {tuple(flat.view(-1, 6).shape)}"
 # %% [markdown]
 # ### Strides
 #
-# How does a view know where entry `[i, j]` lives? Through its **{term}`stride`** (步长): for each
-# dimension, how many places to move along the storage to step one index along that dimension. For
-# our 3 × 4 grid, the next column is 1 place on and the next row 4 places on, so the stride is
-# `(4, 1)` and entry `[i, j]` sits at offset
+# How does a view know where entry `[i, j]` lives? Through its
+# **[stride](../../book/glossary.md#term-stride)** (步长): for each dimension, how many places to move
+# along the storage to step one index along that dimension. For our 3 × 4 grid, the next column is 1
+# place on and the next row 4 places on, so the stride is `(4, 1)` and entry `[i, j]` sits at offset
 #
 # $$
 # \text{offset}(i, j) = 4i + 1j.
 # $$
 #
 # A tensor whose entries lie in storage in row-by-row order, with no gaps, like this one, is called
-# **{term}`contiguous`** (连续).
+# **[contiguous](../../book/glossary.md#term-contiguous)** (连续).
 
 # %%
 print("stride:", grid.stride(), " contiguous:", grid.is_contiguous())
 i, j = 2, 1
 assert grid.stride() == (4, 1), f"stride is {grid.stride()}, expected (4, 1)"
 offset_bytes = (4 * i + 1 * j) * grid.element_size()
-assert grid[i, j].data_ptr() == grid.data_ptr() + offset_bytes, "[i, j] should sit at 4*i + j"
+assert grid[i, j].data_ptr() == grid.data_ptr() + offset_bytes, "[i, j] is at 4i + j"
 
 # %% [markdown]
 # Transposing swaps rows and columns. PyTorch does not move any number to do it: `grid.t()` is a
-# view with the strides swapped, `(1, 4)`. The next column is now 4 places on, the next row 1. The
-# figure shows this. Because `grid` holds 0 to 11 in order, every number is also its offset in
+# view with the strides swapped, `(1, 4)`. The next column is now 4 places on, the next row 1.
+# [Figure 2](#fig-tensors-strides) shows this. Because `grid` holds 0 to 11 in order, every number is also its offset in
 # storage, and the colours mark the offsets. The top strip is the storage; below it, the two views
 # read the same cells in different orders. (The code that draws the figure is hidden in the book;
 # open it if you are curious.)
 
 # %% tags=["hide-input"]
 def draw_grid(ax, values, shades=None, faded=None, title=""):
-    """Draw a 2-D integer tensor as labelled cells; shades in [0, 1] colour them; faded are pale."""
+    """Draw a 2-D integer tensor as labelled cells, coloured by shades in [0, 1]."""
     values = torch.as_tensor(values)
     rows, cols = values.shape
-    shades = torch.zeros(rows, cols) if shades is None else torch.as_tensor(shades).float()
+    shades = torch.zeros(rows, cols) if shades is None else torch.as_tensor(shades)
     faded = torch.zeros(rows, cols, dtype=torch.bool) if faded is None else faded
     for r in range(rows):
         for c in range(cols):
-            pale = bool(faded[r, c])
-            ax.add_patch(plt.Rectangle((c, rows - 1 - r), 1, 1,
-                                       facecolor=plt.cm.YlGnBu(0.08 + 0.5 * float(shades[r, c])),
+            pale = bool(faded[r, c])  # a stretched copy: drawn pale and dashed
+            colour = plt.cm.YlGnBu(0.08 + 0.5 * float(shades[r, c]))  # pale to mid blue
+            ax.add_patch(plt.Rectangle((c, rows - 1 - r), 1, 1, facecolor=colour,
                                        edgecolor="gray" if pale else "black",
-                                       linestyle="--" if pale else "-", alpha=0.35 if pale else 1))
-            ax.text(c + 0.5, rows - 0.5 - r, str(int(values[r, c])), ha="center", va="center",
-                    color="gray" if pale else "black", fontsize=9)
+                                       linestyle="--" if pale else "-",
+                                       alpha=0.35 if pale else 1))
+            ax.text(c + 0.5, rows - 0.5 - r, str(int(values[r, c])), ha="center",
+                    va="center", color="gray" if pale else "black", fontsize=9)
     ax.set_xlim(-0.05, cols + 0.05)
     ax.set_ylim(-0.05, rows + 0.05)
     ax.set_aspect("equal")
@@ -376,8 +380,8 @@ def draw_grid(ax, values, shades=None, faded=None, title=""):
     ax.set_title(title, fontsize=9)
 
 
-# %% tags=["hide-input"]
-fig = plt.figure(figsize=(6.5, 4.2))
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "One storage, two views. Top: the 12 numbers of grid in memory; the colour of a cell marks its offset. Bottom: grid and its transpose grid.t() read the same cells with swapped strides.", "name": "fig-tensors-strides"}}
+fig = plt.figure(figsize=(6, 3.9))
 layout = fig.add_gridspec(2, 2, height_ratios=[1, 4])
 draw_grid(fig.add_subplot(layout[0, :]), flat.view(1, 12), shades=flat.view(1, 12) / 11,
           title="storage: 12 numbers in one row of memory, offsets 0 to 11")
@@ -395,8 +399,45 @@ plt.show()
 # %%
 grid_t = grid.t()   # (4, 3)
 assert grid_t.data_ptr() == grid.data_ptr(), "t() should return a view, not a copy"
-assert grid_t.stride() == (1, 4), f"the transpose's stride is {grid_t.stride()}, expected (1, 4)"
+assert grid_t.stride() == (1, 4), f"the transpose has stride {grid_t.stride()}"
 assert not grid_t.is_contiguous(), "a transposed 3 x 4 grid should not be contiguous"
+
+# %% [markdown]
+# ### `.t()`, `.T` and `.t_()`: which one copies?
+#
+# PyTorch offers three spellings of the transpose, and the source notes describe them as a
+# *copy* (`x.t()` returns a deep copy), a *view* (`x.T`, "a shallow copy") and an *in-place*
+# change (`x.t_()`). The first of those is a common misconception: `x.t()` copies nothing. For a
+# tensor with at most two dimensions, `x.t()` and `x.T` are the same operation, and both return
+# a view; only `x.t_()` is different, because it changes `x` itself (you will meet it again
+# under in-place operations below).
+#
+# You can test whether two tensors share memory in two ways. `data_ptr()` is the address of a
+# tensor's *first* entry, which may differ between views of one storage (a slice starting at
+# offset 2, for instance), while `untyped_storage().data_ptr()` is the address of the storage
+# itself. The decisive test is behavioural: write through the transpose and look at the original.
+
+# %% tags=["nbval-check-output"]
+m = torch.arange(6).reshape(2, 3)   # (2, 3)
+m_t, m_T = m.t(), m.T               # (3, 2) each
+m_t[0, 1] = 100                     # entry [0, 1] of the transpose is entry [1, 0] of m
+print(m)
+print(m_T)
+
+# %% [markdown]
+# The write through `m.t()` changed `m`, and `m.T` sees it too: all three names read one storage.
+# When you do want an independent transpose, ask for it: `m.t().clone()`, or `m.t().contiguous()`,
+# which copies here because the transpose is not contiguous.
+
+# %%
+storage = m.untyped_storage().data_ptr()
+for name, v in [("m.t()", m_t), ("m.T", m_T)]:
+    assert v.untyped_storage().data_ptr() == storage, f"{name} should share m's storage"
+assert m[1, 0] == 100 and m_T[0, 1] == 100, "a write through m.t() shows in m and m.T"
+own = m.t().clone()
+own[0, 0] = -1
+assert own.untyped_storage().data_ptr() != storage and m[0, 0] == 0, "clone() copies"
+assert m.t().contiguous().untyped_storage().data_ptr() != storage, "contiguous() copies"
 
 # %% [markdown]
 # ### `view` versus `reshape`
@@ -417,9 +458,9 @@ flat_t = grid_t.reshape(12)   # (12,) copied into new memory, in the transposed 
 print(flat_t)
 
 # %%
-assert flat_t.data_ptr() != grid.data_ptr(), "reshape should copy when strides cannot express it"
-assert grid_t.reshape(2, 2, 3).data_ptr() == grid.data_ptr(), "...and not copy when they can"
-assert grid.reshape(2, 6).data_ptr() == grid.data_ptr(), "reshape of a contiguous one should not"
+assert flat_t.data_ptr() != grid.data_ptr(), "reshape copies when strides cannot do it"
+assert grid_t.reshape(2, 2, 3).data_ptr() == grid.data_ptr(), "...and not when they can"
+assert grid.reshape(2, 6).data_ptr() == grid.data_ptr(), "...as for contiguous tensors"
 assert flat_t.tolist()[:4] == [0, 4, 8, 1], f"got {flat_t.tolist()[:4]}"
 
 # %% [markdown]
@@ -428,7 +469,7 @@ assert flat_t.tolist()[:4] == [0, 4, 8, 1], f"got {flat_t.tolist()[:4]}"
 # when you rely on sharing memory and want an error if that is impossible.
 
 # %%
-assert grid.contiguous() is grid, "contiguous() of a contiguous tensor should return it as is"
+assert grid.contiguous() is grid, "contiguous() of a contiguous tensor should return it"
 assert grid_t.contiguous().is_contiguous(), "contiguous() should give a row-by-row copy"
 assert grid_t.contiguous().data_ptr() != grid_t.data_ptr(), "...in new memory"
 
@@ -444,8 +485,7 @@ assert grid_t.contiguous().data_ptr() != grid_t.data_ptr(), "...in new memory"
 #
 # Both return views, like `.t()`. We use `cube`, of shape `(2, 3, 4)`, from the start of the lesson.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(cube.transpose(1, 2).shape)
 print(cube.permute(2, 0, 1).shape)
 print(cube.transpose(1, 2)[0])
@@ -455,11 +495,12 @@ print(cube.transpose(1, 2)[0])
 # exactly the same. After `permute(2, 0, 1)`, entry `[k, i, j]` is the old entry `[i, j, k]`.
 
 # %%
-assert cube.transpose(1, 2).shape == (2, 4, 3), f"got {tuple(cube.transpose(1, 2).shape)}"
+swapped = cube.transpose(1, 2)  # (2, 4, 3)
+assert swapped.shape == (2, 4, 3), f"got {tuple(swapped.shape)}"
 moved = cube.permute(2, 0, 1)   # (4, 2, 3)
 assert moved.shape == (4, 2, 3), f"got {tuple(moved.shape)}"
-assert torch.equal(cube.permute(0, 2, 1), cube.transpose(1, 2)), "should equal transpose(1, 2)"
-assert moved[3, 1, 2] == cube[1, 2, 3], "permute(2, 0, 1) should map [i, j, k] to [k, i, j]"
+assert torch.equal(cube.permute(0, 2, 1), swapped), "should equal transpose(1, 2)"
+assert moved[3, 1, 2] == cube[1, 2, 3], "permute(2, 0, 1) maps [i, j, k] to [k, i, j]"
 assert moved.data_ptr() == cube.data_ptr(), "permute should return a view"
 try:
     cube.t()
@@ -485,15 +526,14 @@ assert cube.mT.shape == (2, 4, 3), f"got {tuple(cube.mT.shape)}"
 #
 # Most operations build a new tensor for their result: `x + 1` leaves `x` alone. Methods whose names
 # end in an underscore, such as `add_`, `mul_`, `zero_` and `t_`, are
-# **{term}`in-place operations <in-place operation>`** (原地操作): they overwrite the tensor's own
-# memory and allocate nothing new.
+# **[in-place operations](../../book/glossary.md#term-in-place-operation)** (原地操作): they overwrite
+# the tensor's own memory and allocate nothing new.
 #
 # Is `x.add_(1)` the same as `x = x + 1`? Not when a second name refers to the same tensor. The
 # in-place version changes the one tensor both names share; the other builds a new tensor and
 # moves only the name `x` to it.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = torch.zeros(3)
 alias = x              # a second name for the same tensor, not a copy
 x.add_(1)              # in place: both names see [1, 1, 1]
@@ -503,7 +543,8 @@ print("after x + 1: x =", x, " alias =", alias)
 
 # %%
 assert alias.tolist() == [1, 1, 1], f"alias should have seen add_, got {alias.tolist()}"
-assert x.tolist() == [2, 2, 2] and x.data_ptr() != alias.data_ptr(), "x + 1 should be a new tensor"
+assert x.tolist() == [2, 2, 2], f"x should be [2, 2, 2], got {x.tolist()}"
+assert x.data_ptr() != alias.data_ptr(), "x + 1 should be a new tensor"
 
 # %% [markdown]
 # The augmented assignment `x += 1` is in place too. `t_()` transposes in place: it changes the
@@ -512,10 +553,10 @@ assert x.tolist() == [2, 2, 2] and x.data_ptr() != alias.data_ptr(), "x + 1 shou
 # %%
 address = x.data_ptr()
 x += 1
-assert x.data_ptr() == address and x.tolist() == [3, 3, 3], "x += 1 should work in place"
+assert x.data_ptr() == address and x.tolist() == [3, 3, 3], "x += 1 works in place"
 m = torch.arange(6).reshape(2, 3)
 m.t_()
-assert m.shape == (3, 2), f"t_() should transpose m in place, got shape {tuple(m.shape)}"
+assert m.shape == (3, 2), f"t_() should transpose m in place, got {tuple(m.shape)}"
 
 # %% [markdown]
 # In-place operations save memory, but they destroy values that automatic differentiation may need
@@ -527,8 +568,9 @@ assert m.shape == (3, 2), f"t_() should transpose m in place, got shape {tuple(m
 # ## Broadcasting
 #
 # Adding two tensors of the same shape adds them entry by entry. What about a column of 3 numbers
-# plus a row of 4? PyTorch, like NumPy, uses **{term}`broadcasting`** (广播): it stretches both to
-# a common shape, here 3 × 4, without copying, and then works entry by entry. The rules:
+# plus a row of 4? PyTorch, like NumPy, uses
+# **[broadcasting](../../book/glossary.md#term-broadcasting)** (广播): it stretches both to a common
+# shape, here 3 × 4, without copying, and then works entry by entry. The rules:
 #
 # 1. Line up the two shapes from the right; if one has fewer dimensions, pad it on the left with 1s.
 # 2. Compare the sizes in each position: they must be equal, or one of them must be 1.
@@ -538,23 +580,23 @@ assert m.shape == (3, 2), f"t_() should transpose m in place, got shape {tuple(m
 # For a column of shape `(3, 1)` plus a row of shape `(4,)`: pad the row to `(1, 4)`; position by
 # position, 3 meets 1 and 1 meets 4; both 1s are stretched, so the result has shape `(3, 4)`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 col = torch.tensor([[0], [10], [20]])   # (3, 1)
 row = torch.tensor([0, 1, 2, 3])        # (4,)
 total = col + row                       # (3, 4)
 print(total)
 
 # %% [markdown]
-# The picture shows what happened. The pale dashed cells are the stretched copies: PyTorch never
-# stores them, it just reads the same number again.
+# [Figure 3](#fig-tensors-broadcast) shows what happened. The pale dashed cells are the stretched
+# copies: PyTorch never stores them, it just reads the same number again.
 
-# %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 5, figsize=(7.5, 1.9), width_ratios=[4, 0.7, 4, 0.7, 4])
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Broadcasting a column of shape (3, 1) and a row of shape (4,) to (3, 4). Pale dashed cells are stretched copies that are never stored.", "name": "fig-tensors-broadcast"}}
+fig, axes = plt.subplots(1, 5, figsize=(6.5, 1.8), width_ratios=[4, 0.7, 4, 0.7, 4])
 col_wide, row_tall = col.expand(3, 4), row.expand(3, 4)  # (3, 4) each, no copy
 col_faded = torch.arange(4).expand(3, 4) > 0             # every column after the first
 row_faded = torch.arange(3).view(3, 1).expand(3, 4) > 0  # every row after the first
-draw_grid(axes[0], col_wide, shades=col_wide / 23, faded=col_faded, title="col: (3, 1) → (3, 4)")
+draw_grid(axes[0], col_wide, shades=col_wide / 23, faded=col_faded,
+          title="col: (3, 1) → (3, 4)")
 draw_grid(axes[2], row_tall, shades=row_tall / 23, faded=row_faded,
           title="row: (4,) → (1, 4) → (3, 4)")
 draw_grid(axes[4], total, shades=total / 23, title="col + row: (3, 4)")
@@ -569,11 +611,12 @@ plt.show()
 # `col.expand(3, 4)` has stride 0, so moving along it stays on the same number.
 
 # %%
-assert total.shape == (3, 4), f"broadcast result has shape {tuple(total.shape)}, expected (3, 4)"
-assert torch.equal(total, col.repeat(1, 4) + row.repeat(3, 1)), "should equal explicit copies"
+assert total.shape == (3, 4), f"the result has shape {tuple(total.shape)}, not (3, 4)"
+assert torch.equal(total, col.repeat(1, 4) + row.repeat(3, 1)), "equals the copies"
 assert torch.broadcast_shapes((3, 1), (4,)) == (3, 4)
 assert torch.broadcast_shapes((2, 1, 4), (3, 1)) == (2, 3, 4)
-assert col.expand(3, 4).stride() == (1, 0), f"stride {col.expand(3, 4).stride()}, expected (1, 0)"
+stretched = col.expand(3, 4).stride()
+assert stretched == (1, 0), f"stride {stretched}, expected (1, 0)"
 
 # %% [markdown]
 # A typical use: centring data. `data` holds 100 examples (rows) of 3 features (columns);
@@ -597,7 +640,7 @@ assert centred.mean(dim=0).abs().max() < 1e-5, "every column should now have mea
 predictions = torch.zeros(5, 1)   # (n, 1)
 targets = torch.ones(5)           # (n,)
 assert (predictions - targets).shape == (5, 5), "(n, 1) - (n,) broadcasts to (n, n)"
-assert (predictions.squeeze(1) - targets).shape == (5,), "squeeze the 1 away to get (n,)"
+assert (predictions.squeeze(1) - targets).shape == (5,), "squeeze the 1 away: (n,)"
 
 # %% [markdown]
 # When the sizes in some position differ and neither is 1, there is no way to stretch, and PyTorch
@@ -619,8 +662,7 @@ assert broadcast_failed, "(3,) + (4,) should not broadcast"
 # with negative numbers counting from the end. A single integer removes its dimension; a slice keeps
 # it, even if it selects only one entry.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 grid = torch.arange(12).reshape(3, 4)
 print(grid)
 print(grid[1])          # row 1, shape (4,)
@@ -629,7 +671,7 @@ print(grid[-1, 1:3])    # last row, columns 1 and 2
 print(grid[::2, ::3])   # every other row, every third column
 
 # %%
-assert grid[1].shape == (4,) and grid[1:2].shape == (1, 4), "an integer drops a dimension"
+assert grid[1].shape == (4,) and grid[1:2].shape == (1, 4), "an integer drops a dim"
 assert grid[:, 2].tolist() == [2, 6, 10], f"column 2 is {grid[:, 2].tolist()}"
 assert grid[::2, ::3].tolist() == [[0, 3], [8, 11]], f"got {grid[::2, ::3].tolist()}"
 
@@ -638,15 +680,15 @@ assert grid[::2, ::3].tolist() == [[0, 3], [8, 11]], f"got {grid[::2, ::3].tolis
 # So a change made through a slice shows up in the original. Assigning to a slice, as in
 # `grid[:, 2] = -1`, uses this and is the usual way to set part of a tensor.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 column = grid[:, 2]    # a view: shape (3,), stride (4,)
 column.fill_(-1)       # in place, through the view
 print(grid)
 
 # %%
-assert column.stride() == (4,), f"the column's stride is {column.stride()}, expected (4,)"
-assert column.data_ptr() == grid.data_ptr() + 2 * grid.element_size(), "should start at offset 2"
+assert column.stride() == (4,), f"the column's stride is {column.stride()}, not (4,)"
+offset_2 = grid.data_ptr() + 2 * grid.element_size()
+assert column.data_ptr() == offset_2, "the column should start at offset 2"
 assert (grid[:, 2] == -1).all() and grid[0, 1] == 1, "only column 2 should have changed"
 
 # %% [markdown]
@@ -657,8 +699,7 @@ assert (grid[:, 2] == -1).all() and grid[0, 1] == 1, "only column 2 should have 
 # mask changes exactly those entries. `torch.where(mask, a, b)` takes from `a` where the mask is
 # `True` and from `b` elsewhere.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 grid = torch.arange(12).reshape(3, 4)
 mask = grid > 5                          # (3, 4) of bool
 print(mask)
@@ -671,21 +712,22 @@ print(torch.where(mask, grid, 0))        # keep entries > 5, zero elsewhere
 
 # %%
 picked = grid[mask]
-assert mask.dtype == torch.bool and mask.sum() == 6, f"{mask.sum()} entries are > 5, expected 6"
+assert mask.dtype == torch.bool and mask.sum() == 6, f"{mask.sum()} entries > 5, not 6"
 assert picked.tolist() == [6, 7, 8, 9, 10, 11], f"got {picked.tolist()}"
 picked[0] = 100
 assert grid[1, 2] == 6, "changing a masked selection should not change the original"
 grid[grid % 2 == 1] = 0                  # assigning through a mask does change it
-assert grid.sum() == 0 + 2 + 4 + 6 + 8 + 10, f"odd entries should be 0, sum is {grid.sum()}"
+assert grid.sum() == 0 + 2 + 4 + 6 + 8 + 10, f"odd entries should be 0: {grid.sum()}"
 
 # %% [markdown]
 # ## Moving to a device
 #
-# Every tensor lives on a **{term}`device`** (设备): the CPU's main memory, or the memory of a
-# GPU. An operation runs on the device where its inputs live, and all inputs must be on the same
-# one; mixing a CPU tensor and a GPU tensor raises an error. `d2lite.try_gpu()` returns the first
-# GPU when there is one and the CPU otherwise, so the same code runs everywhere. You can create a
-# tensor directly on a device, or copy one there with `.to(device)`.
+# Every tensor lives on a **[device](../../book/glossary.md#term-device)** (设备): the CPU's main
+# memory, or the memory of a GPU. An operation runs on the device where its inputs live, and all
+# inputs must be on the same one; mixing a CPU tensor and a GPU tensor raises an error.
+# `d2lite.try_gpu()` returns the first GPU when there is one and the CPU otherwise, so the same code
+# runs everywhere. You can create a tensor directly on a device, or copy one there with
+# `.to(device)`.
 
 # %%
 device = d2lite.try_gpu()
@@ -704,8 +746,8 @@ assert C.device.type == device.type, f"the result is on {C.device}, expected {de
 
 # %%
 total_sum = C.sum().item()                 # a Python float, copied back to the CPU
-assert isinstance(total_sum, float), f".item() gave {type(total_sum)}, expected a Python float"
-assert C.to(device) is C, ".to() onto the tensor's own device should return it unchanged"
+assert isinstance(total_sum, float), f".item() gave {type(total_sum)}, not a float"
+assert C.to(device) is C, ".to() onto the tensor's own device should return it as is"
 assert isinstance(C.cpu().numpy(), np.ndarray), "a CPU copy converts to NumPy"
 if device.type != "cpu":  # only where there is a GPU: mixing devices must fail
     try:
@@ -729,8 +771,9 @@ if device.type != "cpu":  # only where there is a GPU: mixing devices must fail
 #   (standard normal) or the `*_like` variants, and fix seeds with `d2lite.seed_everything`.
 # - PyTorch defaults to `float32` and `int64`, NumPy to `float64`. `torch.from_numpy` shares the
 #   array's memory, `torch.tensor` copies it; both keep NumPy's dtype.
-# - A tensor is storage plus a shape and strides. `view`, `t`, `transpose`, `permute`, `expand` and
-#   slicing return views that share memory; `clone` and mask indexing copy. `view` refuses what
+# - A tensor is storage plus a shape and strides. `view`, `.t()` and `.T` (both views: neither
+#   copies), `transpose`, `permute`, `expand` and slicing return views that share memory; `clone`
+#   and mask indexing copy. `view` refuses what
 #   strides cannot express; `reshape` copies only when the strides cannot express the new shape.
 # - Methods ending in `_` work in place; other names for the same tensor see the change.
 # - Broadcasting lines shapes up from the right and stretches size-1 dimensions for free. Watch
@@ -767,11 +810,38 @@ check_shapes({((5, 1), (1, 6)): None,
               ((2, 3), (3, 2)): None})
 
 # %% [markdown]
+# A solution: line the shapes up from the right, pad with 1s, and stretch the 1s. In the last
+# pair, 3 meets 2 and 2 meets 3, and neither is 1.
+
+# %% tags=["hide-cell"]
+check_shapes({((5, 1), (1, 6)): (5, 6),
+              ((2, 3, 4), (4,)): (2, 3, 4),
+              ((2, 3, 4), (3, 1)): (2, 3, 4),
+              ((3,), (3, 1)): (3, 3),
+              ((2, 3), (3, 2)): "error"})
+
+# %% [markdown]
 # 2. **Strides of a permuted tensor.** For `cube = torch.arange(24).reshape(2, 3, 4)`, predict
 #    `cube.stride()` and `cube.permute(2, 0, 1).stride()` without running code, then check. Is the
-#    permuted tensor contiguous? Predict what `cube.permute(2, 0, 1).reshape(-1)[:5]` prints and
+#    permuted tensor contiguous? Predict what `cube.permute(2, 0, 1).reshape(-1)[:5]` gives and
 #    explain why `view(-1)` fails on it.
-#
+
+# %% tags=["hide-cell"]
+moved = cube.permute(2, 0, 1)   # (4, 2, 3)
+print("strides:", cube.stride(), moved.stride(), " contiguous:", moved.is_contiguous())
+print("first five, read row by row:", moved.reshape(-1)[:5].tolist())
+assert cube.stride() == (12, 4, 1), "a new table every 12 numbers, a row every 4"
+assert moved.stride() == (1, 12, 4), "permute reorders the strides like the dimensions"
+assert not moved.is_contiguous(), "reading it row by row jumps around the storage"
+assert moved.reshape(-1)[:5].tolist() == [0, 4, 8, 12, 16], "moved[0] is cube[:, :, 0]"
+try:
+    moved.view(-1)
+    view_failed = False
+except RuntimeError:
+    view_failed = True
+assert view_failed, "no single stride reads 0, 4, ..., 20, 1, 5, ...: view(-1) must fail"
+
+# %% [markdown]
 # 3. **Standardise with broadcasting.** Write `standardize(X)` that takes a tensor of shape
 #    `(n, d)` and returns a tensor of the same shape in which every column has mean 0 and standard
 #    deviation 1 (use `X.mean(dim=0)` and `X.std(dim=0)`), in one line and without a Python loop.
@@ -785,17 +855,29 @@ def standardize(X):
 
 def check_standardize(fn):
     """Test fn against a column-by-column loop on random data."""
-    X = 3 + 2 * torch.randn(50, 4, generator=torch.Generator().manual_seed(1))  # (50, 4)
+    seeded = torch.Generator().manual_seed(1)
+    X = 3 + 2 * torch.randn(50, 4, generator=seeded)  # (50, 4)
     result = fn(X)
     if result is None:
         print("standardize() returns None: write it, then run this cell again")
         return
-    assert result.shape == X.shape, f"got shape {tuple(result.shape)}, expected {tuple(X.shape)}"
+    assert result.shape == X.shape, f"got shape {tuple(result.shape)}, not (50, 4)"
     for j in range(X.shape[1]):
         column = X[:, j]
         expected = (column - column.mean()) / column.std()
-        assert torch.allclose(result[:, j], expected, atol=1e-5), f"column {j} is not standardised"
+        assert torch.allclose(result[:, j], expected, atol=1e-5), f"column {j} is wrong"
     print("standardize() is correct")
+
+
+check_standardize(standardize)
+
+# %% [markdown]
+# A solution: both statistics have shape `(d,)`, so broadcasting applies them to every row.
+
+# %% tags=["hide-cell"]
+def standardize(X):
+    """Return X with every column shifted to mean 0 and scaled to std 1. X: (n, d)."""
+    return (X - X.mean(dim=0)) / X.std(dim=0)   # (n, d) - (d,), then / (d,)
 
 
 check_standardize(standardize)
@@ -804,10 +886,37 @@ check_standardize(standardize)
 # 4. **Three ways to a ReLU.** The function $\max(x, 0)$, which you will meet as the ReLU
 #    activation, sets the negative entries of a tensor to zero. For `Z = torch.randn(4, 5)`,
 #    compute it three ways: assigning through a boolean mask (on a `clone`, so `Z` survives),
-#    with `torch.where`, and with `Z.clamp(min=0)`. Check each with
-#    `assert torch.equal(mine, torch.relu(Z))`. Which of the three change `Z` if you forget the
-#    `clone`?
+#    with `torch.where`, and with `Z.clamp(min=0)`. Check each against `torch.relu(Z)`. Which of
+#    the three changes `Z` if you forget the `clone`?
+
+# %% tags=["hide-cell"]
+d2lite.seed_everything(0)
+Z = torch.randn(4, 5)
+masked = Z.clone()
+masked[masked < 0] = 0                      # in place, on the copy
+where = torch.where(Z > 0, Z, 0.0)          # a new tensor
+clamped = Z.clamp(min=0)                    # a new tensor
+for name, mine in [("mask", masked), ("where", where), ("clamp", clamped)]:
+    assert torch.equal(mine, torch.relu(Z)), f"the {name} version differs from relu"
+stand_in = Z.clone()    # plays Z's part, so that the lesson's Z survives
+no_clone = stand_in     # `masked = Z` without clone(): a second name, not a copy
+no_clone[no_clone < 0] = 0
+assert (stand_in >= 0).all(), "assigning through a mask changes the tensor itself"
+assert (Z < 0).any(), "torch.where and clamp left Z alone"
+
+# %% [markdown]
+# Only the mask assignment writes into the tensor it indexes; `torch.where` and `clamp` build
+# new tensors (their in-place cousin would be `Z.clamp_(min=0)`).
 #
 # 5. **NumPy meets PyTorch.** What is the dtype of `torch.from_numpy(np.ones(3)) + torch.ones(3)`,
-#    and why? Write the one-line change that makes NumPy data ready for a `float32` model, and check
-#    with `np.shares_memory` whether your version still shares memory with the array.
+#    and why? Write the one-line change that makes NumPy data ready for a `float32` model, and
+#    check with `np.shares_memory` whether your version still shares memory with the array.
+
+# %% tags=["hide-cell"]
+array = np.ones(3)                              # float64, NumPy's default
+mixed = torch.from_numpy(array) + torch.ones(3)
+ready = torch.from_numpy(array).float()         # the one-line change
+print(mixed.dtype, ready.dtype)
+assert mixed.dtype == torch.float64, "float64 + float32 is promoted to float64"
+assert ready.dtype == torch.float32, ".float() converts to float32"
+assert not np.shares_memory(array, ready.numpy()), "converting the dtype must copy"
