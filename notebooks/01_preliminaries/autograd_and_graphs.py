@@ -38,13 +38,13 @@ from torch import fx, nn
 # ## Gradients on request
 #
 # Suppose a loss $L$ depends on a parameter $a$ through a chain of steps. The
-# **{term}`gradient`** (梯度) $\partial L / \partial a$ tells you which way, and how strongly, $L$
-# changes when you move $a$; gradient descent moves $a$ the other way. Working out such
-# derivatives by hand for every model would be slow and error-prone.
-# **{term}`Automatic differentiation <automatic differentiation>`** (自动微分) does it for you:
-# the library records each operation as it runs and then applies the **{term}`chain rule`**
-# (链式法则) to the record, from the loss back to the inputs. If $L = f(u)$ and $u = g(a)$,
-# then
+# **[gradient](../../book/glossary.md#term-gradient)** (梯度) $\partial L / \partial a$ tells you
+# which way, and how strongly, $L$ changes when you move $a$; gradient descent moves $a$ the other
+# way. Working out such derivatives by hand for every model would be slow and error-prone.
+# **[Automatic differentiation](../../book/glossary.md#term-automatic-differentiation)** (自动微分) does
+# it for you: the library records each operation as it runs and then applies the
+# **[chain rule](../../book/glossary.md#term-chain-rule)** (链式法则) to the record, from the loss back
+# to the inputs. If $L = f(u)$ and $u = g(a)$, then
 #
 # $$
 # \frac{\partial L}{\partial a} = \frac{\partial L}{\partial u}\,\frac{\partial u}{\partial a}
@@ -52,11 +52,12 @@ from torch import fx, nn
 # $$
 #
 # Going from the output back towards the inputs like this is called
-# **{term}`backpropagation`** (反向传播); chapter 3 works it out by hand for whole networks.
+# **[backpropagation](../../book/glossary.md#term-backpropagation)** (反向传播);
+# [Backpropagation](../03_mlp/backpropagation.ipynb) works it out by hand for whole networks.
 #
-# In PyTorch you ask for this bookkeeping per tensor with `requires_grad=True` (tensors
-# themselves are the subject of {doc}`tensors`). Here is the source notes' example: `a` is a
-# parameter we want gradients for, `e` is plain data, and the result is squashed by a sigmoid
+# In PyTorch you ask for this bookkeeping per tensor with `requires_grad=True` (tensors themselves
+# are the subject of [the previous lesson](tensors.ipynb)). Here is the source notes' example: `a`
+# is a parameter we want gradients for, `e` is plain data, and the result is squashed by a sigmoid
 # and summed to a single number, as a loss would be.
 
 # %%
@@ -95,20 +96,19 @@ print(e.grad)  # e did not ask for gradients, so it gets none
 by_hand = 3 * torch.sigmoid(b) * (1 - torch.sigmoid(b))
 print("autograd:", [f"{g:.4e}" for g in a.grad.tolist()])
 print("by hand: ", [f"{g:.4e}" for g in by_hand.tolist()])
-assert torch.allclose(a.grad, by_hand, rtol=1e-5, atol=0), "autograd disagrees with the chain rule"
+assert torch.allclose(a.grad, by_hand, rtol=1e-5, atol=0), "autograd disagrees"
 assert abs(d.item() - 2.9932) < 1e-4, f"d = {d.item():.5f}, expected 2.9932"
 assert a.grad[2] < 1e-5, f"third gradient {a.grad[2]:.2e} is not below 1e-5"
 assert b.tolist() == [5.0, 9.0, 13.0], f"b = {b.tolist()}, expected [5, 9, 13]"
 
 # %% [markdown]
 # Only `a` received a gradient. PyTorch calls tensors that you created yourself, rather than
-# computed from other tensors, **{term}`leaf tensors <leaf tensor>`** (叶子张量): `backward`
-# stores gradients in the leaves that require them and throws the intermediate ones away
+# computed from other tensors, **[leaf tensors](../../book/glossary.md#term-leaf-tensor)** (叶子张量):
+# `backward` stores gradients in the leaves that require them and throws the intermediate ones away
 # (call `b.retain_grad()` before `backward` if you want to keep one). Computed tensors instead
 # remember the operation that made them in `grad_fn`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for name, t in {"a": a, "e": e, "b": b, "d": d}.items():
     print(f"{name}: is_leaf={t.is_leaf!s:5}  requires_grad={t.requires_grad!s:5}  "
           f"grad_fn={type(t.grad_fn).__name__ if t.grad_fn else None}")
@@ -141,14 +141,14 @@ print(f"largest |autograd - formula| = {gap:.1e}; peak slope {x.grad.max():.4f}"
 assert gap < 1e-6, f"autograd and sigma(1 - sigma) differ by {gap:.1e}"
 assert abs(x.grad.max() - 0.25) < 1e-4, "the sigmoid's slope should peak at 1/4"
 assert abs(x[x.grad.argmax()]) < 0.05, "the sigmoid's slope should peak at x = 0"
-assert x.grad[x.detach().abs() >= 5].max() < 0.01, "the slope should be below 0.01 for |x| >= 5"
+assert x.grad[x.detach().abs() >= 5].max() < 0.01, "slope should be < 0.01 for |x| >= 5"
 
 # %% [markdown]
-# The figure shows the sigmoid and its slope. See how the dashed formula lies exactly on the
-# autograd curve, and how the slope is largest in the middle and all but vanishes on both
-# tails: that is why `a.grad` above was so small.
+# [Figure 1](#fig-autograd-sigmoid) shows the sigmoid and its slope. See how the dashed formula
+# lies exactly on the autograd curve, and how the slope is largest in the middle and all but
+# vanishes on both tails: that is why `a.grad` above was so small.
 
-# %%
+# %% mystnb={"figure": {"caption": "The sigmoid and its derivative: autograd's values and the formula σ(x)(1 − σ(x)) coincide.", "name": "fig-autograd-sigmoid"}}
 xs = x.detach()
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.plot(xs, s.detach(), label=r"$\sigma(x)$")
@@ -161,18 +161,18 @@ plt.show()
 # %% [markdown]
 # ## Gradients accumulate
 #
-# `backward` does not overwrite `.grad`; it *adds* to it. That is deliberate. A parameter used
-# in two places of a model gets the sum of both contributions, and you can split a batch that
-# does not fit in memory into pieces, call `backward` once per piece, and end up with the
-# gradient of the whole batch. The price is that you must reset `.grad` yourself between
-# training steps, with the {term}`in-place <in-place operation>` `zero_()` from {doc}`tensors`
-# (optimizers do it in `zero_grad()`, as you will see in chapter 2).
+# `backward` does not overwrite `.grad`; it *adds* to it. That is deliberate. A parameter used in
+# two places of a model gets the sum of both contributions, and you can split a batch that does not
+# fit in memory into pieces, call `backward` once per piece, and end up with the gradient of the
+# whole batch. The price is that you must reset `.grad` yourself between training steps, with the
+# [in-place](../../book/glossary.md#term-in-place-operation) `zero_()` from [Tensors](tensors.ipynb)
+# (optimizers do it in `zero_grad()`, as you will see in
+# [Linear Regression, Concisely](../02_linear/linear_regression_concise.ipynb)).
 #
 # To see it, call `backward` twice on the same $y = \sum_i x_i^2$. PyTorch frees the record
 # after a backward pass to save memory, so the first call passes `retain_graph=True`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
 y = (x * x).sum()
 y.backward(retain_graph=True)
@@ -186,40 +186,38 @@ assert torch.equal(x.grad, 2 * first), "the second backward should double the gr
 # The gradient of $\sum_i x_i^2$ is $2x$, and the second call doubled it. Zero it and you are
 # back to a clean slate:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x.grad.zero_()
 (x * x).sum().backward()
 print(x.grad)
-assert torch.equal(x.grad, 2 * x.detach()), "after zero_() one backward should give exactly 2x"
+assert torch.equal(x.grad, 2 * x.detach()), "after zero_(), one backward should give 2x"
 
 # %% [markdown]
 # ## Stopping gradients with `detach`
 #
-# Sometimes you want a value's numbers but not its history: a target that should stay fixed
-# while you fit towards it, or a tensor you pass to NumPy or matplotlib. `y.detach()` returns
-# a tensor that shares `y`'s memory (like the {term}`views <view>` of {doc}`tensors`) but is a
-# fresh leaf that does not require gradients, so nothing flows back through it.
+# Sometimes you want a value's numbers but not its history: a target that should stay fixed while
+# you fit towards it, or a tensor you pass to NumPy or matplotlib. `y.detach()` returns a tensor
+# that shares `y`'s memory (like the [views](../../book/glossary.md#term-view) of
+# [Tensors](tensors.ipynb)) but is a fresh leaf that does not require gradients, so nothing flows
+# back through it.
 #
 # Take $y = x^2$ and $z = y \cdot x$. Through the full record $\partial z / \partial x = 3x^2$.
 # If you detach $y$ first, autograd treats it as a constant $u$, and
 # $\partial (u x) / \partial x = u = x^2$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
 y = x * x
 u = y.detach()                      # same numbers, same memory, no history
 (u * x).sum().backward()
 print("through the detached copy:", x.grad)
 assert torch.equal(x.grad, u), "with y detached, dz/dx should be u = x^2"
-assert u.data_ptr() == y.data_ptr() and not u.requires_grad, "detach should share memory"
+assert u.data_ptr() == y.data_ptr() and not u.requires_grad, "detach shares memory"
 
 # %% [markdown]
 # Without `detach` the same expression gives $3x^2$:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x.grad.zero_()
 (y * x).sum().backward()
 print("through y itself:         ", x.grad)
@@ -237,29 +235,32 @@ assert not w.requires_grad and w.grad_fn is None, "no_grad() should record nothi
 # %% [markdown]
 # ## Computational graphs
 #
-# All of this rests on one data structure. A **{term}`computational graph`** (计算图), also
-# called a dataflow graph (数据流图), is a directed acyclic graph whose nodes are operations
-# (add, multiply, sigmoid, read an input) and whose edges carry tensors from the operation that
-# produces them to the operations that consume them. TensorFlow is named after this picture:
-# tensors *flow* along the edges of the graph.
+# All of this rests on one data structure. A
+# **[computational graph](../../book/glossary.md#term-computational-graph)** (计算图), also called a
+# dataflow graph (数据流图), is a directed acyclic graph whose nodes are operations (add, multiply,
+# sigmoid, read an input) and whose edges carry tensors from the operation that produces them to the
+# operations that consume them. (A few edges carry no data at all: a *control dependency* only
+# says "run this after that".) TensorFlow ([Abadi et al., 2016](../../book/references.md)) is
+# named after this picture: tensors *flow* along the edges of the graph.
 #
 # Libraries differ in *when* the graph is built, and that choice shapes how you write code.
 #
 # ### Define-and-run: build first, run later
 #
-# TensorFlow 1 works **{term}`define-and-run`** (先定义后运行, a static graph). Calls like
-# `tf.add(a, b)` compute nothing: they add a node to a graph and return a symbolic tensor, a
-# handle to a result that does not exist yet. Inputs are **{term}`placeholders <placeholder>`**
-# (占位符), nodes that say "a value will be fed in here". Parameters are variables, nodes
-# whose values persist from one run to the next. Nothing happens until a *session* takes the
-# finished graph, receives values for the placeholders in a `feed_dict`, and runs it.
+# TensorFlow 1 works **[define-and-run](../../book/glossary.md#term-define-and-run)** (先定义后运行, a
+# static graph). Calls like `tf.add(a, b)` compute nothing: they add a node to a graph and return a
+# symbolic tensor, a handle to a result that does not exist yet. Inputs are
+# **[placeholders](../../book/glossary.md#term-placeholder)** (占位符), nodes that say "a value will be
+# fed in here". Parameters are variables, nodes whose values persist from one run to the next.
+# Nothing happens until a *session* takes the finished graph, receives values for the placeholders
+# in a `feed_dict`, and runs it.
 #
 # You don't need TensorFlow to see the idea. A node of a mock graph records only its name, its
 # operation and its input nodes; a constant also keeps its value.
 
 # %%
 class Node:
-    """One operation of a define-and-run graph: what to compute and from which nodes, no value."""
+    """An operation of a define-and-run graph: what to compute, from which nodes."""
 
     def __init__(self, name, op, inputs=(), value=None):
         self.name, self.op, self.inputs, self.value = name, op, tuple(inputs), value
@@ -291,8 +292,7 @@ def mul(x, y, name):
 # shows a handle, not a number: TensorFlow 1 prints `Tensor("c:0", shape=(2, 2), dtype=int32)`
 # at this point.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 a = constant(torch.tensor([[1, 2], [3, 4]]), "a")
 b = placeholder("b")
 c = add(a, b, "c")
@@ -302,8 +302,9 @@ print(c)
 # ### The scheduler: running a graph in topological order
 #
 # To run the graph, a session must compute every node after the nodes it reads from: a
-# **{term}`topological order`** (拓扑排序). The source notes describe how TensorFlow's
-# scheduler finds one, which is Kahn's algorithm (1962):
+# **[topological order](../../book/glossary.md#term-topological-order)** (拓扑排序). The source notes
+# describe how TensorFlow's scheduler finds one, which is Kahn's algorithm
+# ([Kahn, 1962](../../book/references.md)):
 #
 # 1. Build a table that maps each node to the number of inputs it is still waiting for.
 # 2. Put every node that waits for nothing into a *ready queue*.
@@ -318,17 +319,17 @@ print(c)
 
 # %%
 def graph_of(root):
-    """Map every node that `root` depends on (through `.inputs`) to the list of its inputs."""
+    """Map every node that `root` depends on (through `.inputs`) to its inputs."""
     inputs_of, stack = {}, [root]
     while stack:
         node = stack.pop()
         if node not in inputs_of:
             inputs_of[node] = list(node.inputs)
-            stack.extend(reversed(node.inputs))  # so that first inputs are visited first
+            stack.extend(reversed(node.inputs))  # first inputs are visited first
     return inputs_of
 
 def reverse_edges(edges):
-    """Flip a graph: {node: [nodes it points to]} becomes {node: [nodes pointing to it]}."""
+    """Flip a graph: {node: [nodes it points to]} -> {node: [nodes pointing to it]}."""
     flipped = {node: [] for node in edges}
     for node, targets in edges.items():
         for target in targets:
@@ -342,8 +343,8 @@ def reverse_edges(edges):
 
 # %%
 def kahn(waits_for):
-    """Kahn's algorithm: order nodes so each one comes after every node in waits_for[node]."""
-    count = {node: len(deps) for node, deps in waits_for.items()}  # the dependency table
+    """Kahn's algorithm: order the nodes so each comes after all of waits_for[node]."""
+    count = {node: len(deps) for node, deps in waits_for.items()}  # dependency table
     unblocks = reverse_edges(waits_for)
     ready = deque(node for node, n in count.items() if n == 0)      # the ready queue
     order = []
@@ -355,8 +356,9 @@ def kahn(waits_for):
             if count[other] == 0:
                 ready.append(other)
     if len(order) < len(waits_for):
-        raise ValueError(f"kahn(): {len(waits_for) - len(order)} nodes never became ready; "
-                         "the graph has a cycle, so no topological order exists")
+        stuck = len(waits_for) - len(order)
+        raise ValueError(f"kahn(): {stuck} nodes never became ready; the graph has a "
+                         "cycle, so no topological order exists")
     return order
 
 
@@ -368,7 +370,7 @@ def kahn(waits_for):
 
 # %%
 def session_run(fetch, feed_dict):
-    """Compute node `fetch`: run what it depends on in topological order, feeding placeholders."""
+    """Compute `fetch`: run what it needs in topological order, feeding placeholders."""
     compute = {"add": operator.add, "mul": operator.mul}
     values = {}
     for node in kahn(graph_of(fetch)):       # inputs always come before their consumers
@@ -384,8 +386,7 @@ def session_run(fetch, feed_dict):
 # %% [markdown]
 # Feed `b` and run the graph, twice with different feeds: the graph is built once and reused.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(session_run(c, {b: torch.tensor([[1, 1], [1, 1]])}))
 print(session_run(c, {b: torch.tensor([[10, 0], [0, 10]])}))
 
@@ -396,8 +397,7 @@ print(session_run(c, {b: torch.tensor([[10, 0], [0, 10]])}))
 # The cell prints the dependency table the scheduler starts from and the order it runs the
 # nodes in.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = placeholder("x")
 wx = mul(constant(3.0, "w"), x, "wx")
 y = add(wx, constant(1.0, "b0"), "y")
@@ -415,9 +415,10 @@ print("run order:       ", [node.name for node in forward_order])
 def respects_dependencies(order, inputs_of):
     """True if every node of `order` comes after all of its inputs."""
     position = {node: i for i, node in enumerate(order)}
-    return all(position[i] < position[node] for node, ins in inputs_of.items() for i in ins)
+    return all(position[i] < position[node]
+               for node, ins in inputs_of.items() for i in ins)
 
-assert respects_dependencies(forward_order, inputs_of), "a node runs before one of its inputs"
+assert respects_dependencies(forward_order, inputs_of), "a node runs before an input"
 assert session_run(out, {x: 2.0}) == 51.0, "(3*2 + 1)^2 + 2 should be 51"
 
 # %% [markdown]
@@ -427,26 +428,28 @@ assert session_run(out, {x: 2.0}) == 51.0, "(3*2 + 1)^2 + 2 should be 51"
 
 # %%
 def draw_dag(edges, labels, title, figsize=(5, 3.5)):
-    """Draw a DAG ({node: [nodes it points to]}) top to bottom, with text boxes and arrows."""
+    """Draw a DAG {node: [nodes it points to]} top to bottom: text boxes, arrows."""
     incoming = reverse_edges(edges)
     row = {}
-    for node in kahn(incoming):                 # a node's parents get their rows first
+    for node in kahn(incoming):     # a node's parents get their rows first
         row[node] = max((row[p] + 1 for p in incoming[node]), default=0)
-    for node in row:                            # a source sits just above its first consumer
+    for node in row:                # a source sits just above its first consumer
         if not incoming[node] and edges[node]:
             row[node] = min(row[t] for t in edges[node]) - 1
     rows = [sorted((n for n in row if row[n] == r), key=lambda n: bool(incoming[n]))
             for r in range(max(row.values()) + 1)]
-    xy = {n: ((i + 1) / (len(ns) + 1), -r) for r, ns in enumerate(rows) for i, n in enumerate(ns)}
+    xy = {n: ((i + 1) / (len(ns) + 1), -r)
+          for r, ns in enumerate(rows) for i, n in enumerate(ns)}
     fig, ax = plt.subplots(figsize=figsize)
     box = {n: ax.text(*xy[n], labels[n], ha="center", va="center", fontsize=9,
                       bbox=dict(boxstyle="round", fc="lightyellow")) for n in edges}
     for n, targets in edges.items():
         for t in targets:  # drawn above the boxes so they stop at the box edges
-            outward = 0.5 if xy[n][0] + xy[t][0] < 1 else -0.5  # bow away from the middle
-            bend = outward if row[t] - row[n] > 1 else 0.0      # ... if the arrow skips a row
-            ax.add_patch(FancyArrowPatch(xy[n], xy[t], arrowstyle="-|>", mutation_scale=12,
-                                         connectionstyle=f"arc3,rad={bend}", zorder=4,
+            outward = 0.5 if xy[n][0] + xy[t][0] < 1 else -0.5  # away from the middle
+            bend = outward if row[t] - row[n] > 1 else 0.0      # if it skips a row
+            ax.add_patch(FancyArrowPatch(xy[n], xy[t], arrowstyle="-|>",
+                                         mutation_scale=12, zorder=4,
+                                         connectionstyle=f"arc3,rad={bend}",
                                          patchA=box[n].get_bbox_patch(),
                                          patchB=box[t].get_bbox_patch()))
     ax.set(xlim=(0, 1), ylim=(0.5 - len(rows), 0.5), title=title)
@@ -455,11 +458,11 @@ def draw_dag(edges, labels, title, figsize=(5, 3.5)):
 
 
 # %% [markdown]
-# Here is our mock graph, with data flowing from the top down. The placeholder `x` feeds both
-# `wx` and, along the curved arrow, `out`. The single arrow from `y` to `y2` stands for two
+# [Figure 2](#fig-autograd-define-and-run) shows our mock graph, with data flowing from the top
+# down. The placeholder `x` feeds both `wx` and, along the curved arrow, `out`. The single arrow from `y` to `y2` stands for two
 # edges, one per factor of $y \cdot y$, which is why `y2` waited for a count of 2.
 
-# %%
+# %% mystnb={"figure": {"caption": "The define-and-run graph of out = (w·x + b0)² + x: each box is a node (its name and operation); arrows carry data from the top down.", "name": "fig-autograd-define-and-run"}}
 draw_dag(reverse_edges(inputs_of), {n: f"{n.name}\n{n.op}" for n in inputs_of},
          "A define-and-run graph: out = (w*x + b0)^2 + x", figsize=(5, 4))
 
@@ -482,17 +485,17 @@ draw_dag(reverse_edges(inputs_of), {n: f"{n.name}\n{n.op}" for n in inputs_of},
 #
 # ### Define-by-run: the graph is a trace of the program
 #
-# PyTorch, like TensorFlow 2 by default, works **{term}`define-by-run`** (边运行边定义, an
-# eager or dynamic graph). Each operation runs at once on real numbers, and as it runs autograd
-# appends a node to the graph. The graph is a by-product of running ordinary Python, so plain
-# Python control flow just works, and each call can record a *different* graph.
+# PyTorch, like TensorFlow 2 by default, works
+# **[define-by-run](../../book/glossary.md#term-define-by-run)** (边运行边定义, an eager or dynamic
+# graph). Each operation runs at once on real numbers, and as it runs autograd appends a node to the
+# graph. The graph is a by-product of running ordinary Python, so plain Python control flow just
+# works, and each call can record a *different* graph.
 #
 # The function below doubles its input until it reaches 100 in size. How many doublings happen
 # depends on the value, so the recorded graph, and the gradient $2^k$ after $k$ doublings,
 # differ from one input to the next.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def double_until_big(x):
     """Double x until |x| >= 100; the number of doublings depends on the value of x."""
     while x.abs() < 100:
@@ -517,7 +520,7 @@ for start, doublings in [(3.0, 6), (30.0, 2)]:
 
 # %%
 def autograd_graph(tensor):
-    """Map each node of `tensor`'s backward graph to the nodes its gradient flows to next."""
+    """Map each node of tensor's backward graph to the nodes its gradient flows to."""
     edges, stack = {}, [tensor.grad_fn]
     while stack:
         fn = stack.pop()
@@ -531,8 +534,7 @@ def autograd_graph(tensor):
 # The graph has one node per operation plus one `AccumulateGrad` per leaf, and `a`'s node is
 # shared by both operations that read `a`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 a = torch.tensor(0.5, requires_grad=True)
 b = torch.tensor(-1.5, requires_grad=True)
 out = torch.tanh(a * b + a)
@@ -540,15 +542,16 @@ edges = autograd_graph(out)
 for fn, nexts in edges.items():
     print(f"{type(fn).__name__:15} -> {[type(n).__name__ for n in nexts]}")
 assert len(edges) == 5, f"expected 3 operations + 2 leaves, got {len(edges)} nodes"
-into_a = [fn for fn, nexts in edges.items() for n in nexts if getattr(n, "variable", None) is a]
-assert len(into_a) == 2, f"a's AccumulateGrad should have 2 incoming edges, not {len(into_a)}"
+into_a = [fn for fn, nexts in edges.items() for n in nexts
+          if getattr(n, "variable", None) is a]   # nodes whose gradient flows into a
+assert len(into_a) == 2, f"a's AccumulateGrad has {len(into_a)} incoming edges, not 2"
 
 # %% [markdown]
-# In the drawing, arrows point the way the gradient flows, from the output (top) down to the
-# leaves; each `AccumulateGrad` box names its leaf. Notice the two arrows arriving at `a`'s
-# box: its gradient is the sum of what comes down both paths.
+# In [Figure 3](#fig-autograd-backward-graph), arrows point the way the gradient flows, from the
+# output (top) down to the leaves; each `AccumulateGrad` box names its leaf. Notice the two arrows
+# arriving at `a`'s box: its gradient is the sum of what comes down both paths.
 
-# %%
+# %% mystnb={"figure": {"caption": "The backward graph PyTorch records for tanh(a·b + a), read from out.grad_fn through next_functions. Arrows point the way the gradient flows.", "name": "fig-autograd-backward-graph"}}
 leaf_names = {id(a): "a", id(b): "b"}
 labels = {fn: type(fn).__name__ + (f"\n(leaf {leaf_names[id(fn.variable)]})"
                                    if hasattr(fn, "variable") else "") for fn in edges}
@@ -583,8 +586,7 @@ traced = fx.symbolic_trace(net)
 # the linear layer, a `call_function` and a `call_method` for the sigmoid and the sum, and the
 # `output`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for node in traced.graph.nodes:
     target = node.target if isinstance(node.target, str) else node.target.__name__
     print(f"{node.op:14} {node.name:8} target={target:8} args={node.args}")
@@ -596,15 +598,14 @@ for node in traced.graph.nodes:
 # %%
 print(traced.code.strip())
 X = torch.randn(4, 3)
-assert torch.equal(traced(X), net(X)), "the traced module should match the original exactly"
+assert torch.equal(traced(X), net(X)), "the traced module should match the original"
 
 # %% [markdown]
 # Symbolic tracing has define-and-run's blind spot: a proxy has no value, so Python cannot
 # decide a data-dependent `while`. Tracing `double_until_big` fails, while eager PyTorch ran
 # it happily above.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 try:
     fx.symbolic_trace(double_until_big)
     traced_ok = True
@@ -628,7 +629,7 @@ assert not traced_ok, "tracing a data-dependent loop should fail"
 
 # %%
 class Value:
-    """A scalar that remembers the Values it came from and its local derivative to each."""
+    """A scalar that remembers the Values it came from and its local derivatives."""
 
     def __init__(self, data, inputs=(), local_grads=(), op=""):
         self.data = float(data)
@@ -643,7 +644,8 @@ class Value:
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        return Value(self.data * other.data, (self, other), (other.data, self.data), "*")
+        local = (other.data, self.data)  # d(pq)/dp = q, d(pq)/dq = p
+        return Value(self.data * other.data, (self, other), local, "*")
 
     __radd__ = __add__  # so that 1 + v works
     __rmul__ = __mul__  # so that 2 * v works
@@ -674,15 +676,15 @@ class Value:
 
 # %%
 def backward(root):
-    """Set v.grad = d root / d v for every Value v that `root` depends on; return the order."""
+    """Set v.grad = d root / d v for every Value v under root; return the order used."""
     inputs_of = graph_of(root)
     for node in inputs_of:
         node.grad = 0.0
-    root.grad = 1.0                                   # d root / d root
-    order = kahn(reverse_edges(inputs_of))            # each node waits for all its consumers
+    root.grad = 1.0                              # d root / d root
+    order = kahn(reverse_edges(inputs_of))       # each node waits for all its consumers
     for node in order:
         for inp, local in zip(node.inputs, node.local_grads, strict=True):
-            inp.grad += local * node.grad             # chain rule, summed over consumers
+            inp.grad += local * node.grad        # chain rule, summed over consumers
     return order
 
 
@@ -707,19 +709,23 @@ assert abs(w1.grad - (1 - o.data**2) * x1.data) < 1e-12, "do/dw1 should be (1 - 
 
 # %%
 neuron_graph = graph_of(o)
-assert respects_dependencies(backward_order[::-1], neuron_graph), "a node ran before a consumer"
-assert len(backward_order) == len(set(backward_order)) == len(neuron_graph), "visit each once"
+assert respects_dependencies(backward_order[::-1], neuron_graph), "order is wrong"
+visited = len(set(backward_order))
+assert len(backward_order) == visited == len(neuron_graph), "each node once"
 print(" -> ".join(names.get(v, v.op) for v in backward_order))
 
 # %% [markdown]
-# Here is the neuron's graph, data flowing down, each box showing its value and its gradient.
+# [Figure 4](#fig-autograd-neuron) shows the neuron's graph, data flowing down, each box with its
+# value and its gradient.
 # Read the gradients from the bottom up: $\partial o / \partial o = 1$ at the $\tanh$, then
 # $1 - o^2$ at the `+` just above it; a `+` passes its gradient on unchanged, while a `*`
 # multiplies it by the other factor.
 
-# %%
-labels = {v: f"{names.get(v, v.op)} = {v.data:.2f}\ngrad {v.grad:.2f}" for v in neuron_graph}
-draw_dag(reverse_edges(neuron_graph), labels, "o = tanh(w1*x1 + w2*x2 + b)", figsize=(6, 4))
+# %% mystnb={"figure": {"caption": "The tiny engine's graph of o = tanh(w1·x1 + w2·x2 + b) after backward: each box shows a value and its gradient.", "name": "fig-autograd-neuron"}}
+labels = {v: f"{names.get(v, v.op)} = {v.data:.2f}\ngrad {v.grad:.2f}"
+          for v in neuron_graph}
+draw_dag(reverse_edges(neuron_graph), labels, "o = tanh(w1*x1 + w2*x2 + b)",
+         figsize=(6, 4))
 
 # %% [markdown]
 # Finally, the real test: does the engine agree with PyTorch? The helper below evaluates the
@@ -732,7 +738,8 @@ def engine_vs_torch(f, numbers, engine_backward=backward):
     """Largest |engine gradient - torch gradient| of f at `numbers`, in float64."""
     values = [Value(n) for n in numbers]
     engine_backward(f(*values))
-    tensors = [torch.tensor(n, dtype=torch.float64, requires_grad=True) for n in numbers]
+    tensors = [torch.tensor(n, dtype=torch.float64, requires_grad=True)
+               for n in numbers]
     f(*tensors).backward()
     torch_grads = [0.0 if t.grad is None else t.grad.item() for t in tensors]
     return max(abs(v.grad - g) for v, g in zip(values, torch_grads, strict=True))
@@ -781,23 +788,90 @@ for name, f in expressions.items():
 # 1. **Accumulate over pieces.** Let `x = torch.arange(6.0, requires_grad=True)` and
 #    $L = \sum_i x_i^2$. Compute the gradient by calling `backward` once for each of the three
 #    pieces `x[0:2]`, `x[2:4]`, `x[4:6]` (the sum of squares of each piece), without zeroing in
-#    between. Self-check: `assert torch.equal(x.grad, 2 * x.detach())`. Why does this work, and
-#    what would go wrong if `backward` overwrote `.grad` instead?
+#    between. Check that `x.grad` equals $2x$. Why does this work, and what would go wrong if
+#    `backward` overwrote `.grad` instead?
+
+# %% tags=["hide-cell"]
+x = torch.arange(6.0, requires_grad=True)
+for piece in (slice(0, 2), slice(2, 4), slice(4, 6)):
+    (x[piece] ** 2).sum().backward()   # adds this piece's share to x.grad
+print(x.grad)
+assert torch.equal(x.grad, 2 * x.detach()), "the pieces should add up to the gradient"
+
+# %% [markdown]
+# Each piece's backward pass fills in its own two entries of `x.grad` and adds zero to the other
+# four, so the sum over pieces is the gradient of the whole sum. Were `.grad` overwritten, only
+# the last piece's entries would survive: `[0, 0, 0, 0, 8, 10]`.
+#
 # 2. **Grow the engine.** Add `exp` (local derivative $e^p$) and subtraction (`__sub__` and
 #    `__neg__`, or `__sub__` built from `+` and `*`) to `Value`. Self-check:
 #    `assert engine_vs_torch(lambda a, b, c: (a - b).exp() * c - c, (0.5, -1.5, 2.0)) < 1e-9`.
 # 3. **Why Kahn?** Write `backward_bfs(root)`, a copy of `backward` that processes the nodes in
 #    breadth-first order from the root (each node once, when first discovered) instead of
-#    `kahn(...)`. It still passes all three expressions above. Self-check: find an expression
+#    `kahn(...)`. Check that it still passes all three expressions above, then find an expression
 #    `f` for which `engine_vs_torch(f, (0.5, -1.5, 2.0), engine_backward=backward_bfs) > 1e-3`
 #    (try `lambda a, b, c: (p := a * b).tanh().tanh() + p`, in which the product `p` feeds two
-#    operations) and explain, with a drawing of its graph, which node passed on its gradient
-#    too early. Why are the three expressions above safe?
+#    operations). Which node passed on its gradient too early? Why are the three expressions
+#    above safe?
+
+# %% tags=["hide-cell"]
+def backward_bfs(root):
+    """Like backward(), but visit nodes breadth-first, each once, when discovered."""
+    for node in graph_of(root):
+        node.grad = 0.0
+    root.grad = 1.0
+    order, queue, seen = [], deque([root]), {root}
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        for inp, local in zip(node.inputs, node.local_grads, strict=True):
+            inp.grad += local * node.grad   # has every consumer of node reported yet?
+            if inp not in seen:
+                seen.add(inp)
+                queue.append(inp)
+    return order
+
+
+bfs_errors = {name: engine_vs_torch(f, (0.5, -1.5, 2.0), engine_backward=backward_bfs)
+              for name, f in expressions.items()}
+shared_product = lambda a, b, c: (p := a * b).tanh().tanh() + p   # p feeds two ops
+bad = engine_vs_torch(shared_product, (0.5, -1.5, 2.0), engine_backward=backward_bfs)
+print({name: f"{err:.0e}" for name, err in bfs_errors.items()}, f"shared p: {bad:.3f}")
+assert max(bfs_errors.values()) < 1e-9, "breadth-first is enough for the three above"
+assert bad > 1e-3, f"with a shared inner node breadth-first should fail, not {bad:.1e}"
+assert engine_vs_torch(shared_product, (0.5, -1.5, 2.0)) < 1e-9, "Kahn's order is right"
+
+# %% [markdown]
+# Breadth-first order reaches `p` from the final `+` after one step, while the path through the
+# two `tanh`s takes three; so `p` passes its gradient on to `a` and `b` before the `tanh` path has
+# added its share, which is lost. In the three expressions above, the only values used twice are
+# leaves (`a` and `c`), and a leaf passes nothing on, so it does not matter when it is visited.
+#
 # 4. **Unroll a loop with fx.** Write `double_n(x, n)` that doubles `x` exactly `n` times with
 #    a Python `for` loop. Trace it with `g = fx.symbolic_trace(double_n, concrete_args={"n": 3})`,
-#    print `g.code`, and self-check that the loop was unrolled:
-#    `assert sum(node.target is operator.mul for node in g.graph.nodes) == 3`.
-#    Why can fx trace this loop but not the one in `double_until_big`?
+#    print `g.code`, and check that the loop was unrolled into three multiplications. Why can fx
+#    trace this loop but not the one in `double_until_big`?
+
+# %% tags=["hide-cell"]
+def double_n(x, n):
+    """Double x exactly n times."""
+    for _ in range(n):
+        x = 2 * x
+    return x
+
+
+g = fx.symbolic_trace(double_n, concrete_args={"n": 3})
+print(g.code.strip())
+multiplications = sum(node.target is operator.mul for node in g.graph.nodes)
+assert multiplications == 3, f"the loop unrolled into {multiplications} multiplications"
+assert g(torch.tensor(1.5), 3) == 12.0, "the traced graph should compute 1.5 * 2**3"
+
+# %% [markdown]
+# The number of iterations depends on `n`, a plain Python number fixed at tracing time, not on the
+# proxy's value. (The traced code still takes `n`, and checks that you pass 3 again.)
+# `double_until_big` asks the proxy itself, `x.abs() < 100`, which has no answer until real data
+# arrives.
+#
 # 5. **A scheduler with variables.** Give the mock graph a `variable(value, name)` node whose
 #    value lives in a `Session` object and persists across runs, plus an `assign` node that
 #    writes a new value. Use them to count how many times a graph has been run.
