@@ -41,7 +41,15 @@ def _dataset_line(name: str) -> tuple[str, bool]:
 
 
 def main() -> int:
-    """Print the self-check; return 1 when a local dataset file is damaged, else 0."""
+    """Print the self-check; return 1 when a local dataset file is damaged, else 0.
+
+    Example:
+        >>> import contextlib, io
+        >>> with contextlib.redirect_stdout(io.StringIO()) as out:
+        ...     code = main()
+        >>> out.getvalue().startswith("d2lite "), code
+        (True, 0)
+    """
     root = data_dir()
     lines = [
         f"d2lite {d2lite.__version__} self-check",

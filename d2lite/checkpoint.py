@@ -7,7 +7,7 @@ carry the model's constructor arguments (`model_args`), so `load_model` rebuilds
 from __future__ import annotations
 
 import os
-import pickle
+import zipfile
 from pathlib import Path
 
 import torch
@@ -77,14 +77,14 @@ def _read(path: Path) -> dict:
         raise FileNotFoundError(f"load_checkpoint(): no checkpoint at {path}; write one with "
                                 "save_checkpoint() or fit(..., checkpoint=path)")
     try:
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut one has lost its end
+            raise RuntimeError("not a complete zip archive, as torch.save writes")
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        if "Weights only load failed" in str(error):
-            raise  # the file holds objects other than weights: torch's message says which
+    except (RuntimeError, EOFError) as error:
         raise ValueError(f"load_checkpoint(): {path} ({path.stat().st_size:,} bytes) is truncated"
-                         " or damaged (torch: " + str(error).splitlines()[0] + "); it was cut "
-                         "short while being written or copied: copy it again, or delete it and "
-                         "train again") from error
+                         f" or damaged ({str(error).splitlines()[0]}); it was cut short while "
+                         "being written or copied: copy it again, or delete it and train "
+                         "again") from error
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise ValueError(f"load_checkpoint(): {path} is not a save_checkpoint() file; a plain "
                          "state_dict loads with model.load_state_dict(torch.load(path))")

@@ -38,7 +38,14 @@ def _describe(x) -> str:
 
 def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp,
                     device: torch.device, checkpoint, resume) -> None:
-    """Raise a clear error for an argument `fit` cannot use."""
+    """Raise a clear error for an argument `fit` cannot use.
+
+    Example:
+        >>> check_arguments(nn.Linear(2, 1), nn.MSELoss, None, 1, [], None, None,
+        ...                 torch.device("cpu"), None, False)
+        Traceback (most recent call last):
+        TypeError: fit(): loss_fn is the class MSELoss; pass an instance: loss_fn=nn.MSELoss()
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"fit(): got model of type {type(model).__name__}; expected a "
                         "torch.nn.Module such as nn.Sequential(...)")
@@ -82,7 +89,14 @@ def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp
 
 
 def check_data(who: str, name: str, data) -> None:
-    """Raise a clear error when `data` is not a re-iterable source of (X, y) batches."""
+    """Raise a clear error when `data` is not a re-iterable source of (X, y) batches.
+
+    Example:
+        >>> check_data("fit", "train_data", iter([(torch.ones(2), torch.ones(2))]))
+        Traceback (most recent call last):
+        TypeError: fit(): train_data is a one-shot iterator (list_iterator) that would be empty \
+after one pass; pass a DataLoader or a list of batches
+    """
     if isinstance(data, torch.Tensor) or (isinstance(data, tuple) and len(data) == 2 and all(
             isinstance(v, torch.Tensor) for v in data)):
         what = "a tensor" if isinstance(data, torch.Tensor) else "a pair of tensors (X, y)"
@@ -101,6 +115,15 @@ def check_first_batch(who: str, name: str, model: nn.Module, data, loss_fn, metr
     """Run the first batch through the model, loss_fn and metrics; explain what goes wrong.
 
     `who` names the caller in messages; with `training` the loss must have a gradient.
+
+    Example:
+        >>> data, cpu = [(torch.ones(4, 1, 28, 28), torch.zeros(4).long())], torch.device("cpu")
+        >>> check_first_batch("fit", "train_data", nn.Linear(784, 10), data,  # doctest: +ELLIPSIS
+        ...                   nn.CrossEntropyLoss(), {}, cpu, None, training=True)
+        Traceback (most recent call last):
+        ValueError: fit(): train_data's X has shape (4, 1, 28, 28), and the model, Linear(...), \
+gets input (4, 1, 28, 28) but expects (..., 784) (...); flatten the examples first: put \
+nn.Flatten() before it
     """
     saved = rng_state()  # taking a batch may draw random numbers (shuffling): give them back
     try:

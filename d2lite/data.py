@@ -9,7 +9,6 @@ import gzip
 import math
 import os
 import re
-import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from d2lite.hub import cache_dir, data_dir, extract, fetch, locate, sha256sum
-from d2lite.registry import REGISTRY, DataFile, Source
+from d2lite.hub import fetch, read_member
+from d2lite.registry import REGISTRY
 
-__all__ = [
-    "FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "DataFile", "Source", "batches", "cache_dir",
-    "data_dir", "extract", "fetch", "load_fashion_mnist", "load_fra_eng", "load_mnist", "load_ptb",
-    "load_rt_polarity", "load_sms_spam", "load_time_machine", "load_wikitext2", "locate",
-    "read_idx", "sha256sum", "train_val_split",
-]
+__all__ = ["FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "batches", "fetch", "load_fashion_mnist",
+           "load_fra_eng", "load_mnist", "load_ptb", "load_rt_polarity", "load_sms_spam",
+           "load_time_machine", "load_wikitext2", "read_idx", "train_val_split"]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
@@ -41,7 +37,7 @@ def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
     exactly. Returns a uint8 array of shape (n,) for labels or (n, rows, cols) for images.
 
     Example:
-        >>> read_idx("t10k-labels-idx1-ubyte.gz", magic=2049).shape
+        >>> read_idx(fetch("mnist", "t10k-labels-idx1-ubyte.gz"), magic=2049).shape
         (10000,)
     """
     path = Path(path)
@@ -147,8 +143,7 @@ def load_fra_eng(num_examples: int | None = None, *, verbose: bool = True,
     if num_examples is not None and (not isinstance(num_examples, int) or num_examples < 1):
         raise ValueError(f"load_fra_eng(): got num_examples={num_examples!r}; expected None or an"
                          " int >= 1")
-    with zipfile.ZipFile(fetch("fra-eng", verbose=verbose)) as zf:
-        lines = zf.read("fra-eng/fra.txt").decode("utf-8").split("\n")
+    lines = read_member(fetch("fra-eng", verbose=verbose), "fra-eng/fra.txt").decode().split("\n")
     text = "\n".join([line for line in lines if "\t" in line][:num_examples])
     # one pass over the whole text: lower-case, no-break spaces to spaces, split off , . ! ?
     text = text.replace("\u202f", " ").replace("\xa0", " ").lower()
@@ -235,7 +230,12 @@ class Batches:
     Each pass (epoch) yields `(X_batch, y_batch)`; when `X` is a tuple of tensors, `X_batch` is a
     tuple too (call the model with `model(*X_batch)`). With `seed`, epoch e is shuffled with seed
     `seed + e`, so runs repeat; set `epoch` to resume. Without it, torch's global generator
-    (`d2lite.seed_everything`) decides the order.
+    (`d2lite.seed_everything`) decides the order. Made by `batches(...)`.
+
+    Example:
+        >>> data = Batches(torch.arange(10.0), torch.arange(10), batch_size=4, shuffle=False)
+        >>> len(data), [y.tolist() for _, y in data][-1]
+        (3, [8, 9])
     """
 
     def __init__(self, X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,

@@ -28,6 +28,10 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
 
     Does nothing outside torchrun (`WORLD_SIZE` unset or 1). The group stays open for later calls;
     a script may end it with `torch.distributed.destroy_process_group()`.
+
+    Example:
+        >>> init_distributed(torch.device("cpu"))   # a plain process: nothing to join
+        (0, 1)
     """
     rank, world = distributed_rank_world()
     if world > 1 and not torch.distributed.is_initialized():
@@ -40,7 +44,14 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
 
 def set_epoch(data, epoch: int) -> None:
     """Tell `data` (or its sampler) that epoch `epoch` starts, via its `set_epoch` if it has one,
-    so a seeded shuffle depends on seed + epoch only (and a resumed run repeats it)."""
+    so a seeded shuffle depends on seed + epoch only (and a resumed run repeats it).
+
+    Example:
+        >>> from d2lite.data import batches
+        >>> data = batches(torch.arange(6.0), torch.arange(6), 3, seed=0)
+        >>> set_epoch(data, 4); data.epoch
+        4
+    """
     for obj in (data, getattr(data, "sampler", None)):
         if hasattr(obj, "set_epoch"):
             obj.set_epoch(epoch)

@@ -1,25 +1,23 @@
-"""The data hub: `fetch` finds a dataset file, checks it, or downloads it; `extract` opens archives.
+"""The data hub: `fetch` finds a dataset file, checks it, or downloads it.
 
 A file is looked for in `$D2LITE_DATA/<name>/`, then in the cache, then downloaded from its
-canonical URL and mirrors in turn; every file is sha256-checked before use. Parsing: `d2lite.data`.
+canonical URL and mirrors in turn; every file is sha256-checked before use, and a file inside an
+archive is read out of it in memory. Parsing: `d2lite.data`.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
-import re
-import shutil
-import stat
 import tarfile
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from d2lite.registry import REGISTRY, DataFile, Source
 
-__all__ = ["cache_dir", "data_dir", "extract", "fetch", "locate", "sha256sum"]
+__all__ = ["cache_dir", "data_dir", "fetch", "locate", "read_member", "sha256sum"]
 
 _log = logging.getLogger(__name__)
 _TIMEOUT = (10, 60)  # seconds to connect, seconds between bytes
@@ -29,7 +27,9 @@ def data_dir() -> Path | None:
     """Return the folder named by `$D2LITE_DATA` (a local copy of the datasets), or None if unset.
 
     Example:
-        >>> os.environ["D2LITE_DATA"] = "/data/d2lite"; data_dir()
+        >>> from unittest import mock
+        >>> with mock.patch.dict(os.environ, {"D2LITE_DATA": "/data/d2lite"}):
+        ...     data_dir()
         PosixPath('/data/d2lite')
     """
     value = os.environ.get("D2LITE_DATA", "").strip()
@@ -40,8 +40,10 @@ def cache_dir() -> Path:
     """Return the download cache: `$D2LITE_CACHE`, or `~/.cache/d2lite` when that is unset.
 
     Example:
-        >>> cache_dir().name   # with D2LITE_CACHE unset
-        'd2lite'
+        >>> from unittest import mock
+        >>> with mock.patch.dict(os.environ, {"D2LITE_CACHE": ""}):   # unset or blank
+        ...     cache_dir() == Path.home() / ".cache" / "d2lite"
+        True
     """
     value = os.environ.get("D2LITE_CACHE", "").strip()
     return Path(value).expanduser() if value else Path.home() / ".cache" / "d2lite"
@@ -51,7 +53,8 @@ def sha256sum(path: str | os.PathLike) -> str:
     """Return the sha256 of the file at `path` as 64 hex digits, reading it in 1 MiB chunks.
 
     Example:
-        >>> sha256sum("empty.txt")
+        >>> import tempfile; empty = Path(tempfile.mkdtemp()) / "empty.txt"; empty.touch()
+        >>> sha256sum(empty)
         'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
     digest = hashlib.sha256()
@@ -87,8 +90,9 @@ def locate(name: str, file: str | None = None, *,
     `$D2LITE_DATA/<name>/<file>` is looked at first, then the cache. Used by `python -m d2lite`.
 
     Example:
-        >>> locate("mnist", "t10k-labels-idx1-ubyte.gz")   # with D2LITE_DATA set
-        (PosixPath('/data/d2lite/mnist/t10k-labels-idx1-ubyte.gz'), True)
+        >>> path, ok = locate("mnist", "t10k-labels-idx1-ubyte.gz")   # downloads nothing
+        >>> path is None or (path.name, ok) == ("t10k-labels-idx1-ubyte.gz", True)
+        True
     """
     entry = _entry("locate", name, file, REGISTRY if registry is None else registry)
     roots = [root for root in (data_dir(), cache_dir()) if root is not None]
@@ -99,112 +103,44 @@ def locate(name: str, file: str | None = None, *,
     return None, False
 
 
-def _check_name(name: str, archive: Path) -> PurePosixPath:
-    """Return an archive member's path relative to the extraction folder, refusing unsafe names."""
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or re.match(r"[A-Za-z]:", posix):
-        raise ValueError(f"extract(): refused {archive.name}: member {name!r} has an absolute path;"
-                         " the archive is unsafe, nothing was extracted")
-    parts = [part for part in posix.split("/") if part not in ("", ".")]
-    if ".." in parts:
-        raise ValueError(f"extract(): refused {archive.name}: member {name!r} contains '..';"
-                         " the archive is unsafe, nothing was extracted")
-    return PurePosixPath(*parts)
+def read_member(archive: str | os.PathLike, member: str) -> bytes:
+    """Return the bytes of one member of a zip or tar archive (any compression), read in memory.
 
-
-def _check_link(path: PurePosixPath, target: str, hard: bool, archive: Path) -> None:
-    """Refuse a link member whose target lies outside the extraction folder."""
-    parts = [] if hard else list(path.parent.parts)  # hard links are relative to the archive root
-    posix = target.replace("\\", "/")
-    inside = not (posix.startswith("/") or re.match(r"[A-Za-z]:", posix))
-    for part in posix.split("/") if inside else ():
-        if part == "..":
-            inside = bool(parts)
-            if not inside:
-                break
-            parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    if not inside:
-        raise ValueError(f"extract(): refused {archive.name}: member {str(path)!r} links to"
-                         f" {target!r}, outside the archive; nothing was extracted")
-
-
-def _check_members(names: list[tuple[str, str | None, bool]], archive: Path) -> None:
-    """Check every (name, link target or None, is hard link) before anything is written."""
-    links: set[PurePosixPath] = set()
-    for name, target, hard in names:
-        path = _check_name(name, archive)
-        if any(parent in links for parent in path.parents):
-            raise ValueError(f"extract(): refused {archive.name}: member {name!r} goes through a"
-                             " link of the same archive; nothing was extracted")
-        if target is not None:
-            _check_link(path, target, hard, archive)
-            links.add(path)
-
-
-def _extract_zip(archive: Path, folder: Path) -> None:
-    with zipfile.ZipFile(archive) as zf:
-        members = []
-        for info in zf.infolist():
-            is_link = stat.S_ISLNK(info.external_attr >> 16)
-            target = zf.read(info).decode("utf-8", "replace") if is_link else None
-            members.append((info.filename, target, False))
-        _check_members(members, archive)
-        zf.extractall(folder)  # zipfile writes link members as small text files, never as links
-
-
-def _extract_tar(archive: Path, folder: Path) -> None:
-    with tarfile.open(archive) as tf:
-        members = tf.getmembers()
-        for member in members:
-            if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-                raise ValueError(f"extract(): refused {archive.name}: member {member.name!r} is a"
-                                 " device or fifo; nothing was extracted")
-        _check_members([(m.name, m.linkname if m.issym() or m.islnk() else None, m.islnk())
-                        for m in members], archive)
-        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 / 3.12: a second line of defence
-            tf.extractall(folder, members=members, filter="data")
-        else:
-            tf.extractall(folder, members=members)
-
-
-def extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Safely extract a zip or tar archive (any compression) into the new folder `dest`.
-
-    Every member is checked before anything is written: absolute paths, `..`, links that point
-    outside `dest` (or members reached through a link) and device files are refused. The archive
-    goes into a temporary folder beside `dest` that is renamed to `dest` only when all went well.
+    Nothing is extracted to disk, so a hostile member name or link cannot write anywhere.
 
     Example:
-        >>> extract("fra-eng.zip", "fra-eng")
-        PosixPath('fra-eng')
+        >>> import tempfile; path = f"{tempfile.mkdtemp()}/pair.zip"
+        >>> with zipfile.ZipFile(path, "w") as zf:
+        ...     zf.writestr("pair/x.txt", "first member")
+        >>> read_member(path, "pair/x.txt")
+        b'first member'
     """
-    archive, dest = Path(archive), Path(dest)
-    if dest.exists():
-        raise FileExistsError(f"extract(): {dest} already exists; remove it or choose another dest")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.part-", dir=dest.parent))
-    try:
-        if zipfile.is_zipfile(archive):
-            _extract_zip(archive, tmp)
-        elif tarfile.is_tarfile(archive):
-            _extract_tar(archive, tmp)
-        else:
-            raise ValueError(f"extract(): {archive} is neither a zip nor a tar archive")
-        os.replace(tmp, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # already gone after a successful rename
-    return dest
+    archive = Path(archive)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            if member in zf.namelist():
+                return zf.read(member)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            try:
+                f = tf.extractfile(member)  # None for a folder
+            except KeyError:
+                f = None
+            if f is not None:
+                return f.read()
+    else:
+        raise ValueError(f"{archive.name} is neither a zip nor a tar archive")
+    raise ValueError(f"the archive has no member {member!r}")
 
 
-def _mismatch(path: Path, entry: DataFile) -> str | None:
-    """Return why `path` is not `entry` (size and sha256), or None when it is."""
-    actual = sha256sum(path)
+def _mismatch(file: Path | bytes, entry: DataFile) -> str | None:
+    """Return why `file` (a path, or bytes read from an archive) is not `entry`, or None."""
+    data = file if isinstance(file, bytes) else None
+    actual = hashlib.sha256(data).hexdigest() if data is not None else sha256sum(file)
     if actual == entry.sha256:
         return None
-    return (f"sha256 {actual} ({path.stat().st_size:,} bytes) but expected {entry.sha256}"
-            f" ({entry.size:,} bytes)")
+    size = len(data) if data is not None else file.stat().st_size
+    return f"sha256 {actual} ({size:,} bytes) but expected {entry.sha256} ({entry.size:,} bytes)"
 
 
 def _reason(err: BaseException) -> str:
@@ -222,7 +158,11 @@ def _reason(err: BaseException) -> str:
 
 def _download_one(source: Source, entry: DataFile, dest: Path, others: Sequence[DataFile],
                   verbose: bool) -> None:
-    """Download one source into a temp folder beside `dest`, check it and move it into place."""
+    """Download one source beside `dest`; check the file (or its member) and move it into place.
+
+    An archive's member is read in memory, hash-checked, written to a temporary file and renamed
+    over `dest`; the dataset's other files in the same archive are kept the same way.
+    """
     import pooch  # lazily: `import d2lite` must not import pooch
 
     downloader = pooch.HTTPDownloader(progressbar=verbose, chunk_size=1 << 16, timeout=_TIMEOUT)
@@ -235,21 +175,21 @@ def _download_one(source: Source, entry: DataFile, dest: Path, others: Sequence[
                 raise ValueError(f"the file served has {problem}")
             os.replace(fresh, dest)
             return
-        folder = extract(fresh, Path(tmp) / "extracted")
-        member = folder / _check_name(source.member, fresh)
-        if not member.is_file():
-            raise ValueError(f"the archive has no member {source.member!r}")
-        problem = _mismatch(member, entry)
-        if problem:
-            raise ValueError(f"member {source.member!r} has {problem}")
-        os.replace(member, dest)
-        for other in others:  # the same archive often holds the dataset's other files too
-            for alt in other.sources:
-                if alt.url != source.url or not alt.member:
-                    continue
-                sibling = folder / _check_name(alt.member, fresh)
-                if sibling.is_file() and _mismatch(sibling, other) is None:
-                    os.replace(sibling, dest.parent / other.name)
+        siblings = [(alt.member, other) for other in others for alt in other.sources
+                    if alt.url == source.url and alt.member]
+        for member, wanted in [(source.member, entry), *siblings]:
+            try:
+                data = read_member(fresh, member)
+                problem = _mismatch(data, wanted)
+                if problem:
+                    raise ValueError(f"member {member!r} has {problem}")
+            except ValueError:
+                if wanted is entry:
+                    raise
+                continue  # a sibling that is not there or not right: fetched on its own later
+            staged = Path(tmp) / wanted.name
+            staged.write_bytes(data)
+            os.replace(staged, dest.parent / wanted.name)
 
 
 def _download(name: str, entry: DataFile, dest: Path, others: Sequence[DataFile],
@@ -294,7 +234,7 @@ def fetch(name: str, file: str | None = None, *, verbose: bool = True,
         registry: a mapping like `REGISTRY` (for your own datasets, or tests).
 
     Example:
-        >>> fetch("timemachine").name
+        >>> fetch("timemachine").name   # from $D2LITE_DATA or the cache, else downloaded once
         'timemachine.txt'
     """
     registry = REGISTRY if registry is None else registry

@@ -157,7 +157,12 @@ class Meter:
 
 
 def named_metrics(who: str, metrics) -> dict[str, Callable]:
-    """{name: metric} from None, one function, a list of functions or a dict."""
+    """{name: metric} from None, one function, a list of functions or a dict.
+
+    Example:
+        >>> list(named_metrics("fit", [accuracy])), named_metrics("fit", None)
+        (['accuracy'], {})
+    """
     if metrics is None:
         return {}
     if callable(metrics):

@@ -93,6 +93,12 @@ class LMBatches:
     `[0, num_steps)`. Random sampling takes subsequences in random order; sequential sampling
     lets row i of one batch continue row i of the previous batch, so a hidden state can be
     carried over. Every pass has the same `len()`. With `seed`, pass e uses seed `seed + e`.
+    Made by `random_lm_batches` and `sequential_lm_batches`.
+
+    Example:
+        >>> data = LMBatches(list(range(20)), batch_size=2, num_steps=4, sequential=True, seed=0)
+        >>> X, Y = next(iter(data)); X.shape, bool((Y == X + 1).all())
+        (torch.Size([2, 4]), True)
     """
 
     def __init__(self, corpus, batch_size: int, num_steps: int, sequential: bool,

@@ -119,8 +119,13 @@ class EarlyStopping:
             is the one of epoch `best_epoch` (0-based) instead, and `fit` says so.
 
     Example:
-        >>> stopper = EarlyStopping("val_accuracy", patience=2, mode="max")
-        >>> # d2lite.fit(model, train, val_data=val, ..., callbacks=[stopper]); stopper.best_epoch
+        >>> stopper = EarlyStopping("train_loss", patience=2)
+        >>> model = nn.Linear(2, 1); X, y = torch.randn(8, 2), torch.randn(8, 1)
+        >>> history = fit(model, [(X, y)], loss_fn=nn.MSELoss(), epochs=10, callbacks=[stopper],
+        ...               optimizer=torch.optim.SGD(model.parameters(), lr=0.0),  # never improves
+        ...               device="cpu", plot=False, verbose=False)
+        >>> len(history), stopper.best_epoch   # stopped after 2 epochs without improvement
+        (3, 0)
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
@@ -224,8 +229,11 @@ def evaluate(model: nn.Module, data: Iterable, *, loss_fn: Callable | None = Non
     The model runs in eval mode under `torch.no_grad()` and is put back in its previous mode.
 
     Example:
-        >>> evaluate(model, test_batches, metrics=[d2lite.accuracy])   # doctest: +SKIP
-        {'accuracy': 0.912}
+        >>> from d2lite import accuracy
+        >>> model = nn.Linear(2, 2); _ = nn.init.eye_(model.weight), nn.init.zeros_(model.bias)
+        >>> X, y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 3.0]]), torch.tensor([0, 1, 0])
+        >>> evaluate(model, [(X, y)], metrics=[accuracy])   # the last example is wrong
+        {'accuracy': 0.6666666666666666}
     """
     metrics = named_metrics("evaluate", metrics)
     if device is None:

@@ -1,5 +1,6 @@
 """Checkpoints: atomic writes, weights_only loading, and resuming bit for bit after a SIGKILL."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,6 +102,69 @@ def test_load_errors(tmp_path):
     path = save_checkpoint(tmp_path / "model_only.pt", net)
     with pytest.raises(ValueError, match="holds no optimizer state; leave out optimizer"):
         load_checkpoint(path, net, optimizer)
+
+
+class TwoLayer(nn.Module):
+    """A model with constructor arguments, as d2lite.models classes have."""
+
+    def __init__(self, num_inputs, num_hiddens, num_outputs=3):
+        super().__init__()
+        self.hidden, self.out = nn.Linear(num_inputs, num_hiddens), nn.Linear(num_hiddens,
+                                                                              num_outputs)
+
+    def forward(self, X):
+        return self.out(torch.relu(self.hidden(X)))
+
+
+def test_model_args_let_load_model_rebuild_the_model(tmp_path):
+    net = TwoLayer(6, 8)
+    args = {"num_inputs": 6, "num_hiddens": 8, "num_outputs": 3}
+    path = save_checkpoint(tmp_path / "two.pt", net, model_args=args)
+    rebuilt = d2lite.load_model(path, TwoLayer)
+    assert isinstance(rebuilt, TwoLayer) and rebuilt is not net
+    X = torch.randn(4, 6)
+    assert torch.equal(rebuilt(X), net(X))
+    assert load_checkpoint(path, TwoLayer(6, 8))["model_args"] == args
+    with pytest.raises(TypeError, match=r"model_args=.* must be a dict of numbers, strings"):
+        save_checkpoint(tmp_path / "bad.pt", net, model_args={"act": nn.ReLU()})
+    plain = save_checkpoint(tmp_path / "plain.pt", net)
+    with pytest.raises(ValueError, match=r"load_model\(\): .*plain.pt was saved without "
+                                         r"model_args; build the model yourself"):
+        d2lite.load_model(plain, TwoLayer)
+
+
+def test_another_architecture_names_the_first_mismatched_tensor(tmp_path):
+    path = save_checkpoint(tmp_path / "two.pt", TwoLayer(6, 8), model_args={
+        "num_inputs": 6, "num_hiddens": 8})
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path, TwoLayer(6, 16))
+    assert re.search(r"load_checkpoint\(\): .*two.pt holds another architecture than this "
+                     r"TwoLayer: the first tensor that differs is 'hidden.weight', \(8, 6\) in the "
+                     r"file but \(16, 6\) in the model; build it with the saved model_args=\{'num_"
+                     r"inputs': 6, 'num_hiddens': 8\}, or use load_model\(\)", str(info.value))
+    path = save_checkpoint(tmp_path / "seq.pt", nn.Sequential(nn.Linear(6, 3)))
+    with pytest.raises(ValueError, match=r"the first tensor that differs is 'hidden.weight', "
+                                         r"missing in the file but \(8, 6\) in the model; build "
+                                         r"the model with the same class and arguments"):
+        load_checkpoint(path, TwoLayer(6, 8))
+
+
+def test_a_truncated_or_damaged_checkpoint_says_so(tmp_path):
+    net, optimizer, _ = small_setup()
+    path = save_checkpoint(tmp_path / "ckpt.pt", net, optimizer)
+    path.write_bytes(path.read_bytes()[:1000])  # a copy cut short
+    with pytest.raises(ValueError, match=r"load_checkpoint\(\): .*ckpt.pt \(1,000 bytes\) is "
+                                         r"truncated or damaged \(not a complete zip archive, as "
+                                         r"torch.save writes\); it was cut short while being "
+                                         r"written or copied: copy it again, or delete it"):
+        load_checkpoint(path, net)
+    path.write_bytes(b"<html>not found</html>")
+    with pytest.raises(ValueError, match=r"is truncated or damaged"):
+        d2lite.fit(net, [(torch.randn(4, 6), torch.zeros(4).long())], loss_fn=nn.CrossEntropyLoss(),
+                   checkpoint=path, resume=True, device="cpu", plot=False, verbose=False)
+    torch.save(net.state_dict(), path)
+    with pytest.raises(ValueError, match=r"is not a save_checkpoint\(\) file; a plain state_dict"):
+        load_checkpoint(path, net)
 
 
 def test_fit_checkpoint_holds_everything_and_loads_weights_only(tmp_path):

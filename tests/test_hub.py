@@ -1,4 +1,4 @@
-"""Tests for d2lite.hub (fetch, extract, locate) and d2lite.registry. No network: downloads come
+"""Tests for d2lite.hub (fetch, read_member, locate) and d2lite.registry. No network: downloads come
 from a tiny HTTP server on 127.0.0.1 that the tests start themselves."""
 import hashlib
 import http.server
@@ -6,9 +6,6 @@ import io
 import os
 import re
 import socket
-import stat
-import subprocess
-import sys
 import tarfile
 import threading
 import zipfile
@@ -16,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from d2lite.hub import extract, fetch, locate, sha256sum
+from d2lite.hub import fetch, locate, read_member, sha256sum
 from d2lite.registry import REGISTRY, DataFile, Source
 
 GOOD = b"the right file\n" * 100
@@ -227,27 +224,16 @@ def test_locate_reports_path_and_hash(env, monkeypatch):
     assert sha256sum(cached) == sha(GOOD)
 
 
-# ---- extract: safe archives ---------------------------------------------------------------------
+# ---- archives: one member read in memory, nothing extracted --------------------------------------
 
-def make_zip(path: Path, members: list[tuple[str, bytes, bool]]) -> Path:
-    """members: (name, data, is_symlink); a symlink's data is its target."""
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data, is_link in members:
-            info = zipfile.ZipInfo(name)
-            if is_link:
-                info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, data)
-    return path
-
-
-def make_tar(path: Path, members: list[tuple[str, bytes | None, str | None, bool]]) -> Path:
-    """members: (name, data for a file, link target for a link, is hard link)."""
+def make_tar(path: Path, members: list[tuple[str, bytes | None, str | None]]) -> Path:
+    """members: (name, data for a file, or None and a symlink's target, or None, None: a folder)."""
     with tarfile.open(path, "w:gz") as tf:
-        for name, data, target, hard in members:
+        for name, data, target in members:
             info = tarfile.TarInfo(name)
-            if target is not None:
-                info.type = tarfile.LNKTYPE if hard else tarfile.SYMTYPE
-                info.linkname = target
+            if data is None:
+                info.type = tarfile.SYMTYPE if target else tarfile.DIRTYPE
+                info.linkname = target or ""
                 tf.addfile(info)
             else:
                 info.size = len(data)
@@ -255,67 +241,47 @@ def make_tar(path: Path, members: list[tuple[str, bytes | None, str | None, bool
     return path
 
 
-def test_extract_a_good_zip_and_tar(tmp_path):
-    good_zip = make_zip(tmp_path / "good.zip", [("d/a.txt", b"A", False), ("d/b.txt", b"B", False)])
-    out = extract(good_zip, tmp_path / "zip_out")
-    assert (out / "d" / "a.txt").read_bytes() == b"A" and (out / "d" / "b.txt").read_bytes() == b"B"
-    good_tar = make_tar(tmp_path / "good.tar.gz", [("./d/a.txt", b"A", None, False),
-                                                   ("d/link", None, "a.txt", False),
-                                                   ("d/hard", None, "d/a.txt", True)])
-    out = extract(good_tar, tmp_path / "tar_out")
-    assert (out / "d" / "a.txt").read_bytes() == b"A"
-    assert (out / "d" / "link").read_bytes() == b"A" and (out / "d" / "hard").read_bytes() == b"A"
-    with pytest.raises(FileExistsError, match="extract\\(\\): .*tar_out already exists"):
-        extract(good_tar, out)
-
-
-BAD_ZIPS = {
-    "absolute": ([("/tmp/evil.txt", b"x", False)], "has an absolute path"),
-    "drive": ([("C:/evil.txt", b"x", False)], "has an absolute path"),
-    "dotdot": ([("ok.txt", b"x", False), ("d/../../evil.txt", b"x", False)], "contains '..'"),
-    "symlink_out": ([("link", b"../../outside", True)], "links to '../../outside', outside"),
-    "symlink_abs": ([("link", b"/etc/passwd", True)], "links to '/etc/passwd', outside"),
-}
-BAD_TARS = {
-    "absolute": ([("/tmp/evil.txt", b"x", None, False)], "has an absolute path"),
-    "dotdot": ([("ok.txt", b"x", None, False), ("../evil.txt", b"x", None, False)],
-               "contains '..'"),
-    "symlink_out": ([("d/link", None, "../../outside", False)], "links to '../../outside'"),
-    "symlink_abs": ([("link", None, "/etc", False)], "links to '/etc', outside"),
-    "hardlink_out": ([("link", None, "../outside.txt", True)], "links to '../outside.txt'"),
-    "through_link": ([("d/up", None, "..", False), ("d/up/up2", None, "..", False)],
-                     "goes through a link"),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(BAD_ZIPS))
-def test_extract_refuses_a_malicious_zip(tmp_path, kind):
-    members, reason = BAD_ZIPS[kind]
-    archive = make_zip(tmp_path / f"{kind}.zip", members)
-    dest = tmp_path / "work" / "out"
-    with pytest.raises(ValueError, match=f"extract\\(\\): refused {kind}.zip: member .*"
-                                         f"{re.escape(reason)}.*nothing was extracted"):
-        extract(archive, dest)
-    assert list((tmp_path / "work").iterdir()) == []  # no dest, no temp folder, nothing written
-
-
-@pytest.mark.parametrize("kind", sorted(BAD_TARS))
-def test_extract_refuses_a_malicious_tar(tmp_path, kind):
-    members, reason = BAD_TARS[kind]
-    archive = make_tar(tmp_path / f"{kind}.tar.gz", members)
-    dest = tmp_path / "work" / "out"
-    with pytest.raises(ValueError, match=f"extract\\(\\): refused {kind}.tar.gz: member .*"
-                                         f"{re.escape(reason)}"):
-        extract(archive, dest)
-    assert list((tmp_path / "work").iterdir()) == []
-    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "outside.txt").exists()
-
-
-def test_extract_refuses_what_is_not_an_archive(tmp_path):
+def test_read_member_of_a_zip_and_a_tar(tmp_path):
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.writestr("d/a.txt", b"A")
+    assert read_member(tmp_path / "a.zip", "d/a.txt") == b"A"
+    tar = make_tar(tmp_path / "a.tar.gz", [("d/a.txt", b"A", None), ("d", None, None)])
+    assert read_member(tar, "d/a.txt") == b"A"
+    for archive, member in ((tmp_path / "a.zip", "d/b.txt"), (tar, "d/b.txt"), (tar, "d")):
+        with pytest.raises(ValueError, match=f"the archive has no member '{member}'"):
+            read_member(archive, member)
     (tmp_path / "notes.txt").write_text("plain text")
     with pytest.raises(ValueError, match="notes.txt is neither a zip nor a tar archive"):
-        extract(tmp_path / "notes.txt", tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+        read_member(tmp_path / "notes.txt", "notes.txt")
+
+
+def test_hostile_member_names_and_links_write_nothing(env, server):
+    """Names with '..', absolute paths and links out of the archive: reading in memory and
+    writing only to the registry's own file name leaves no file anywhere else."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("../../evil.txt", b"x")
+        zf.writestr("/tmp/evil_abs.txt", b"x")
+        zf.writestr("pair/x.txt", GOOD)
+    server.routes["/pair.zip"] = buffer.getvalue()
+    tar = make_tar(env / "links.tar.gz", [("link", None, "/etc/passwd"), ("../up.txt", GOOD, None)])
+    server.routes["/links.tar.gz"] = tar.read_bytes()
+    registry = {"toy": (DataFile("toy.txt", sha(GOOD), len(GOOD), (
+        Source(f"{server.url}/links.tar.gz", "link"),  # a link's target is not in the archive
+        Source(f"{server.url}/pair.zip", "pair/x.txt"))),)}
+    before = sorted(p.name for p in env.iterdir())
+    assert fetch("toy", registry=registry, verbose=False).read_bytes() == GOOD
+    assert sorted(p.name for p in env.iterdir()) == sorted([*before, "cache"])
+    assert [p.name for p in (env / "cache" / "toy").iterdir()] == ["toy.txt"]
+    assert not Path("/tmp/evil_abs.txt").exists()
+
+
+def test_fetch_takes_a_member_from_a_tar(env, server):
+    tar = make_tar(env / "t.tar.gz", [("data/toy.txt", GOOD, None)])
+    server.routes["/t.tar.gz"] = tar.read_bytes()
+    registry = {"toy": (DataFile("toy.txt", sha(GOOD), len(GOOD),
+                                 (Source(f"{server.url}/t.tar.gz", "data/toy.txt"),)),)}
+    assert fetch("toy", registry=registry, verbose=False).read_bytes() == GOOD
 
 
 # ---- the registry and the package ------------------------------------------------------------
@@ -340,10 +306,3 @@ def test_registry_matches_the_sha256sums_of_d2lite_data():
     for name, files in REGISTRY.items():
         for entry in files:
             assert (root / name / entry.name).stat().st_size == entry.size
-
-
-def test_import_d2lite_does_not_import_pooch_or_requests():
-    code = "import sys, d2lite; print(sorted({'pooch', 'requests', 'IPython'} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    assert result.stdout.strip() == "[]"

@@ -147,6 +147,26 @@ CASES = {
     "a CUDA device on a machine without one": (
         classification(train_data=GOOD, device="cuda"), ValueError,
         "fit(): got device='cuda' but torch sees no CUDA GPU; use device=d2lite.try_gpu()"),
+    "images into a Linear layer without Flatten": (
+        dict(model=nn.Sequential(nn.Linear(784, 10)), loss_fn=nn.CrossEntropyLoss(),
+             train_data=one_batch(torch.rand(8, 1, 28, 28), LABELS[:8])), ValueError,
+        "fit(): train_data's X has shape (8, 1, 28, 28), and layer '0', Linear(in_features=784, "
+        "out_features=10, bias=True), gets input (8, 1, 28, 28) but expects (..., 784) (mat1 and "
+        "mat2 shapes cannot be multiplied (224x28 and 784x10)); flatten the examples first: put "
+        "nn.Flatten() before it"),
+    "a layer whose input size does not match the one before": (
+        dict(model=nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(6, 3)),
+             loss_fn=nn.CrossEntropyLoss(), train_data=GOOD), ValueError,
+        "fit(): train_data's X has shape (32, 4), and layer '2', Linear(in_features=6, "
+        "out_features=3, bias=True), gets input (32, 8) but expects (..., 6) (mat1 and mat2 shapes "
+        "cannot be multiplied (32x8 and 6x3)); build it as nn.Linear(8, 3), or make what comes "
+        "before it output 6 values"),
+    "a convolution given the wrong number of channels": (
+        dict(model=nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(2704, 3)),
+             loss_fn=nn.CrossEntropyLoss(), train_data=one_batch(torch.rand(8, 1, 28, 28),
+                                                                 LABELS[:8])), ValueError,
+        "fit(): train_data's X has shape (8, 1, 28, 28), and layer '0', Conv2d(3, 4, "
+        "kernel_size=(3, 3), stride=(1, 1)), gets input (8, 1, 28, 28), which it cannot take"),
     "nan in the data": (
         classification(train_data=[(torch.full((4, 4), float("nan")), LABELS[:4])]),
         FloatingPointError, "fit(): the loss of the first batch is nan before any training"),

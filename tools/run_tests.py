@@ -1,6 +1,7 @@
 """Everything `make test` checks, in order, ending with one honest summary line.
 
-Steps: ruff; the unit tests (tests/, without the browser check); every lesson under nbval in a
+Steps: ruff; the unit tests (tests/, without the browser check); every docstring example in
+d2lite (`pytest --doctest-modules d2lite`, data from $D2LITE_DATA); every lesson under nbval in a
 fresh kernel; the book build with warnings as errors; the browser check of every built page. A
 failing step does not hide the later ones: all run, and the exit status is non-zero if any failed.
 """
@@ -68,6 +69,10 @@ def main() -> int:
     if code:
         failures.append("unit tests")
 
+    code, docs = pytest("doctests", "doctests", ["--doctest-modules", "-o", "testpaths=", "d2lite"])
+    if code:
+        failures.append("doctests")
+
     # Notebooks: a fresh kernel each, outputs compared only in cells marked NBVAL_CHECK_OUTPUT.
     # Lessons run as `make execute` ran them: static widgets, idle OpenMP threads asleep.
     code, nbs = pytest("notebooks", "notebooks", ["--nbval-lax", "--nbval-current-env",
@@ -92,13 +97,15 @@ def main() -> int:
 
     passed_nbs = len(notebooks) - len(nb_failed)
     print(f"\nmake test: {unit[0]} unit tests passed ({unit[1]} failed, {unit[2]} skipped); "
-          f"{passed_nbs} of {len(notebooks)} notebooks passed; book built with {warnings} "
+          f"{docs[0]} doctests passed ({docs[1]} failed); {passed_nbs} of {len(notebooks)} "
+          f"notebooks passed; book built with {warnings} "
           f"warnings; {browser[0]} browser checks passed ({browser[1]} failed)")
     if failures:
         print("FAILED: " + ", ".join(failures))
     book_ok = "book build" not in failures
-    total_passed = unit[0] + passed_nbs + browser[0] + book_ok
-    total_failed = unit[1] + len(nb_failed) + browser[1] + (not book_ok) + ("ruff" in failures)
+    total_passed = unit[0] + docs[0] + passed_nbs + browser[0] + book_ok
+    total_failed = (unit[1] + docs[1] + len(nb_failed) + browser[1] + (not book_ok)
+                    + ("ruff" in failures))
     print(f"total: {total_passed} passed, {total_failed} failed")
     return 1 if failures else 0
 
