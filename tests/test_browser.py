@@ -1,7 +1,9 @@
 """Open every page of the built book in headless Chromium and check what a reader would see.
 
-Run after `jupyter-book build .` (make test does both). Needs Debian's `chromium`; without it the
-check is skipped on a laptop, with a message, and fails on CI (where `.ci/run` installs it).
+Run after `jupyter-book build .` (make test does both; D2LITE_BOOK_HTML names another built book).
+Needs Debian's `chromium`; without it the check is skipped on a laptop, with a message, and fails on
+CI (where `.ci/run` installs it). Every page is read at a laptop width and again at a phone's
+(390 x 844), where nothing may scroll the page sideways.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import pytest
 from book_config import repository_url, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+HTML = Path(os.environ.get("D2LITE_BOOK_HTML") or ROOT / "_build" / "html")
+PHONE = {"width": 390, "height": 844}
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # pydata-sphinx-theme logs this once on a fresh browser profile; it is not a fault of the page.
@@ -34,8 +37,11 @@ PAGES = [f + ".html" for f in toc_files()]  # e.g. "book/intro.html"
 def server():
     if not (HTML / "index.html").exists():
         pytest.fail("no built book in _build/html: run `jupyter-book build .` first")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
-    handler.log_message = lambda *args: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(HTML))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -61,9 +67,9 @@ def browser():
         browser.close()
 
 
-def open_page(browser, url: str):
+def open_page(browser, url: str, viewport: dict | None = None):
     """Load `url` in a fresh page; return (page, console errors, requests that left localhost)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
     errors, external = [], []
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -111,19 +117,109 @@ def test_page_renders(server, browser, path):
     if page.locator("div.math, span.math").count():
         assert page.locator("mjx-container").count(), f"{path} has math but MathJax rendered none"
 
+    check_figure_numbers(page, path)
     if path.startswith("notebooks/"):
         check_colab_link(page, path)
         check_sliders(page, path)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    check_no_sideways_scroll(page, path)
+    if path.startswith("notebooks/"):
+        check_colab_link_on_top(page, path)
+    page.close()
+
+
+def check_no_sideways_scroll(page, path: str) -> None:
+    """At a phone's width the page itself never scrolls sideways (a wide equation, table or
+    output scrolls inside its own box)."""
+    width, inner = page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+    if width <= inner:
+        return
+    culprits = page.evaluate(
+        """inner => Array.from(document.querySelectorAll('article *'))
+             .filter(e => e.getBoundingClientRect().right > inner + 1
+                          && !e.parentElement.closest('pre, .math, mjx-container, table, '
+                                                      + '.cell_output, .highlight'))
+             .slice(0, 5).map(e => e.tagName.toLowerCase() + '.' + e.className + ': '
+                               + (e.textContent || '').trim().slice(0, 60))""", inner)
+    pytest.fail(f"{path} is {width} px wide on a {inner} px phone screen; too wide: {culprits}")
+
+
+def check_colab_link_on_top(page, path: str) -> None:
+    """Under the lesson's title, on the first screen of a phone, a link opens it on Colab."""
+    link = page.locator("article p.d2lite-colab a")
+    assert link.count() == 1, f"{path}: no 'Open in Colab' link under the title"
+    assert link.get_attribute("href") == colab_url(path), f"{path}: wrong Colab link"
+    box = link.bounding_box()
+    assert box and box["y"] < PHONE["height"], f"{path}: the Colab link is below the first screen"
+
+
+def check_figure_numbers(page, path: str) -> None:
+    """A link that says "Figure k" lands on the figure whose caption says "Figure k"."""
+    pairs = page.eval_on_selector_all(
+        "article a[href^='#fig-']",
+        """links => links.map(a => {
+             const target = document.getElementById(a.getAttribute('href').slice(1));
+             const caption = target && target.querySelector('.caption-number');
+             return [a.innerText, a.getAttribute('href'), caption ? caption.innerText : null];
+           })""")
+    for text, href, caption in pairs:
+        said = re.search(r"Figure\s+(\d+)", text)
+        if said:
+            shown = re.search(r"(\d+)", caption or "")
+            assert shown and shown[1] == said[1], (
+                f"{path}: the link {text!r} goes to {href}, captioned {caption!r}")
+
+
+def colab_url(path: str) -> str:
+    repo = urlparse(repository_url()).path.strip("/")
+    notebook = path.removesuffix(".html") + ".ipynb"
+    return f"https://colab.research.google.com/github/{repo}/blob/main/{notebook}"
+
+
+def test_sidebar_buttons_open_the_drawers_on_a_phone(server, browser):
+    """The header's "Toggle primary sidebar" button opens the table of contents and the
+    "Toggle secondary sidebar" (Contents) button the page's contents, at a phone's width."""
+    path = next(p for p in PAGES if p.startswith("notebooks/"))
+    page, errors, _ = open_page(browser, f"{server}/{path}", viewport=PHONE)
+    for button, dialog, shows in (
+            ("article .primary-toggle, .bd-header-article .primary-toggle",
+             "#pst-primary-sidebar-modal", "a.reference.internal"),
+            (".bd-header-article .secondary-toggle", "#pst-secondary-sidebar-modal",
+             "nav.page-toc a")):
+        visible = [b for b in page.locator(button).all() if b.is_visible()]
+        assert visible, f"{path}: no visible {button} button at a phone's width"
+        visible[0].click()
+        page.wait_for_timeout(300)
+        assert page.eval_on_selector(dialog, "d => d.open"), (
+            f"{path}: clicking {button} did not open the drawer {dialog}")
+        assert page.locator(f"{dialog} {shows}").first.is_visible(), (
+            f"{path}: the drawer {dialog} opened empty")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(200)
+        assert not page.eval_on_selector(dialog, "d => d.open"), f"{dialog} did not close"
+    assert not [e for e in errors if not any(n in e for n in KNOWN_CONSOLE_NOISE)], errors
+    page.close()
+
+
+def test_sidebar_button_hides_the_sidebar_on_a_laptop(server, browser):
+    path = next(p for p in PAGES if p.startswith("notebooks/"))
+    page, _, _ = open_page(browser, f"{server}/{path}", viewport={"width": 1366, "height": 900})
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator(".bd-header-article .primary-toggle").click()
+    page.wait_for_timeout(400)
+    assert not sidebar.is_visible() or sidebar.bounding_box()["width"] < 5, (
+        f"{path}: the sidebar button did not hide the table of contents")
     page.close()
 
 
 def check_colab_link(page, path: str) -> None:
     """The launch menu's Colab link opens this very notebook from the repository."""
-    links = page.eval_on_selector_all("a[href*='colab.research.google.com']",
+    links = page.eval_on_selector_all(".bd-header-article a[href*='colab.research.google.com']",
                                       "links => links.map(a => a.href)")
-    repo = urlparse(repository_url()).path.strip("/")
-    notebook = path.removesuffix(".html") + ".ipynb"
-    expected = f"https://colab.research.google.com/github/{repo}/blob/main/{notebook}"
+    expected = colab_url(path)
     assert expected in links, f"{path}: no Colab link to {expected} (found {links})"
 
 
