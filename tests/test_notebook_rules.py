@@ -20,17 +20,26 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
 MAX_BYTES = 2 * 1024 * 1024
 MAX_CELL_LINES = 30
+MAX_LINE_CHARS = 88  # the width of a code cell in the book
+MIN_SOLUTIONS = 2  # exercise solution cells tagged hide-cell, each with an assert
+# A MyST role ({term}`x`, {cite}`key`, {doc}`path`, {ref}, {numref}, {eq}, ...) shows raw in
+# JupyterLab and on Colab: lessons use ordinary Markdown links instead (see rule_no_myst_roles).
+MYST_ROLE = re.compile(r"(?<!`)\{[a-z][\w:+-]*\}`")
+FENCED = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 # Outputs must not leak where this machine keeps files (the book is read on other machines).
 ABSOLUTE_PATH = re.compile(r"(/work/|/home/|/root/|/Users/|/tmp/|[A-Z]:\\\\Users)")
 
 
 def install_lines() -> list[str]:
-    """The Colab install lines every notebook's first code cell starts with."""
+    """The Colab install lines every notebook's first code cell starts with: they say what they
+    install, then install it (each line fits the book's 88-character code width)."""
+    url = repository_url()
     return [
         "import importlib.util, subprocess, sys",
         "if importlib.util.find_spec(\"d2lite\") is None:  # on Colab: install the book's helpers",
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", "
-        f"\"git+{repository_url()}\"], check=True)",
+        f"    print(\"Installing d2lite (the book's helpers) from {url.removeprefix('https://')}\")",
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",",
+        f"                    \"git+{url}\"], check=True)",
     ]
 
 
@@ -87,9 +96,17 @@ def rule_summary_and_exercises(nb, path):
     return [f"missing a '{h}' section" for h in ("## Summary", "## Exercises") if h not in headings]
 
 
+def exercises_start(nb) -> int:
+    """Index of the cell holding the `## Exercises` heading (len(cells) when there is none)."""
+    return next((k for k, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                 and any(line.strip() == "## Exercises" for line in c.source.splitlines())),
+                len(nb.cells))
+
+
 def rule_has_lesson_check(nb, path):
-    has = any(line.lstrip().startswith("assert ") for c in code_cells(nb)
-              for line in c.source.splitlines())
+    """At least one `assert` in the lesson itself (exercise solutions do not count)."""
+    has = any(line.lstrip().startswith("assert ") for c in nb.cells[:exercises_start(nb)]
+              if c.cell_type == "code" for line in c.source.splitlines())
     return [] if has else ["no lesson check: add an `assert` after the experiment it is about"]
 
 
@@ -119,6 +136,50 @@ def rule_short_cells(nb, path):
             if (n := len(c.source.splitlines())) > MAX_CELL_LINES]
 
 
+def rule_no_myst_roles(nb, path):
+    """Lesson Markdown renders the same in the book, JupyterLab and Colab: no MyST roles."""
+    problems = []
+    for i, cell in enumerate(nb.cells, 1):
+        if cell.cell_type == "markdown":
+            roles = sorted(set(MYST_ROLE.findall(FENCED.sub("", cell.source))))
+            if roles:
+                problems.append(
+                    f"cell {i} uses the MyST role(s) {', '.join(r[:-1] for r in roles)}, which "
+                    "show raw in JupyterLab and Colab: link to a lesson "
+                    "`[text](../02_linear/linear_regression.ipynb)`, a term "
+                    "`[text](../../book/glossary.md#term-...)`, a citation "
+                    "`[Author et al., 1998](../../book/references.md)`, a figure "
+                    "`[Figure 2](#fig-...)`")
+    return problems
+
+
+def rule_no_nbval_comments(nb, path):
+    return [f"code cell {i} has a `# NBVAL_...` comment: tag the cell instead "
+            "(jupytext: `# %% tags=[\"nbval-check-output\"]`)"
+            for i, c in enumerate(code_cells(nb), 1)
+            if re.search(r"^\s*#\s*NBVAL_\w+", c.source, re.M)]
+
+
+def rule_line_width(nb, path):
+    return [f"code cell {i} line {j} has {len(line)} characters (at most {MAX_LINE_CHARS}, "
+            "the book's code width)"
+            for i, c in enumerate(code_cells(nb), 1)
+            for j, line in enumerate(c.source.splitlines(), 1) if len(line) > MAX_LINE_CHARS]
+
+
+def rule_exercise_solutions(nb, path):
+    """After `## Exercises`, at least two solution cells tagged hide-cell that assert the answer."""
+    start = exercises_start(nb)
+    solutions = [c for c in nb.cells[start + 1:] if c.cell_type == "code"
+                 and "hide-cell" in c.metadata.get("tags", [])
+                 and any(line.lstrip().startswith("assert ") for line in c.source.splitlines())]
+    if len(solutions) < MIN_SOLUTIONS:
+        return [f"{len(solutions)} exercise solution cell(s) after '## Exercises'; at least "
+                f"{MIN_SOLUTIONS} code cells tagged hide-cell (jupytext: "
+                "`# %% tags=[\"hide-cell\"]`) that compute the answer and assert it"]
+    return []
+
+
 def rule_size(nb, path):
     size = path.stat().st_size
     return [] if size < MAX_BYTES else [f"file is {size / 1e6:.1f} MB (at most 2 MB)"]
@@ -138,7 +199,8 @@ def rule_paired_source(nb, path):
 
 RULES = [rule_kernel, rule_executed, rule_no_errors, rule_no_absolute_paths, rule_title,
          rule_summary_and_exercises, rule_has_lesson_check, rule_first_code_cell,
-         rule_no_star_import, rule_short_cells, rule_size, rule_paired_source]
+         rule_no_star_import, rule_short_cells, rule_size, rule_paired_source,
+         rule_no_myst_roles, rule_no_nbval_comments, rule_line_width, rule_exercise_solutions]
 
 
 def notebook_id(path: Path) -> str:
@@ -173,31 +235,40 @@ def test_every_toc_entry_exists():
 
 # ---- the rules themselves, on notebooks that break them ----
 
-def make_notebook(tmp_path: Path, cells: list[tuple[str, str]], name="lesson") -> Path:
-    """Write a small executed-looking notebook and its paired source; return the .ipynb path."""
+def make_notebook(tmp_path: Path, cells: list[tuple], name="lesson") -> Path:
+    """Write a small executed-looking notebook and its paired source; return the .ipynb path.
+    Each cell is (kind, source) or (kind, source, tags)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     count = 0
-    for kind, source in cells:
+    for kind, source, *tags in cells:
         if kind == "markdown":
             nb.cells.append(nbformat.v4.new_markdown_cell(source))
         else:
             count += 1
             nb.cells.append(nbformat.v4.new_code_cell(source, execution_count=count))
+        if tags:
+            nb.cells[-1].metadata["tags"] = list(tags[0])
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, path)
     jupytext.write(nb, path.with_suffix(".py"), fmt="py:percent")
     return path
 
 
-def good_cells() -> list[tuple[str, str]]:
+def good_cells() -> list[tuple]:
     return [("markdown", "# A lesson\n\nYou will learn to add."),
             ("code", "\n".join(install_lines()) + "\nimport math"),
-            ("markdown", "## Adding"),
+            ("markdown", "## Adding\n\nAs in [the first lesson](../01_preliminaries/"
+                         "tensors.ipynb), a [tensor](../../book/glossary.md#term-tensor) adds "
+                         "([Legendre, 1805](../../book/references.md)); see "
+                         "[Figure 1](#fig-lesson-sum). Code such as `{x}` is fine."),
             ("code", "x = 1 + 1\nassert x == 2, 'one and one make two'"),
             ("markdown", "## Summary\n\nAdding works."),
-            ("markdown", "## Exercises\n\n1. Add three.")]
+            ("markdown", "## Exercises\n\n1. Add three."),
+            ("code", "assert 1 + 1 + 1 == 3, 'three'", ["hide-cell"]),
+            ("markdown", "2. Add four."),
+            ("code", "four = 2 + 2\nassert four == 4, 'four'", ["hide-cell"])]
 
 
 def problems_of(path: Path) -> list[str]:
@@ -214,6 +285,17 @@ BROKEN = {
     "title only": lambda c: [("markdown", "# A lesson")] + c[1:],
     "no summary": lambda c: c[:4] + c[5:],
     "no exercises": lambda c: c[:5],
+    "a term role": lambda c: c + [("markdown", "The {term}`tensor` adds.")],
+    "a cite role": lambda c: c + [("markdown", "As {cite:p}`legendre1805` showed.")],
+    "a doc role": lambda c: c[:2] + [("markdown", "See {doc}`tensors`.")] + c[2:],
+    "a numref role": lambda c: c + [("markdown", "See {numref}`fig-lesson-sum`.")],
+    "an NBVAL comment": lambda c: c + [("code", "# NBVAL_CHECK_OUTPUT\nprint(42)")],
+    "a long code line": lambda c: c + [("code", "x = " + " + ".join(["1"] * 30))],
+    "one solution": lambda c: c[:-2],
+    "an untagged solution": lambda c: c[:-1] + [("code", c[-1][1])],
+    "a solution without an assert": lambda c: c[:-1] + [("code", "four = 2 + 2",
+                                                         ["hide-cell"])],
+    "solutions before the exercises": lambda c: c[:3] + c[6:7] + c[8:9] + c[3:6] + c[7:8],
     "no assert": lambda c: c[:3] + [("code", "x = 1 + 1")] + c[4:],
     "no install lines": lambda c: c[:1] + [("code", "import math")] + c[2:],
     "first cell computes": lambda c: c[:1] + [("code", c[1][1] + "\nx = 1")] + c[2:],
@@ -271,7 +353,7 @@ def executed(tmp_path: Path, cells: list[tuple[str, str]]) -> Path:
 
 
 def test_nbval_passes_a_good_notebook(tmp_path):
-    cells = good_cells() + [("code", "# NBVAL_CHECK_OUTPUT\nprint(6 * 7)")]
+    cells = good_cells() + [("code", "print(6 * 7)", ["nbval-check-output"])]
     result = nbval(executed(tmp_path, cells))
     assert result.returncode == 0, result.stdout[-2000:]
 
@@ -286,7 +368,7 @@ def test_nbval_fails_when_a_lesson_check_fails(tmp_path):
 
 
 def test_nbval_fails_when_a_checked_output_is_stale(tmp_path):
-    path = executed(tmp_path, good_cells() + [("code", "# NBVAL_CHECK_OUTPUT\nprint(6 * 7)")])
+    path = executed(tmp_path, good_cells() + [("code", "print(6 * 7)", ["nbval-check-output"])])
     nb = nbformat.read(path, as_version=4)
     code_cells(nb)[-1].outputs[0]["text"] = "41\n"
     nbformat.write(nb, path)
