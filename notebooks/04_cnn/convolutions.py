@@ -23,7 +23,9 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 import matplotlib.pyplot as plt
@@ -87,7 +89,7 @@ assert num_weights == 256 * 256 * 3 * 1000 == 196_608_000, f"{num_weights:,d} we
 conv = nn.Conv2d(in_channels=3, out_channels=64, kernel_size=3, padding=1)
 shared = conv.weight.numel()                                  # (64, 3, 3, 3)
 positions = 256 * 256
-local_only = positions * shared                               # one kernel set per position
+local_only = positions * shared                    # one kernel set per position
 print(f"locality only: {local_only:,d} weights; locality + sharing: {shared:,d}")
 assert shared == 64 * 3 * 3 * 3 == 1_728, f"{shared} weights"
 assert local_only == 113_246_208 and local_only // shared == positions
@@ -108,7 +110,7 @@ assert local_only == 113_246_208 and local_only // shared == positions
 def corr2d(X, K):
     """2-D cross-correlation of X (n_h, n_w) with kernel K (k_h, k_w), no padding."""
     k_h, k_w = K.shape
-    Y = torch.zeros(X.shape[0] - k_h + 1, X.shape[1] - k_w + 1)   # (n_h-k_h+1, n_w-k_w+1)
+    Y = torch.zeros(X.shape[0] - k_h + 1, X.shape[1] - k_w + 1)   # (n_h', n_w')
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i:i + k_h, j:j + k_w] * K).sum()
@@ -138,7 +140,8 @@ torch.manual_seed(0)
 X_rand, K_rand = torch.randn(8, 10), torch.randn(3, 4)
 ours = corr2d(X_rand, K_rand)
 theirs = F.conv2d(X_rand[None, None], K_rand[None, None])[0, 0]   # (5, 7)
-print("shape", tuple(ours.shape), "| largest difference", f"{(ours - theirs).abs().max():.1e}")
+print("shape", tuple(ours.shape),
+      "| largest difference", f"{(ours - theirs).abs().max():.1e}")
 assert ours.shape == (8 - 3 + 1, 10 - 4 + 1) and torch.allclose(ours, theirs, atol=1e-5)
 
 # %% [markdown]
@@ -152,20 +155,22 @@ assert ours.shape == (8 - 3 + 1, 10 - 4 + 1) and torch.allclose(ours, theirs, at
 
 # %%
 def conv2d_textbook(X, K):
-    """Convolution in the mathematical sense (kernel runs backwards), 'valid' positions only."""
+    """Convolution as mathematicians define it (kernel runs backwards), valid part."""
     k_h, k_w = K.shape
     Y = torch.zeros(X.shape[0] - k_h + 1, X.shape[1] - k_w + 1)
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
-            m, n = i + k_h - 1, j + k_w - 1            # output index in the full convolution
-            Y[i, j] = sum(K[a, b] * X[m - a, n - b] for a in range(k_h) for b in range(k_w))
+            m, n = i + k_h - 1, j + k_w - 1   # index in the full convolution
+            Y[i, j] = sum(K[a, b] * X[m - a, n - b]
+                          for a in range(k_h) for b in range(k_w))
     return Y
 
 
 flipped = corr2d(X_rand, K_rand.flip(0, 1))
 assert torch.allclose(conv2d_textbook(X_rand, K_rand), flipped, atol=1e-5)
-assert not torch.allclose(conv2d_textbook(X_rand, K_rand), corr2d(X_rand, K_rand), atol=1e-2)
-print("convolution = cross-correlation with the flipped kernel, and differs from the unflipped")
+unflipped = corr2d(X_rand, K_rand)
+assert not torch.allclose(conv2d_textbook(X_rand, K_rand), unflipped, atol=1e-2)
+print("convolution = cross-correlation with the flipped kernel, not the unflipped one")
 
 # %% [markdown]
 # For a network the difference does not matter: the kernel is learned, and if a task needs a
@@ -238,7 +243,7 @@ assert (edges[3:5] == 0).all(), "the middle of the vertical sides gives no respo
 # %%
 moved = torch.roll(square, shifts=(1, 1), dims=(0, 1))
 moved_edges = corr2d(moved, K_edge)
-assert torch.equal(moved_edges[1:, 1:], edges[:-1, :-1]), "the map should move with the image"
+assert torch.equal(moved_edges[1:, 1:], edges[:-1, :-1]), "the map should move too"
 print("shifted input -> shifted feature map")
 
 # %% [markdown]
@@ -285,7 +290,8 @@ assert error < 1e-3, f"the learned kernel is {error:.3f} away from the true one"
 # %%
 (images, labels), _ = d2lite.data.load_mnist(verbose=False)
 digit = images[0, 0]                                           # (28, 28)
-maps = F.conv2d(digit[None, None], torch.stack([K_edge, K_edge.T])[:, None])  # (1, 2, 26, 26)
+both = torch.stack([K_edge, K_edge.T])[:, None]               # (2, 1, 3, 3)
+maps = F.conv2d(digit[None, None], both)                       # (1, 2, 26, 26)
 print("digit", labels[0].item(), "| feature maps", tuple(maps.shape))
 assert maps.shape == (1, 2, 26, 26)
 
@@ -326,7 +332,7 @@ assert total == 196_608_000 + 1000 + 2 * (1000 * 1000 + 1000) + 1000 * 100 + 100
 
 # %% tags=["hide-cell"]
 vertical = corr2d(square, K_edge.T)
-assert torch.equal(vertical, corr2d(square.T, K_edge).T), "transposing commutes with corr2d"
+assert torch.equal(vertical, corr2d(square.T, K_edge).T), "transposes commute"
 assert torch.equal(vertical, edges.T), "the square is symmetric, so this is edges.T"
 print(vertical.int())
 

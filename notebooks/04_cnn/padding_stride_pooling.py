@@ -24,7 +24,9 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 import itertools
@@ -72,7 +74,8 @@ print(f"equation (1) matches nn.Conv2d in all {checked} settings")
 # output has about half the side, a quarter of the values.
 
 # %%
-assert all(output_size(n, k, (k - 1) // 2) == n for n in range(1, 50) for k in (1, 3, 5, 7))
+assert all(output_size(n, k, (k - 1) // 2) == n
+           for n in range(1, 50) for k in (1, 3, 5, 7))
 assert [output_size(n, 3, 1, 2) for n in (28, 224)] == [14, 112]
 
 # %% [markdown]
@@ -135,8 +138,8 @@ print("no padding:", corners_found(0), "| padding 1:", corners_found(1))
 # 28 × 28 digit would vanish after a dozen layers.
 
 # %%
-assert max(corners_found(0)) == 1, "without padding a kernel should find at most one corner"
-assert corners_found(1) == [2, 2, 2, 2], "with padding every placement finds both corners"
+assert max(corners_found(0)) == 1, "without padding: at most one corner per kernel"
+assert corners_found(1) == [2, 2, 2, 2], "with padding: both corners every time"
 
 # %% [markdown]
 # ## Several input and output channels
@@ -150,7 +153,7 @@ assert corners_found(1) == [2, 2, 2, 2], "with padding every placement finds bot
 
 # %%
 def corr2d(X, K):
-    """2-D cross-correlation of X (n_h, n_w) with K (k_h, k_w), as in the last lesson."""
+    """2-D cross-correlation of X (n_h, n_w) with K (k_h, k_w), as before."""
     k_h, k_w = K.shape
     Y = torch.zeros(X.shape[0] - k_h + 1, X.shape[1] - k_w + 1)
     for i, j in itertools.product(range(Y.shape[0]), range(Y.shape[1])):
@@ -159,8 +162,9 @@ def corr2d(X, K):
 
 
 def corr2d_multi(X, K):
-    """X: (c_i, h, w), K: (c_o, c_i, k_h, k_w) -> (c_o, h', w'): sum over input channels."""
-    return torch.stack([sum(corr2d(x, k) for x, k in zip(X, K_o, strict=True)) for K_o in K])
+    """X: (c_i, h, w), K: (c_o, c_i, k_h, k_w) -> (c_o, h', w'), summing over c_i."""
+    return torch.stack([sum(corr2d(x, k) for x, k in zip(X, K_o, strict=True))
+                        for K_o in K])
 
 
 # %% [markdown]
@@ -207,7 +211,7 @@ print("1 x 1 convolution = the same dense layer on every pixel")
 
 # %%
 def pool2d(X, size, mode="max"):
-    """Pool X (h, w) with a size x size window moved by `size` (PyTorch's default stride)."""
+    """Pool X (h, w) with a size x size window and stride `size` (the default)."""
     Y = torch.zeros(X.shape[0] // size, X.shape[1] // size)
     for i, j in itertools.product(range(Y.shape[0]), range(Y.shape[1])):
         window = X[i * size:(i + 1) * size, j * size:(j + 1) * size]
@@ -217,7 +221,8 @@ def pool2d(X, size, mode="max"):
 
 X = torch.randn(6, 8)
 assert torch.allclose(pool2d(X, 2), F.max_pool2d(X[None, None], 2)[0, 0])
-assert torch.allclose(pool2d(X, 2, "avg"), F.avg_pool2d(X[None, None], 2)[0, 0], atol=1e-6)
+assert torch.allclose(pool2d(X, 2, "avg"), F.avg_pool2d(X[None, None], 2)[0, 0],
+                      atol=1e-6)
 print("max and average pooling from scratch agree with PyTorch")
 
 # %% [markdown]
@@ -259,8 +264,9 @@ def distances(shift):
 
 for shift in [(0, 1), (1, 0), (1, 1)]:
     before, after = distances(shift)
-    assert after < before and after == 0, f"shift {shift}: pooled {after:.2f}, {before:.2f}"
-assert distances((0, -1))[1] >= distances((0, -1))[0] - 1e-6, "crossing windows: no help"
+    assert after < before and after == 0, f"shift {shift}: {after:.2f}, {before:.2f}"
+before, after = distances((0, -1))
+assert after >= before - 1e-6, "crossing windows: pooling should not help"
 
 # %% [markdown]
 # ## Receptive field: two 3 × 3 layers or one 5 × 5
@@ -274,7 +280,7 @@ assert distances((0, -1))[1] >= distances((0, -1))[0] - 1e-6, "crossing windows:
 
 # %%
 def receptive_field(layers):
-    """Height and width of the input region that the centre output of `layers` depends on."""
+    """Height and width of the input region that the centre output depends on."""
     X = torch.zeros(1, 1, 11, 11, requires_grad=True)
     Y = layers(X)                                               # (1, 1, h, w)
     Y[0, 0, Y.shape[2] // 2, Y.shape[3] // 2].backward()
@@ -318,8 +324,9 @@ assert weights == {"two 3x3": 18, "one 5x5": 25}
 layer = nn.Conv2d(4, 8, kernel_size=3, dilation=2, groups=2, bias=False,
                   padding=1, padding_mode="reflect")
 out = layer(torch.randn(1, 4, 12, 12))
-effective_k = 2 * (3 - 1) + 1                                   # a dilated 3 x 3 spans 5
-print("weight", tuple(layer.weight.shape), "| bias", layer.bias, "| out", tuple(out.shape))
+effective_k = 2 * (3 - 1) + 1                          # a dilated 3 x 3 spans 5
+print("weight", tuple(layer.weight.shape), "| bias", layer.bias,
+      "| out", tuple(out.shape))
 assert layer.weight.shape == (8, 4 // 2, 3, 3) and layer.bias is None
 assert out.shape[-1] == output_size(12, effective_k, 1, 1) == 10
 
@@ -347,11 +354,12 @@ assert torch.equal(X.flatten()[where.flatten()], values.flatten())
 
 # %%
 bn = nn.BatchNorm2d(num_features=8)
-Y = bn(torch.randn(16, 8, 5, 5) * 3 + 2)                        # training mode: batch statistics
+Y = bn(torch.randn(16, 8, 5, 5) * 3 + 2)              # training mode: batch statistics
 print({name: tuple(p.shape) for name, p in bn.named_parameters()},
       {name: tuple(b.shape) for name, b in bn.named_buffers() if b.dim()})
 assert all(p.shape == (8,) for p in bn.parameters())
-assert Y.mean(dim=(0, 2, 3)).abs().max() < 1e-5 and (Y.std(dim=(0, 2, 3)) - 1).abs().max() < 0.01
+assert Y.mean(dim=(0, 2, 3)).abs().max() < 1e-5
+assert (Y.std(dim=(0, 2, 3)) - 1).abs().max() < 0.01
 assert list(nn.BatchNorm2d(8, affine=False).parameters()) == []
 
 # %% [markdown]
@@ -366,7 +374,8 @@ X = torch.ones(100_000)
 Y = dropout(X)
 print(f"zeroed: {(Y == 0).float().mean():.3f}, kept values: "
       f"{[round(v, 4) for v in Y[Y > 0].unique().tolist()]} (1 / 0.7 = {1 / 0.7:.4f})")
-assert abs((Y == 0).float().mean() - 0.3) < 0.01 and torch.allclose(Y[Y > 0], X[0] / 0.7)
+assert abs((Y == 0).float().mean() - 0.3) < 0.01
+assert torch.allclose(Y[Y > 0], X[0] / 0.7)
 assert torch.equal(dropout.eval()(X), X)
 
 # %% [markdown]
@@ -403,8 +412,9 @@ assert sides == [112, 56, 28, 14, 7]
 # %% tags=["hide-cell"]
 three_3x3 = nn.Sequential(*[nn.Conv2d(1, 1, 3, bias=False) for _ in range(3)])
 field = receptive_field(three_3x3)
-print("field", field, "| weights", sum(p.numel() for p in three_3x3.parameters()), "vs 49")
-assert field == (7, 7) and sum(p.numel() for p in three_3x3.parameters()) == 27
+three_weights = sum(p.numel() for p in three_3x3.parameters())
+print("field", field, "| weights", three_weights, "vs 49")
+assert field == (7, 7) and three_weights == 27
 
 # %% [markdown]
 # 3. **Two-pixel shifts.** Shift the outline by two pixels and compare the pooled maps again.
