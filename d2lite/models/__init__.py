@@ -11,5 +11,7 @@ Modules, one concern each: `cnn` (LeNet-style CNN, VGG), `resnet` (ResNet, Dense
 """
 from d2lite.models import cnn, resnet  # noqa: F401  (chapter 4)
 from d2lite.models.cnn import VGG, LeNet, vgg_block
+from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
 
-__all__: list[str] = ["LeNet", "vgg_block", "VGG"]
+__all__: list[str] = ["LeNet", "vgg_block", "VGG",
+                      "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet"]

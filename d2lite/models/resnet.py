@@ -1,1 +1,213 @@
-"""Residual and dense networks of chapter 4 (filled by chapter 4)."""
+"""Residual and dense networks of chapter 4: `Residual` blocks and a small `ResNet`, `DenseBlock`,
+`transition_block` and a small `DenseNet`, sized for 28 × 28 images. No data handling here.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Residual(nn.Module):
+    """ResNet's basic block: two 3 × 3 convolutions with batch normalization, and a skip
+    connection that adds the input back before the last ReLU (He et al., 2016).
+
+    `relu(bn2(conv2(relu(bn1(conv1(X))))) + shortcut(X))`, where the shortcut is the identity, or
+    a 1 × 1 convolution with `stride` when `use_1x1conv` (needed when the channels or the size
+    change). The convolutions before a BN layer have no bias: BN's shift does its job.
+
+    Args:
+        in_channels, out_channels: channels of the input and of the output.
+        stride: stride of the first 3 × 3 convolution (and of the 1 × 1 one); 2 halves h and w.
+        use_1x1conv: a 1 × 1 convolution on the shortcut; required unless
+            `in_channels == out_channels` and `stride == 1`.
+
+    Shape:
+        X: `(batch, in_channels, h, w)` -> `(batch, out_channels, ceil(h / stride),
+        ceil(w / stride))`.
+
+    Example:
+        >>> Residual(3, 3)(torch.zeros(2, 3, 6, 6)).shape
+        torch.Size([2, 3, 6, 6])
+        >>> Residual(3, 6, stride=2, use_1x1conv=True)(torch.zeros(2, 3, 6, 6)).shape
+        torch.Size([2, 6, 3, 3])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
+                 use_1x1conv: bool = False):
+        super().__init__()
+        if not use_1x1conv and (in_channels != out_channels or stride != 1):
+            raise ValueError(f"Residual(): in_channels={in_channels}, out_channels={out_channels}"
+                             f", stride={stride} change the shape, so the input cannot be added "
+                             "back as it is; pass use_1x1conv=True")
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
+                               stride=stride, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
+                      if use_1x1conv else None)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Y = F.relu(self.bn1(self.conv1(X)))                 # (batch, out_channels, h', w')
+        Y = self.bn2(self.conv2(Y))
+        shortcut = X if self.conv3 is None else self.conv3(X)
+        return F.relu(Y + shortcut)
+
+
+class ResNet(nn.Module):
+    """A small ResNet for 28 × 28 images: a 3 × 3 stem, stages of `Residual` blocks, global
+    average pooling and a linear layer.
+
+    The stem is a 3 × 3 convolution to `channels[0]`, BN, ReLU, then 2 × 2 max-pooling when
+    `stem_pool`. Stage i has `blocks_per_stage` blocks with `channels[i]` output channels; every
+    stage after the first starts with a stride-2 block (1 × 1 shortcut) that halves h and w.
+
+    Args:
+        channels: output channels of each stage.
+        blocks_per_stage: residual blocks per stage.
+        num_classes: outputs (raw scores; use `nn.CrossEntropyLoss`).
+        in_channels: channels of the input images.
+        stem_pool: halve the stem's output with 2 × 2 max-pooling (4 times less computation).
+
+    Shape:
+        X: `(batch, in_channels, h, w)` -> `(batch, num_classes)`, for any h, w large enough to
+        halve `len(channels) - 1` times (twice more with `stem_pool`).
+
+    Example:
+        >>> net = ResNet(channels=(16, 32, 64))
+        >>> net(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 10])
+        >>> sum(p.numel() for p in net.parameters())
+        77658
+    """
+
+    def __init__(self, channels: Sequence[int] = (16, 32, 64), blocks_per_stage: int = 1,
+                 num_classes: int = 10, in_channels: int = 1, stem_pool: bool = False):
+        super().__init__()
+        stem = [nn.Conv2d(in_channels, channels[0], kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(channels[0]), nn.ReLU()]
+        self.stem = nn.Sequential(*stem, *([nn.MaxPool2d(2)] if stem_pool else []))
+        blocks, previous = [], channels[0]
+        for i, c in enumerate(channels):
+            for j in range(blocks_per_stage):
+                stride = 2 if i > 0 and j == 0 else 1
+                blocks.append(Residual(previous, c, stride=stride,
+                                       use_1x1conv=stride != 1 or previous != c))
+                previous = c
+        self.stages = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (batch, channels)
+                                  nn.Linear(previous, num_classes))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(X)))
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """DenseNet's convolution: BN, ReLU, then a 3 × 3 convolution (padding 1), in that order.
+
+    Shape:
+        X: `(batch, in_channels, h, w)` -> `(batch, out_channels, h, w)`.
+
+    Example:
+        >>> conv_block(3, 8)(torch.zeros(2, 3, 5, 5)).shape
+        torch.Size([2, 8, 5, 5])
+    """
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+
+
+class DenseBlock(nn.Module):
+    """A dense block: `num_convs` conv blocks, each seeing the concatenation of the block's input
+    and every earlier conv block's output (Huang et al., 2017).
+
+    Each conv block adds `growth_rate` channels, so the output has
+    `in_channels + num_convs * growth_rate` channels (`out_channels`).
+
+    Shape:
+        X: `(batch, in_channels, h, w)` -> `(batch, in_channels + num_convs * growth_rate, h, w)`.
+
+    Example:
+        >>> block = DenseBlock(2, 3, growth_rate=10)
+        >>> block(torch.zeros(4, 3, 8, 8)).shape, block.out_channels
+        (torch.Size([4, 23, 8, 8]), 23)
+    """
+
+    def __init__(self, num_convs: int, in_channels: int, growth_rate: int):
+        super().__init__()
+        self.convs = nn.ModuleList(conv_block(in_channels + i * growth_rate, growth_rate)
+                                   for i in range(num_convs))
+        self.out_channels = in_channels + num_convs * growth_rate
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            X = torch.cat((X, conv(X)), dim=1)      # (batch, channels + growth_rate, h, w)
+        return X
+
+
+def transition_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """DenseNet's transition layer: BN, ReLU, a 1 × 1 convolution to `out_channels`, then 2 × 2
+    average pooling, which halves h and w.
+
+    Shape:
+        X: `(batch, in_channels, h, w)` -> `(batch, out_channels, h // 2, w // 2)`.
+
+    Example:
+        >>> transition_block(23, 10)(torch.zeros(4, 23, 8, 8)).shape
+        torch.Size([4, 10, 4, 4])
+    """
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, out_channels, kernel_size=1),
+                         nn.AvgPool2d(kernel_size=2, stride=2))
+
+
+class DenseNet(nn.Module):
+    """A small DenseNet for 28 × 28 images: a 3 × 3 stem, dense blocks with transition layers
+    between them (each halves the channels and h, w), then BN, ReLU, global average pooling and a
+    linear layer.
+
+    Args:
+        num_convs_in_blocks: conv blocks in each dense block.
+        growth_rate: channels each conv block adds.
+        stem_channels: output channels of the stem (convolution, BN, ReLU).
+        num_classes: outputs (raw scores).
+        in_channels: channels of the input images.
+
+    Attributes:
+        num_features: channels after the last dense block (the linear layer's input).
+
+    Shape:
+        X: `(batch, in_channels, h, w)` -> `(batch, num_classes)`.
+
+    Example:
+        >>> net = DenseNet((2, 2), growth_rate=16, stem_channels=16)
+        >>> net(torch.zeros(2, 1, 28, 28)).shape, net.num_features
+        (torch.Size([2, 10]), 56)
+        >>> sum(p.numel() for p in net.parameters())
+        18562
+    """
+
+    def __init__(self, num_convs_in_blocks: Sequence[int] = (2, 2), growth_rate: int = 16,
+                 stem_channels: int = 16, num_classes: int = 10, in_channels: int = 1):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, stem_channels, kernel_size=3, padding=1),
+            nn.BatchNorm2d(stem_channels), nn.ReLU())
+        blocks, channels = [], stem_channels
+        for i, num_convs in enumerate(num_convs_in_blocks):
+            block = DenseBlock(num_convs, channels, growth_rate)
+            blocks.append(block)
+            channels = block.out_channels
+            if i < len(num_convs_in_blocks) - 1:          # halve channels, h and w
+                blocks.append(transition_block(channels, channels // 2))
+                channels //= 2
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = channels
+        self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (batch, channels)
+                                  nn.Linear(channels, num_classes))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(X)))
