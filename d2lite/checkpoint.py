@@ -14,12 +14,19 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-_PLAIN = (int, float, str, bool, type(None))
-
 
 def _unwrap(model: nn.Module) -> nn.Module:
     """The model itself, also when torchrun's DistributedDataParallel wraps it."""
     return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _is_plain(value) -> bool:
+    """True for numbers, strings, None and lists, tuples and str-keyed dicts of them."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return isinstance(value, (int, float, str, type(None)))
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -61,14 +68,6 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         os.fsync(folder)
         os.close(folder)
     return path
-
-
-def _is_plain(value) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return all(_is_plain(v) for v in value)
-    return isinstance(value, _PLAIN)
 
 
 def _read(path: Path) -> dict:
