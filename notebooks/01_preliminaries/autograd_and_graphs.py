@@ -24,7 +24,9 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 import math
