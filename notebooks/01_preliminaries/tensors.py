@@ -23,7 +23,9 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 import matplotlib.pyplot as plt
@@ -839,7 +841,7 @@ try:
     view_failed = False
 except RuntimeError:
     view_failed = True
-assert view_failed, "no single stride reads 0, 4, ..., 20, 1, 5, ...: view(-1) must fail"
+assert view_failed, "no single stride reads 0, 4, ..., 20, 1, 5, ...: view(-1) fails"
 
 # %% [markdown]
 # 3. **Standardise with broadcasting.** Write `standardize(X)` that takes a tensor of shape

@@ -24,7 +24,9 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 import math
@@ -458,7 +460,7 @@ print(f"after one step: w = {history[1, 0]:.3f}, b = {history[1, 1]:.3f}; "
       f"after two: w = {history[2, 0]:.3f}; "
       f"from step 600 on: distance {errors[600:].max():.1e}")
 assert abs(history[1, 0] - 2.467) < 5e-4 and history[1, 1] > 1, "step 1: w 2.467, b > 1"
-assert abs(history[2, 0] - 2.204) < 5e-4, f"step 2 should pull w back to 2.204"
+assert abs(history[2, 0] - 2.204) < 5e-4, "step 2 should pull w back to 2.204"
 assert (history[2:, 0].diff() > -1e-6).all(), "after step 2, w should only creep up"
 assert (history[1:, 1].diff() < 1e-6).all(), "after step 1, b should only creep down"
 assert 1e-7 < errors[600:].min() and errors[600:].max() < 1e-5, "a floor near 1e-6"
