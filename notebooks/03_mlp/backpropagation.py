@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Backpropagation
+# # Backpropagation by Hand
 #
 # To train a network you need the derivative of its loss with respect to every weight and bias,
 # at every step. In this lesson you work the chain rule through a small two-layer network by
@@ -25,16 +25,19 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 import math
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 from torch import nn
-from d2lite.plot import plot
+from torch.utils.flop_counter import FlopCounterMode
 
 # %% [markdown]
-# ## Why not differentiate each parameter on its own?
+# ## Why one backward sweep?
 #
 # Gradient descent needs $\partial L / \partial \theta$ for every parameter $\theta$. In a network
 # of several layers the loss is a function of a function of a function, and every neuron has its
@@ -44,12 +47,13 @@ from d2lite.plot import plot
 # the derivative with respect to every other first-layer weight. The pieces that belong to the
 # later layers are shared.
 #
-# **{term}`Backpropagation`** (反向传播) computes each shared piece once. After a forward pass
-# has computed, and kept, every intermediate value, it starts at the output and moves backwards
-# one layer at a time, turning the derivatives of a layer into those of the layer before it
-# {cite}`rumelhart1986learning`. Autograd does exactly this for you
-# ({doc}`../01_preliminaries/autograd_and_graphs`); in this lesson you do it yourself, so that
-# nothing about it is magic.
+# **[Backpropagation](../../book/glossary.md#term-backpropagation)** (反向传播) computes each shared
+# piece once. After a forward pass has computed, and kept, every intermediate value, it starts
+# at the output and moves backwards one layer at a time, turning the derivatives of a layer into
+# those of the layer before it ([Rumelhart et al., 1986](../../book/references.md)). Autograd
+# does exactly this for you
+# ([the autograd lesson](../01_preliminaries/autograd_and_graphs.ipynb)); in this lesson you do
+# it yourself, so that nothing about it is magic.
 #
 # ## A small two-layer network
 #
@@ -99,7 +103,7 @@ p = {name: torch.tensor(value, dtype=torch.float64) for name, value in numbers.i
 x1, x2 = 1.0, 2.0
 
 def seed_forward(p, x1, x2):
-    """The notes' network: return its weighted sums u1, v1, u2, v2 and its output OUT."""
+    """The notes' network: its weighted sums u1, v1, u2, v2 and its output OUT."""
     u1 = p["w1"] * x1 + p["w2"] * x2 + p["b1"]
     v1 = p["w3"] * x1 + p["w4"] * x2 + p["b2"]
     u2 = p["w5"] * f(u1) + p["w6"] * g(v1) + p["b3"]
@@ -109,12 +113,13 @@ def seed_forward(p, x1, x2):
 
 
 # %% [markdown]
-# Running it is the **{term}`forward propagation`** (前向传播), or forward pass: values flow
-# from the inputs to the output.
+# Running it is the **[forward propagation](../../book/glossary.md#term-forward-propagation)**
+# (前向传播), or forward pass: values flow from the inputs to the output.
 
 # %%
 s = seed_forward(p, x1, x2)
-acts = {"u1": f, "v1": g, "u2": f, "v2": g}        # which activation each neuron applies
+# which activation each neuron applies
+acts = {"u1": f, "v1": g, "u2": f, "v2": g}
 for name, act in acts.items():
     print(f"{name} = {s[name]:+.4f}    {act.__name__}({name}) = {act(s[name]):.4f}")
 print(f"OUT = {s['OUT']:+.4f}")
@@ -129,21 +134,23 @@ print(f"OUT = {s['OUT']:+.4f}")
 
 # %%
 def close(value, expected, tol=5e-5):
-    """True when a number (or 0-d tensor) matches the 4-decimal value stated in the prose."""
+    """True when a number (or 0-d tensor) matches a 4-decimal value of the prose."""
     return abs(float(value) - expected) < tol
 
 assert s["u1"] == -1 and s["v1"] == 1.5, "the first layer's sums should be -1 and 1.5"
 assert close(f(s["u1"]), 0.2689) and close(g(s["v1"]), 0.9051), "f(u1), g(v1) are off"
-assert close(s["u2"], -1.5414) and close(s["v2"], 1.5396), "the second layer's sums are off"
+assert close(s["u2"], -1.5414) and close(s["v2"], 1.5396), (
+    "the second layer's sums are off")
 assert close(f(s["u2"]), 0.1763) and close(g(s["v2"]), 0.9121), "f(u2), g(v2) are off"
 assert close(s["OUT"], -0.5594), f"OUT = {s['OUT']:.4f}, expected -0.5594"
 
 # %% [markdown]
 # ## Backward, one layer at a time
 #
-# Now the fourteen derivatives $\partial \mathrm{OUT} / \partial w_1, \dots,
-# \partial \mathrm{OUT} / \partial b_4$. Computing $\partial \mathrm{OUT} / \partial w_1$ in one go
-# looks daunting, so start where it is easy: at the last layer, then step back.
+# Now the fourteen derivatives
+# $\partial \mathrm{OUT} / \partial w_1, \dots, \partial \mathrm{OUT} / \partial b_4$. Computing
+# $\partial \mathrm{OUT} / \partial w_1$ in one go looks daunting, so start where it is easy: at
+# the last layer, then step back.
 #
 # ### The output layer
 #
@@ -164,7 +171,8 @@ d_u2 = p["w9"] * df(s["u2"])                     # dOUT/du2
 d_v2 = p["w10"] * dg(s["v2"])                    # dOUT/dv2
 print(f"dOUT/dw9 = {grad['w9']:.4f}, dOUT/dw10 = {grad['w10']:.4f}")
 print(f"dOUT/du2 = {d_u2:.4f}, dOUT/dv2 = {d_v2:.4f}")
-assert close(grad["w9"], 0.1763) and close(grad["w10"], 0.9121), "output-layer weights are off"
+assert close(grad["w9"], 0.1763) and close(grad["w10"], 0.9121), (
+    "output-layer weights are off")
 assert close(d_u2, 0.2905) and close(d_v2, -0.1682), "dOUT/du2 or dOUT/dv2 is off"
 
 # %% [markdown]
@@ -179,8 +187,9 @@ assert close(d_u2, 0.2905) and close(d_v2, -0.1682), "dOUT/du2 or dOUT/dv2 is of
 # %%
 grad.update(w5=d_u2 * f(s["u1"]), w6=d_u2 * g(s["v1"]), b3=d_u2,
             w7=d_v2 * f(s["u1"]), w8=d_v2 * g(s["v1"]), b4=d_v2)
-print({name: round(grad[name].item(), 4) for name in ("w5", "w6", "w7", "w8", "b3", "b4")})
-assert close(grad["w5"], 0.0781) and close(grad["b4"], -0.1682), "second-layer values are off"
+print({name: round(grad[name].item(), 4) for name in "w5 w6 w7 w8 b3 b4".split()})
+assert close(grad["w5"], 0.0781) and close(grad["b4"], -0.1682), (
+    "second-layer values are off")
 
 # %% [markdown]
 # ### Where two paths meet
@@ -222,9 +231,10 @@ assert close(d_fu1, 0.2064) and close(d_gv1, -0.7491), "the sums over two paths 
 d_u1 = d_fu1 * df(s["u1"])                # dOUT/du1
 d_v1 = d_gv1 * dg(s["v1"])                # dOUT/dv1
 grad.update(w1=d_u1 * x1, w2=d_u1 * x2, b1=d_u1, w3=d_v1 * x1, w4=d_v1 * x2, b2=d_v1)
-print({name: round(grad[name].item(), 4) for name in ("w1", "w2", "w3", "w4", "b1", "b2")})
+print({name: round(grad[name].item(), 4) for name in "w1 w2 w3 w4 b1 b2".split()})
 assert close(df(s["u1"]), 0.1966) and close(dg(s["v1"]), 0.1807), "the slopes are off"
-assert close(grad["w1"], 0.0406) and close(grad["w2"], 0.0812), "first-layer weights are off"
+assert close(grad["w1"], 0.0406) and close(grad["w2"], 0.0812), (
+    "first-layer weights are off")
 assert close(d_v1, -0.1354), f"dOUT/dv1 = {d_v1:.4f}, expected -0.1354"
 
 # %% [markdown]
@@ -247,17 +257,18 @@ assert gap < 1e-12, f"hand and autograd differ by {gap:.1e}"
 # %% [markdown]
 # ## The picture
 #
-# The figure puts both passes on the network. Black numbers are the forward pass: read them
-# left to right. Red numbers are the backward pass: each neuron's red number is
-# $\partial \mathrm{OUT} / \partial(\text{its weighted sum})$, and each weight's red number is
-# $\partial \mathrm{OUT} / \partial w$. Read them right to left, and notice that every red
-# number on a weight is the red number of the neuron the arrow enters times the black value of
-# the neuron it leaves.
+# [Figure 1](#fig-backpropagation-network) puts both passes on the network. Black numbers are
+# the forward pass: read them left to right. Red numbers are the backward pass: each neuron's
+# red number is $\partial \mathrm{OUT} / \partial(\text{its weighted sum})$, and each weight's
+# red number is $\partial \mathrm{OUT} / \partial w$. Read them right to left, and notice that
+# every red number on a weight is the red number of the neuron the arrow enters times the black
+# value of the neuron it leaves.
 
 # %%
 pos = {"x1": (0, 1), "x2": (0, 0), "u1": (1.6, 1), "v1": (1.6, 0),
        "u2": (3.2, 1), "v2": (3.2, 0), "OUT": (4.5, 0.5)}
-half_width = {"x1": 0.3, "x2": 0.3, "u1": 0.42, "v1": 0.42, "u2": 0.42, "v2": 0.42, "OUT": 0.25}
+half_width = {"x1": 0.3, "x2": 0.3, "u1": 0.42, "v1": 0.42, "u2": 0.42, "v2": 0.42,
+              "OUT": 0.25}
 edges = {"w1": ("x1", "u1"), "w2": ("x2", "u1"), "w3": ("x1", "v1"), "w4": ("x2", "v1"),
          "w5": ("u1", "u2"), "w6": ("v1", "u2"), "w7": ("u1", "v2"), "w8": ("v1", "v2"),
          "w9": ("u2", "OUT"), "w10": ("v2", "OUT")}
@@ -271,27 +282,32 @@ node_grads = {"u1": d_u1, "v1": d_v1, "u2": d_u2, "v2": d_v2, "OUT": 1.0}
 # weight's gradient placed a third of the way along, where crossing arrows are apart) and a
 # loop over the nodes.
 
-# %%
+# %% mystnb={"figure": {"caption": "The notes' network with the forward values (black, left to right) and the gradients of OUT (red, right to left): on each neuron the gradient with respect to its weighted sum, on each arrow the gradient with respect to its weight.", "name": "fig-backpropagation-network"}}
 fig, ax = plt.subplots(figsize=(8, 3.8))
 for name, (a, b) in edges.items():
     xa, ya = pos[a][0] + half_width[a], pos[a][1]     # right edge of the source box
     xb, yb = pos[b][0] - half_width[b], pos[b][1]     # left edge of the target box
-    ax.annotate("", xy=(xb, yb), xytext=(xa, ya), arrowprops=dict(arrowstyle="-|>", color="0.6"))
-    t = 0.5 if ya == yb else 0.3                       # crossing arrows: label near the start
-    ax.text(xa + t * (xb - xa), ya + t * (yb - ya), f"{name}: {grad[name]:+.3f}", color="C3",
-            fontsize=8, ha="center", va="center", bbox=dict(fc="white", ec="none", pad=1))
+    ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
+                arrowprops=dict(arrowstyle="-|>", color="0.6"))
+    # crossing arrows: label near the start
+    t = 0.5 if ya == yb else 0.3
+    ax.text(xa + t * (xb - xa), ya + t * (yb - ya), f"{name}: {grad[name]:+.3f}",
+            color="C3", fontsize=8, ha="center", va="center",
+            bbox=dict(fc="white", ec="none", pad=1))
 for node, (x, y) in pos.items():
     ax.text(x, y, labels[node], ha="center", va="center", fontsize=9,
             bbox=dict(boxstyle="round", fc="#dbe9f6", ec="C0"))
-    if node in node_grads:                             # above the top row, below the others
+    # above the top row, below the others
+    if node in node_grads:
         ax.text(x, y + (0.25 if y == 1 else -0.27), f"{float(node_grads[node]):+.3f}",
                 color="C3", ha="center", va="center", fontsize=9)
-ax.set(xlim=(-0.4, 4.9), ylim=(-0.45, 1.4), title="Forward values (black), gradients of OUT (red)")
+ax.set(xlim=(-0.4, 4.9), ylim=(-0.45, 1.4),
+       title="Forward values (black), gradients of OUT (red)")
 ax.axis("off")
 plt.show()
 
 # %% [markdown]
-# ## Layers as matrices: the $\delta$ recursion
+# ## The $\delta$ recursion
 #
 # The recipe gets much shorter with vectors. Call the input $\mathbf{a}^{(0)} = \mathbf{x}$ and
 # let layer $l$ compute a weighted sum and an activation,
@@ -304,10 +320,11 @@ plt.show()
 # where row $i$ of $\mathbf{W}^{(l)}$ holds the weights of neuron $i$. The notes' network has
 # $\mathbf{W}^{(1)} = \begin{pmatrix} w_1 & w_2 \\ w_3 & w_4 \end{pmatrix}$,
 # $\mathbf{W}^{(2)} = \begin{pmatrix} w_5 & w_6 \\ w_7 & w_8 \end{pmatrix}$ and
-# $\mathbf{W}^{(3)} = (w_9 \;\; w_{10})$; $\varphi$ applies $f$ to a layer's first neuron and $g$ to
-# its second, and the output layer has neither activation nor bias.
+# $\mathbf{W}^{(3)} = (w_9 \;\; w_{10})$; $\varphi$ applies $f$ to a layer's first neuron and
+# $g$ to its second, and the output layer has neither activation nor bias.
 #
-# The red numbers on the neurons are the layer's **{term}`error term`** (误差项)
+# The red numbers on the neurons are the layer's
+# **[error term](../../book/glossary.md#term-error-term)** (误差项)
 # $\boldsymbol{\delta}^{(l)} = \partial L / \partial \mathbf{z}^{(l)}$, here with
 # $L = \mathrm{OUT}$. Everything you did by hand is three lines:
 #
@@ -342,7 +359,8 @@ W2, bias2 = stacked("w5", "w6", "w7", "w8").reshape(2, 2), stacked("b3", "b4")
 W3 = stacked("w9", "w10").reshape(1, 2)              # one output neuron, no bias
 
 def phi(z):
-    return torch.stack([f(z[0]), g(z[1])])           # f on the first neuron, g on the second
+    # f on the first neuron, g on the second
+    return torch.stack([f(z[0]), g(z[1])])
 
 def dphi(z):
     return torch.stack([df(z[0]), dg(z[1])])
@@ -361,7 +379,9 @@ z3 = W3 @ phi(z2)                                    # (1,): OUT
 delta3 = torch.ones(1, dtype=torch.float64)          # dOUT/dz3: the output is z3 itself
 delta2 = (W3.T @ delta3) * dphi(z2)                  # (2,)
 delta1 = (W2.T @ delta2) * dphi(z1)                  # (2,)
-dW1, dW2, dW3 = torch.outer(delta1, a0), torch.outer(delta2, phi(z1)), torch.outer(delta3, phi(z2))
+dW1 = torch.outer(delta1, a0)                        # (2, 2)
+dW2 = torch.outer(delta2, phi(z1))                   # (2, 2)
+dW3 = torch.outer(delta3, phi(z2))                   # (1, 2)
 print("delta2 =", delta2.numpy().round(4), " delta1 =", delta1.numpy().round(4))
 print("dL/dW1 =", dW1.numpy().round(4).tolist())
 
@@ -369,11 +389,13 @@ print("dL/dW1 =", dW1.numpy().round(4).tolist())
 # Compare each matrix, entry by entry, with the fourteen numbers in `grad`:
 
 # %%
-same_numbers = {"dW1": (dW1, "w1 w2 w3 w4"), "dW2": (dW2, "w5 w6 w7 w8"), "dW3": (dW3, "w9 w10"),
-                "delta1": (delta1, "b1 b2"), "delta2": (delta2, "b3 b4")}
+same_numbers = {"dW1": (dW1, "w1 w2 w3 w4"), "dW2": (dW2, "w5 w6 w7 w8"),
+                "dW3": (dW3, "w9 w10"), "delta1": (delta1, "b1 b2"),
+                "delta2": (delta2, "b3 b4")}
 for key, (matrix, names) in same_numbers.items():
     one_by_one = torch.stack([grad[name] for name in names.split()])
-    assert torch.allclose(matrix.reshape(-1), one_by_one, rtol=0, atol=1e-15), f"{key} is off"
+    assert torch.allclose(matrix.reshape(-1), one_by_one, rtol=0, atol=1e-15), (
+        f"{key} is off")
 
 # %% [markdown]
 # The source notes (004) write the same recursion with row vectors,
@@ -392,15 +414,15 @@ for key, (matrix, names) in same_numbers.items():
 #
 # This also shows what tells the three kinds of layer apart:
 #
-# - The **{term}`input layer`** (输入层) computes nothing. It *is* the data, $\mathbf{X}$ of
-#   shape $(n, d)$.
-# - A **{term}`hidden layer`** (隐藏层) computes weighted sums and passes them through an
-#   activation. Its output, $(n, h)$, looks just like an input to the next layer: a new data
-#   matrix with $h$ features (for tanh, each in $(-1, 1)$).
-# - The **{term}`output layer`** (输出层) computes weighted sums and passes them through its own
-#   output function, often a different one (here none at all). Its $(n, k)$ result is compared
-#   with targets that have the same $n$ rows, and the loss boils the whole batch down to a
-#   single number.
+# - The **[input layer](../../book/glossary.md#term-input-layer)** (输入层) computes nothing. It
+#   *is* the data, $\mathbf{X}$ of shape $(n, d)$.
+# - A **[hidden layer](../../book/glossary.md#term-hidden-layer)** (隐藏层) computes weighted sums
+#   and passes them through an activation. Its output, $(n, h)$, looks just like an input to the
+#   next layer: a new data matrix with $h$ features (for tanh, each in $(-1, 1)$).
+# - The **[output layer](../../book/glossary.md#term-output-layer)** (输出层) computes weighted
+#   sums and passes them through its own output function, often a different one (here none at
+#   all). Its $(n, k)$ result is compared with targets that have the same $n$ rows, and the loss
+#   boils the whole batch down to a single number.
 #
 # PyTorch's `nn.Linear(d, h)` stores the weights of its $h$ neurons as the rows of an $(h, d)$
 # matrix, as in the $\delta$ recursion, and computes $\mathbf{X}\mathbf{W}^\top + \mathbf{b}$;
@@ -416,14 +438,15 @@ for key, (matrix, names) in same_numbers.items():
 #
 # Let's build it and print every shape.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 d2lite.seed_everything(0)
-n, d, h, k = 5, 3, 2, 1                        # examples, features, hidden neurons, outputs
+# examples, features, hidden neurons, outputs
+n, d, h, k = 5, 3, 2, 1
 X, Y = torch.randn(n, d), torch.randn(n, k)
 hidden, output = nn.Linear(d, h), nn.Linear(h, k)
 Z1 = X @ hidden.weight.T + hidden.bias         # (n, h)
-A1 = torch.tanh(Z1)                            # (n, h): a new data matrix for the next layer
+# (n, h): a new data matrix for the next layer
+A1 = torch.tanh(Z1)
 Y_hat = A1 @ output.weight.T + output.bias     # (n, k)
 L = 0.5 * ((Y_hat - Y) ** 2).sum() / n         # (): one number for the batch
 shapes = {"X": X, "W1": hidden.weight, "b1": hidden.bias, "Z1": Z1, "A1": A1,
@@ -439,8 +462,9 @@ for name, t in shapes.items():
 # %%
 expected = {"X": (5, 3), "W1": (2, 3), "b1": (2,), "Z1": (5, 2), "A1": (5, 2),
             "W2": (1, 2), "b2": (1,), "Y_hat": (5, 1), "Y": (5, 1), "L": ()}
-assert {name: tuple(t.shape) for name, t in shapes.items()} == expected, "a shape is off"
-one_neuron = X @ hidden.weight[0] + hidden.bias[0]            # (n,): the notes' column f1
+assert {name: tuple(t.shape) for name, t in shapes.items()} == expected, (
+    "a shape is off")
+one_neuron = X @ hidden.weight[0] + hidden.bias[0]      # (n,): the notes' column f1
 assert torch.allclose(Z1[:, 0], one_neuron), "column 0 of Z1 should be neuron 0's sums"
 assert torch.allclose(hidden(X), Z1), "nn.Linear should compute X W^T + b"
 
@@ -465,13 +489,20 @@ assert torch.allclose(hidden(X), Z1), "nn.Linear should compute X W^T + b"
 # $\boldsymbol{\Delta}^{(\mathrm{out})} = \partial L / \partial \hat{\mathbf{Y}}
 # = (\hat{\mathbf{Y}} - \mathbf{Y}) / n$.
 #
-# ## Backpropagation for any MLP, by hand
+# ## Any MLP, by hand
 #
 # That is all you need for a multilayer perceptron of any depth. The class below keeps one
 # `(W, b)` pair per layer, with `W` shaped `(out, in)` as in `nn.Linear`, uses $\tanh$ in the
 # hidden layers and no activation at the output. `forward` caches what the backward pass needs,
 # each layer's input $\mathbf{A}^{(l-1)}$ and weighted sums $\mathbf{Z}^{(l)}$; `backward` runs
 # the recursion from the last layer to the first and returns `(dW, db)` for every layer.
+#
+# The recursion stops at the first layer: `backward` computes no gradient with respect to the
+# input $\mathbf{X}$. The inputs are data, not parameters, and nothing will ever step them, so
+# their gradient would be wasted work. Autograd makes the same saving: a tensor that does not
+# require gradients, such as a batch of data, gets none, and the matrix product that would
+# compute it is never run. (When you *do* want it, to see which pixels a prediction depends
+# on, say, you ask for it with `X.requires_grad_()`.)
 
 # %%
 class HandMLP:
@@ -490,14 +521,15 @@ class HandMLP:
         return A, cache
 
     def backward(self, cache, dY):
-        """dY = dL/dY_hat: (n, k) -> [(dW, db), ...], one pair per layer, first layer first."""
+        """dY = dL/dY_hat (n, k) -> [(dW, db), ...], one pair per layer, in order."""
         grads, delta = [], dY                       # linear output: dL/dZ = dL/dY_hat
         for i in reversed(range(len(self.layers))):
             A_prev, _ = cache[i]
-            grads.append((delta.T @ A_prev, delta.sum(dim=0)))       # (out, in), (out,)
-            if i > 0:                                                # on to layer i - 1
+            grads.append((delta.T @ A_prev, delta.sum(dim=0)))  # (out, in), (out,)
+            if i > 0:                                           # no gradient for X
                 Z_prev = cache[i - 1][1]
-                delta = (delta @ self.layers[i][0]) * (1 - torch.tanh(Z_prev) ** 2)
+                slope = 1 - torch.tanh(Z_prev) ** 2             # tanh'
+                delta = (delta @ self.layers[i][0]) * slope     # (n, in)
         return grads[::-1]
 
 
@@ -523,8 +555,7 @@ def mse(Y_hat, Y):
 # with random targets, run the forward and backward passes, and look at the shapes: each
 # gradient has the shape of its parameter.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 d2lite.seed_everything(0)
 model = random_mlp([2, 8, 8, 3])
 X = torch.randn(16, 2, dtype=torch.float64)
@@ -535,8 +566,9 @@ hand = model.backward(cache, dY)
 for i, ((W, b), (dW, db)) in enumerate(zip(model.layers, hand, strict=True), start=1):
     print(f"layer {i}: W {tuple(W.shape)}, dW {tuple(dW.shape)};  b {tuple(b.shape)}, "
           f"db {tuple(db.shape)}")
+pairs = zip(model.layers, hand, strict=True)
 assert all(dW.shape == W.shape and db.shape == b.shape
-           for (W, b), (dW, db) in zip(model.layers, hand, strict=True)), "shape mismatch"
+           for (W, b), (dW, db) in pairs), "shape mismatch"
 
 # %% [markdown]
 # ## Three ways to a gradient
@@ -549,7 +581,8 @@ assert all(dW.shape == W.shape and db.shape == b.shape
 # compute the same loss and call `backward`:
 
 # %%
-net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                    nn.Linear(8, 3))
 net = net.double()
 linears = [m for m in net if isinstance(m, nn.Linear)]
 with torch.no_grad():
@@ -559,10 +592,12 @@ with torch.no_grad():
 torch_loss, _ = mse(net(X), Y)
 torch_loss.backward()
 autograd = [(lin.weight.grad, lin.bias.grad) for lin in linears]
-assert abs(torch_loss.item() - loss.item()) < 1e-12, "the two networks should compute the same loss"
+assert abs(torch_loss.item() - loss.item()) < 1e-12, (
+    "the two networks should compute the same loss")
 
 # %% [markdown]
-# The second needs no calculus at all: **{term}`finite differences`** (有限差分). Nudge one
+# The second needs no calculus at all:
+# **[finite differences](../../book/glossary.md#term-finite-differences)** (有限差分). Nudge one
 # parameter up and down by a small $h$, evaluate the loss both times, and divide:
 #
 # $$
@@ -571,11 +606,12 @@ assert abs(torch_loss.item() - loss.item()) < 1e-12, "the two networks should co
 #
 # This *central* difference is accurate to order $h^2$. It costs two forward passes per
 # parameter, hopeless for training a real network but fine for checking a small one; this
-# check is called a **{term}`gradient check`** (梯度检验).
+# check is called a **[gradient check](../../book/glossary.md#term-gradient-check)** (梯度检验).
 
 # %%
 def finite_difference_grads(model, X, Y, h):
-    """Central differences (L(theta + h) - L(theta - h)) / 2h for every entry of every parameter."""
+    """Central differences (L(theta + h) - L(theta - h)) / 2h for every entry of
+    every parameter."""
     grads = []
     for W, b in model.layers:
         pair = []
@@ -607,7 +643,7 @@ def finite_difference_grads(model, X, Y, h):
 
 # %%
 def rel_error(grads_a, grads_b):
-    """Relative error between two lists of (dW, db) pairs, taken over all their entries."""
+    """Relative error between two lists of (dW, db) pairs, over all their entries."""
     a = torch.cat([t.reshape(-1).double() for pair in grads_a for t in pair])
     b = torch.cat([t.reshape(-1).double() for pair in grads_b for t in pair])
     return ((a - b).norm() / (a.norm() + b.norm())).item()
@@ -618,8 +654,10 @@ for i in range(3):
     vs_numeric = rel_error(hand[i:i + 1], numeric[i:i + 1])
     print(f"layer {i + 1}: hand vs autograd {vs_autograd:.1e}   "
           f"hand vs finite differences {vs_numeric:.1e}")
-    assert vs_autograd < 1e-12, f"layer {i + 1}: hand and autograd differ by {vs_autograd:.1e}"
-    assert vs_numeric < 1e-6, f"layer {i + 1}: hand and numeric differ by {vs_numeric:.1e}"
+    assert vs_autograd < 1e-12, (
+        f"layer {i + 1}: hand and autograd differ by {vs_autograd:.1e}")
+    assert vs_numeric < 1e-6, (
+        f"layer {i + 1}: hand and numeric differ by {vs_numeric:.1e}")
 
 # %% [markdown]
 # The hand-written backward pass agrees with autograd to better than $10^{-12}$, the last few
@@ -654,16 +692,17 @@ print(f"float64: best h = {hs[best64]:.0e}, relative error {errors64[best64]:.1e
 print(f"float32: best relative error {min(errors32):.1e}")
 
 # %% [markdown]
-# The plot shows the famous V on log-log axes. On the right (large $h$) the truncation error
-# falls with slope 2, a hundredfold for every tenfold smaller $h$; on the left the rounding
-# error grows as $1/h$, tenfold per decade. The float32 curve bottoms out above the dotted
-# $10^{-6}$ line of our check, and for tiny $h$ the nudge is lost in float32 altogether (the
-# loss cannot register so small a change), so the estimate is zero, a relative error of 1.
+# [Figure 2](#fig-backpropagation-step-size) shows the famous V on log-log axes. On the right
+# (large $h$) the truncation error falls with slope 2, a hundredfold for every tenfold smaller
+# $h$; on the left the rounding error grows as $1/h$, tenfold per decade. The float32 curve
+# bottoms out above the dotted $10^{-6}$ line of our check, and for tiny $h$ the nudge is lost
+# in float32 altogether (the loss cannot register so small a change), so the estimate is zero, a
+# relative error of 1.
 
-# %%
-ax = plot(hs, [errors64, errors32], "step h", "relative error vs hand gradients",
-          legend=["float64", "float32"], xscale="log", yscale="log",
-          title="Central differences: error vs step size")
+# %% mystnb={"figure": {"caption": "Relative error of central finite differences against the hand-written gradients, for 25 step sizes h, in float64 and float32 (log-log axes); the dotted line is the check's threshold.", "name": "fig-backpropagation-step-size"}}
+ax = d2lite.plot(hs, [errors64, errors32], "step h", "relative error vs hand gradients",
+                 legend=["float64", "float32"], xscale="log", yscale="log",
+                 title="Central differences: error vs step size")
 ax.axhline(1e-6, color="k", ls=":", lw=1, label="check threshold $10^{-6}$")
 ax.legend(loc="lower left", fontsize=8)
 plt.show()
@@ -677,18 +716,25 @@ plt.show()
 # %%
 truncation_drop = errors64[0] / errors64[2]            # from h = 1e-1 to h = 1e-2
 rounding_rise = errors64[-1] / errors64[-3]            # from h = 1e-12 to h = 1e-13
-print(f"truncation arm x{truncation_drop:.0f} per decade, rounding arm x{rounding_rise:.1f}")
-assert 50 < truncation_drop < 200, f"expected ~100x per decade (slope 2), got {truncation_drop:.0f}"
-assert 3 < rounding_rise < 30, f"expected ~10x per decade (slope -1), got {rounding_rise:.1f}"
-assert errors64[best64] < 1e-8, f"float64 finite differences reach only {errors64[best64]:.1e}"
+print(f"truncation arm x{truncation_drop:.0f} per decade, "
+      f"rounding arm x{rounding_rise:.1f}")
+assert 50 < truncation_drop < 200, (
+    f"expected ~100x per decade (slope 2), got {truncation_drop:.0f}")
+assert 3 < rounding_rise < 30, (
+    f"expected ~10x per decade (slope -1), got {rounding_rise:.1f}")
+assert errors64[best64] < 1e-8, (
+    f"float64 finite differences reach only {errors64[best64]:.1e}")
 assert 1e-7 <= hs[best64] <= 1e-4, f"best h = {hs[best64]:.0e}, expected near 1e-5"
 best32 = min(range(len(hs)), key=errors32.__getitem__)
-assert 1e-3 <= hs[best32] <= 1e-1, f"float32's best h = {hs[best32]:.0e}, expected near 1e-2"
-assert errors32[best32] > 1e-6, f"float32 reached {errors32[best32]:.1e}; expected above 1e-6"
-assert errors32[-1] == 1.0, f"at h = {hs[-1]:.0e} float32 should see no change, got {errors32[-1]}"
+assert 1e-3 <= hs[best32] <= 1e-1, (
+    f"float32's best h = {hs[best32]:.0e}, expected near 1e-2")
+assert errors32[best32] > 1e-6, (
+    f"float32 reached {errors32[best32]:.1e}; expected above 1e-6")
+assert errors32[-1] == 1.0, (
+    f"at h = {hs[-1]:.0e} float32 should see no change, got {errors32[-1]}")
 
 # %% [markdown]
-# ## Training the hand-written MLP
+# ## Training it
 #
 # Gradients are only useful if they train something. Here is a synthetic 2-D task in the
 # spirit of the notes' $\pm 1$ labels: 200 points drawn uniformly from the square
@@ -697,7 +743,8 @@ assert errors32[-1] == 1.0, f"at h = {hs[-1]:.0e} float32 should see no change, 
 
 # %%
 def circle_data(n):
-    """n points uniform in [-2, 2]^2: X (n, 2), labels (n, 1) = +1 inside radius 1.3, else -1."""
+    """n points uniform in [-2, 2]^2: X (n, 2), labels (n, 1) = +1 inside radius 1.3,
+    else -1."""
     X = torch.rand(n, 2, dtype=torch.float64) * 4 - 2
     inside = (X ** 2).sum(dim=1, keepdim=True) < 1.3 ** 2
     return X, torch.where(inside, 1.0, -1.0).double()
@@ -720,8 +767,9 @@ for _ in range(400):
     Y_hat, cache = circle_net.forward(X_train)
     loss, dY = mse(Y_hat, Y_train)
     losses.append(loss.item())
-    for (W, b), (dW, db) in zip(circle_net.layers, circle_net.backward(cache, dY), strict=True):
-        W -= 0.4 * dW                                  # in place: the model's own tensors
+    grads = circle_net.backward(cache, dY)
+    for (W, b), (dW, db) in zip(circle_net.layers, grads, strict=True):
+        W -= 0.4 * dW                            # in place: the model's own tensors
         b -= 0.4 * db
 test_acc = (circle_net.forward(X_test)[0].sign() == Y_test).double().mean().item()
 print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}; test accuracy {test_acc:.3f}")
@@ -731,26 +779,31 @@ print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}; test accuracy {test_acc:.3f}")
 # 95 % of 1,000 fresh test points correctly.
 
 # %%
-assert losses[-1] < 0.25 * losses[0], f"loss only fell from {losses[0]:.3f} to {losses[-1]:.3f}"
+assert losses[-1] < 0.25 * losses[0], (
+    f"loss only fell from {losses[0]:.3f} to {losses[-1]:.3f}")
 assert test_acc >= 0.95, f"test accuracy {test_acc:.3f} is below 95 %"
 
 # %% [markdown]
-# In the figure, the shading is the sign of the network's output over the square and the
-# dots are the training points. See how the boundary between the two regions has become a
-# closed curve close to the dashed circle: something no single linear layer could draw.
+# In [Figure 3](#fig-backpropagation-circle), the shading is the sign of the network's output
+# over the square and the dots are the training points. See how the boundary between the two
+# regions has become a closed curve close to the dashed circle: something no single linear layer
+# could draw.
 
-# %%
+# %% mystnb={"figure": {"caption": "The sign of the hand-trained MLP's output over the square (blue positive, red negative), the 200 training points and the true circle of radius 1.3 (dashed).", "name": "fig-backpropagation-circle"}}
 grid = torch.linspace(-2, 2, 101, dtype=torch.float64)
 G1, G2 = torch.meshgrid(grid, grid, indexing="xy")
 scores = circle_net.forward(torch.stack([G1.reshape(-1), G2.reshape(-1)], dim=1))[0]
 fig, ax = plt.subplots(figsize=(4.5, 4))
 ax.contourf(G1, G2, scores.reshape(G1.shape).sign(), levels=[-2, 0, 2],
-            colors=["#f6d5d5", "#d5e4f6"])                    # red where < 0, blue where > 0
+            # red where < 0, blue where > 0
+            colors=["#f6d5d5", "#d5e4f6"])
 for label, color in ((1.0, "C0"), (-1.0, "C3")):
     points = X_train[Y_train[:, 0] == label]
-    ax.scatter(points[:, 0], points[:, 1], s=10, color=color, label=f"label {label:+.0f}")
+    ax.scatter(points[:, 0], points[:, 1], s=10, color=color,
+               label=f"label {label:+.0f}")
 ax.add_patch(plt.Circle((0, 0), 1.3, fill=False, ls="--", color="k"))
-ax.set(xlabel="$x_1$", ylabel="$x_2$", aspect="equal", title="What the hand-trained MLP learned")
+ax.set(xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
+       title="What the hand-trained MLP learned")
 ax.legend(loc="upper right", fontsize=8)
 plt.show()
 
@@ -778,21 +831,63 @@ plt.show()
 #
 # 1. **One more bias.** Give the notes' network an output bias, $\mathrm{OUT} = w_9 f(u_2) +
 #    w_{10} g(v_2) + b_5$. What is $\partial \mathrm{OUT} / \partial b_5$, and which of the other
-#    fourteen derivatives change? Self-check with autograd: add `b5` to `numbers` and to
-#    `seed_forward`, then `assert leaves["b5"].grad == 1`.
+#    fourteen derivatives change? Check your answer with autograd.
+
+# %% tags=["hide-cell"]
+# A solution. OUT depends on b5 with slope 1, and adding a constant changes no other
+# derivative: b5 does not feed into anything that the other parameters reach.
+def forward_b5(q, x1, x2):
+    """The notes' network with an output bias b5."""
+    return seed_forward(q, x1, x2)["OUT"] + q["b5"]
+
+leaves5 = {name: t.clone().requires_grad_() for name, t in p.items()}
+leaves5["b5"] = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+forward_b5(leaves5, x1, x2).backward()
+print("dOUT/db5 =", leaves5["b5"].grad.item())
+assert leaves5["b5"].grad == 1, "OUT = ... + b5 has slope 1 in b5"
+assert all(leaves5[n].grad == leaves[n].grad for n in p), "no other derivative changes"
+
+# %% [markdown]
 # 2. **ReLU instead of tanh.** Write `ReluMLP`, a copy of `HandMLP` whose hidden layers use
-#    $\max(z, 0)$ with derivative `(Z > 0).double()`. Self-check:
-#    `assert rel_error(relu_hand, relu_autograd) < 1e-6` against an `nn.Sequential` with
-#    `nn.ReLU()`. Why can the finite-difference check fail for a ReLU network when some
-#    $z$ lies within $h$ of zero?
+#    $\max(z, 0)$ with derivative `(Z > 0).double()`, and check it against an `nn.Sequential`
+#    with `nn.ReLU()` layers: the relative error should be below $10^{-6}$. Why can the
+#    finite-difference check fail for a ReLU network when some $z$ lies within $h$ of zero?
 # 3. **A classification output.** Replace `mse` by softmax followed by cross-entropy, whose
 #    gradient with respect to the logits is $(\operatorname{softmax}(\mathbf{Z}) - \mathbf{Y})/n$
-#    for one-hot targets $\mathbf{Y}$. Self-check that your `dY` equals the gradient autograd
-#    gives for `nn.functional.cross_entropy(Z, labels)` with respect to `Z` to 1e-12.
-# 4. **What does backward cost?** Count the multiplications in `HandMLP.forward` and
-#    `HandMLP.backward` for layer widths $d \to h \to k$ and a batch of $n$. Show that the
-#    backward pass costs about twice the forward pass, and time both for widths
-#    $784 \to 256 \to 10$ to see it.
+#    for one-hot targets $\mathbf{Y}$. Check that your `dY` equals, to $10^{-12}$, the gradient
+#    with respect to `Z` that autograd gives for `F.cross_entropy(Z, labels)`.
+# 4. **What does backward cost?** Count the multiply-adds of the matrix products in
+#    `HandMLP.forward` and `HandMLP.backward` for layer widths $d \to h \to k$ and a batch of
+#    $n$, and check your count with PyTorch's `FlopCounterMode`, which counts the floating-point
+#    operations of every matrix product it sees (two per multiply-add). For widths
+#    $784 \to 256 \to 10$, how does backward compare with forward? How would the ratio change
+#    if `backward` also computed the gradient with respect to the input $\mathbf{X}$?
+
+# %% tags=["hide-cell"]
+# A solution. Forward: X W1^T is n d h multiply-adds, A1 W2^T is n h k. Backward: the
+# weight gradients cost the same again (n h d + n k h), and sending delta back through
+# W2 costs n k h; sending it on through W1, to X, would cost n h d more, but backward
+# skips it. So backward = n (d h + 2 h k), almost exactly forward when h k << d h, and
+# 2 n (d h + h k), exactly twice forward, with the input gradient.
+n, d, h, k = 64, 784, 256, 10
+net_cost = random_mlp([d, h, k])
+X_cost = torch.randn(n, d, dtype=torch.float64)
+with FlopCounterMode(display=False) as counter:
+    out, cache_cost = net_cost.forward(X_cost)
+forward_flops = counter.get_total_flops()
+with FlopCounterMode(display=False) as counter:
+    net_cost.backward(cache_cost, torch.ones_like(out) / n)
+backward_flops = counter.get_total_flops()
+assert forward_flops == 2 * n * (d * h + h * k), "forward: n d h + n h k multiply-adds"
+assert backward_flops == 2 * n * (d * h + 2 * h * k), (
+    "backward skips the input gradient")
+with_input = backward_flops + 2 * n * d * h                  # plus delta1 @ W1: (n, d)
+print(f"backward / forward: {backward_flops / forward_flops:.3f}; "
+      f"with the input gradient {with_input / forward_flops:.3f}")
+assert abs(backward_flops / forward_flops - 1.013) < 0.001
+assert abs(with_input / forward_flops - 2) < 1e-9
+
+# %% [markdown]
 # 5. **One-sided differences.** Repeat the $h$ sweep with $(L(\theta + h) - L(\theta))/h$,
 #    whose truncation error is of order $h$. Where is the bottom of its V, and how deep is it
 #    compared with the central difference's?
