@@ -1,5 +1,10 @@
-"""Shared widget machinery: `Explorer` (a figure drawn from named controls), the live/static mode
-choice, PNG frames and the kernel-free HTML frame slider; what to draw is in d2lite.widgets.
+"""Shared widget machinery: `Explorer` (a figure drawn from named controls), PNG frames and the
+kernel-free HTML frame slider; what to draw is in d2lite.widgets. The live/static choice is
+d2lite.settings' (`widget_mode` is re-exported here).
+
+Frames are drawn at twice the pixels they are shown at (sharp on high-DPI screens and phones), as
+8-bit palette PNGs, so a lesson with two widgets stays well under the 2 MB notebook limit. The live
+form works with ipywidgets 7.6+ and 8 (imported only when a live widget is shown).
 """
 from __future__ import annotations
 
@@ -9,38 +14,20 @@ import html
 import io
 import itertools
 import json
-import os
-import sys
 from collections.abc import Callable
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from d2lite.settings import MODES as MODES
+from d2lite.settings import widget_mode as widget_mode
+
 __all__ = ["Explorer", "widget_mode"]
 
-DPI = 72  # frames are small: a notebook must stay under 2 MB
-MODES = ("live", "static")
-
-
-def widget_mode(mode: str | None = None, caller: str = "widget_mode") -> str:
-    """Return "live" or "static": `mode` if given, else $D2LITE_WIDGETS, else live in a kernel.
-
-    Example:
-        >>> widget_mode("static")
-        'static'
-    """
-    source = "mode" if mode is not None else "D2LITE_WIDGETS"
-    if mode is None:
-        mode = os.environ.get("D2LITE_WIDGETS", "").strip().lower() or None
-    if mode is None:  # only a Jupyter kernel can talk to a widget frontend
-        ipython = sys.modules.get("IPython")
-        shell = ipython.get_ipython() if ipython is not None else None
-        return "live" if getattr(shell, "kernel", None) is not None else "static"
-    if mode not in MODES:
-        raise ValueError(f"{caller}(): got {source}={mode!r}; expected 'live' (ipywidgets) or "
-                         "'static' (kernel-free frame slider)")
-    return mode
+CSS_DPI = 72  # a figure of width w inches is shown w * 72 CSS pixels wide: 10 pt text is 10 px
+SCALE = 2  # ... and drawn with twice the pixels
+DPI = CSS_DPI * SCALE
 
 
 def _encode_png(fig: Figure) -> bytes:
@@ -55,7 +42,7 @@ def _encode_png(fig: Figure) -> bytes:
 
 
 def _frames_html(frames: list[bytes], sliders: list[tuple[str, list[str]]], start: list[int],
-                 alt: str, salt: str = "") -> str:
+                 alt: str, salt: str = "", width: int | None = None) -> str:
     """Self-contained HTML: an <img>, a labelled range input per slider, JS swapping frames.
 
     Element ids hash the frames and `salt`, so outputs repeat exactly from run to run; the JS finds
@@ -84,8 +71,10 @@ def _frames_html(frames: list[bytes], sliders: list[tuple[str, list[str]]], star
         "k=k*d.sizes[i]+v;outs[i].textContent=d.labels[i][v];}img.src=d.frames[k];}"
         'for(var i=0;i<ins.length;i++){ins[i].addEventListener("input",show);}})();')
     first = "data:image/png;base64," + base64.b64encode(frames[k0]).decode("ascii")
+    size = f' width="{width}"' if width else ""
     return (f'<div class="d2lite-widget" id="{uid}">{rows}<img id="{uid}-img" src="{first}" '
-            f'alt="{html.escape(alt)}" style="max-width:100%"><script>{script}</script></div>')
+            f'alt="{html.escape(alt)}"{size} style="max-width:100%;height:auto">'
+            f'<script>{script}</script></div>')
 
 
 def _nearest(options: list, value: object) -> int:
@@ -100,8 +89,11 @@ def _nearest(options: list, value: object) -> int:
 class Explorer:
     """A figure drawn from named controls, shown as a live ipywidgets form or a frame slider.
 
-    `update(**values)` redraws and returns the plotted data; `widget` is the ipywidgets form
-    (built on first use); `to_html()` is the kernel-free form. Made by the `*_explorer` functions.
+    A displayed explorer shows the state its own cell set up until the reader moves its controls:
+    `update(**values)` computes what it would show for other control values (the rest as shown)
+    and returns the plotted data, without changing the display, so later cells can run their own
+    experiments. `data` and `values` are what is shown; `widget` is the ipywidgets form (built on
+    first use); `to_html()` is the kernel-free form. Made by the `*_explorer` functions.
 
     Args:
         name: shown in error messages, e.g. "lr_explorer".
@@ -119,6 +111,8 @@ class Explorer:
         ...                 describe=lambda name, value: str(value), figsize=(2, 2), mode="static")
         >>> demo.update(k=2)
         {'k': 2}
+        >>> demo.values, demo.data   # what is shown has not changed
+        ({'k': 1}, {'k': 1})
     """
 
     def __init__(self, name: str, draw: Callable[..., dict], values: dict,
@@ -127,32 +121,44 @@ class Explorer:
                  mode: str | None = None):
         self.name, self.mode = name, widget_mode(mode, name)
         self.values, self.options, self.grid = dict(values), options, grid
-        self.figure = Figure(figsize=figsize, dpi=DPI)
+        self.figure = Figure(figsize=figsize, dpi=DPI)  # what is shown
         FigureCanvasAgg(self.figure)
+        self._probe = Figure(figsize=figsize, dpi=DPI)  # what update() draws on
+        FigureCanvasAgg(self._probe)
+        self.width = round(figsize[0] * CSS_DPI)  # shown width in CSS pixels
         self._draw, self._describe = draw, describe
         self._widget, self._frames, self._shown = None, None, 0
-        self.data = self.update()
+        self.data = self._render(self.figure, self.values)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
         return f"{self.name}({shown}; mode={self.mode!r})"
 
-    def _render(self, values: dict) -> dict:
-        self.figure.clear()
-        return self._draw(self.figure, **values)
+    def _render(self, figure: Figure, values: dict) -> dict:
+        figure.clear()
+        return self._draw(figure, **values)
 
-    def update(self, **values) -> dict:
-        """Set some controls (e.g. `lr=0.3`), redraw, return the plotted data (numpy, floats)."""
+    def _merged(self, values: dict) -> dict:
         unknown = sorted(set(values) - set(self.values))
         if unknown:
             raise TypeError(f"{self.name}.update(): got unknown control(s) {unknown}; "
                             f"expected some of {sorted(self.values)}")
-        merged = {**self.values, **values}
-        self.data = self._render(merged)  # raises before anything changes when a value is bad
+        return {**self.values, **values}
+
+    def update(self, **values) -> dict:
+        """Return the data plotted for these controls (e.g. `lr=0.3`; the others as shown).
+
+        The displayed widget keeps showing what it showed: only its own controls change it."""
+        return self._render(self._probe, self._merged(values))
+
+    def _show(self, **values) -> dict:
+        """Move the displayed explorer to these controls (what the live controls call)."""
+        merged = self._merged(values)
+        self.data = self._render(self.figure, merged)  # raises before anything changes if bad
         self.values = merged
         if self._widget is not None:
             for key, control in self._controls.items():
-                if merged[key] in self.options[key]:
+                if merged[key] in self.options[key] and control.value != merged[key]:
                     control.value = merged[key]
                 if key in self._readouts:
                     self._readouts[key].value = self._describe(key, merged[key])
@@ -180,14 +186,19 @@ class Explorer:
                     rows.append(ipywidgets.HBox([control, self._readouts[key]]))
                 control.observe(self._on_change(key), names="value")
                 self._controls[key] = control
-            self._image = ipywidgets.Image(value=_encode_png(self.figure), format="png")
+            # width: the figure's size in CSS pixels (the PNG has twice the pixels); works in
+            # ipywidgets 7 and 8
+            self._image = ipywidgets.Image(value=_encode_png(self.figure), format="png",
+                                           width=str(self.width),
+                                           layout=ipywidgets.Layout(max_width="100%",
+                                                                    height="auto"))
             self._widget = ipywidgets.VBox([*rows, self._image])
         return self._widget
 
     def _on_change(self, key: str) -> Callable[[dict], None]:
         def handler(change: dict) -> None:
             if change["new"] != self.values[key]:
-                self.update(**{key: change["new"]})
+                self._show(**{key: change["new"]})
         return handler
 
     def to_html(self) -> str:
@@ -196,18 +207,26 @@ class Explorer:
         if self._frames is None or self._frames[0] != key:
             frames = []
             for combo in itertools.product(*self.grid.values()):
-                self._render({**self.values, **dict(zip(self.grid, combo, strict=True))})
-                frames.append(_encode_png(self.figure))
-            self._render(self.values)
+                self._render(self._probe, {**self.values, **dict(zip(self.grid, combo,
+                                                                     strict=True))})
+                frames.append(_encode_png(self._probe))
             self._frames = (key, frames)
         sliders = [(n, [self._describe(n, v) for v in vs]) for n, vs in self.grid.items()]
         start = [_nearest(vs, self.values[n]) for n, vs in self.grid.items()]
         self._shown += 1  # a second display of this widget gets its own element ids
-        return _frames_html(self._frames[1], sliders, start, self.name, salt=str(self._shown))
+        return _frames_html(self._frames[1], sliders, start, self.name, salt=str(self._shown),
+                            width=self.width)
 
     def _repr_html_(self) -> str | None:
         return self.to_html() if self.mode == "static" else None
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude) \
-            if self.mode == "live" else None
+        if self.mode != "live":
+            return None
+        form = self.widget
+        if hasattr(form, "_repr_mimebundle_"):  # ipywidgets 8
+            return form._repr_mimebundle_(include=include, exclude=exclude)
+        # ipywidgets 7 (Colab's) displays itself instead; this is the bundle it would send
+        return {"text/plain": repr(form),
+                "application/vnd.jupyter.widget-view+json": {
+                    "version_major": 2, "version_minor": 0, "model_id": form.model_id}}

@@ -162,3 +162,28 @@ class LivePlot:
         """Finish: outside Jupyter draw the final figure (left open for `plt.show()`)."""
         if not self.in_notebook and self.series:
             plot_history(self.series)
+
+
+def use_hidpi_figures() -> bool:
+    """In a Jupyter kernel, show matplotlib figures with twice the pixels at the same size (sharp
+    on high-DPI screens and phones, in JupyterLab, Colab and the book); elsewhere do nothing.
+
+    Runs when d2lite is imported; returns True when it changed the kernel's figure format.
+
+    Example:
+        >>> use_hidpi_figures()   # not in a kernel: nothing to do
+        False
+    """
+    if not settings.in_notebook():
+        return False
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:  # a kernel without matplotlib-inline shows no inline figures anyway
+        return False
+    InlineBackend.instance().figure_formats = {"retina"}  # kept when pyplot starts the backend
+    set_matplotlib_formats("retina")
+    return True
+
+
+use_hidpi_figures()

@@ -1,7 +1,9 @@
 """Three teaching widgets (learning rate, activation, attention) on matplotlib, live or kernel-free.
 
 Each returns an `Explorer` (d2lite.explorer): a live ipywidgets form in a kernel, else a precomputed
-frame slider (plain HTML and a little JavaScript); `.update(**values)` redraws and returns the data.
+frame slider (plain HTML and a little JavaScript). A displayed explorer keeps the state its cell set
+up until the reader moves its controls; `.update(**values)` returns the data for other control
+values without changing the display. Text is at least 9 pt: 9 CSS pixels at the figure's size.
 """
 from __future__ import annotations
 
@@ -127,7 +129,7 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
         ax3.axvspan(bound, right, color="tab:red", alpha=0.15)
         ax3.axvline(bound, color="tab:red", ls="--", lw=1)
         ax3.plot([lr], [0.5], "v", color="k", ms=8)
-        ax3.text(bound, 1.15, "2/L", color="tab:red", ha="center", fontsize=8)
+        ax3.text(bound, 1.15, "2/L", color="tab:red", ha="center", fontsize=9)
         ax3.set(xlim=(0, right), ylim=(0, 1), yticks=[],
                 xlabel="learning rate (shaded: past the stability bound 2/L)")
         diverged = len(losses) < steps + 1 or losses[-1] > losses[0]
@@ -251,7 +253,7 @@ def activation_explorer(*, activation: str = "relu", width: int = 16,
         ax.plot(data["x"], data["f"], label="f(x)")
         ax.plot(data["x"], data["df"], "--", label="f'(x)")
         ax.set(xlabel="x", ylabel="value", title=ACTIVATIONS[key][0], ylim=(-1.5, 4))
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
         with torch.no_grad():
             if task == "curve":
                 data["x_fit"] = xs.numpy() * 0.85  # (200,): the data's range and a bit more
@@ -272,7 +274,7 @@ def activation_explorer(*, activation: str = "relu", width: int = 16,
                 ax2.set(xlabel="$x_1$", ylabel="$x_2$")
         ax2.set_title(f"MLP, 2 hidden layers of width {width}: loss {loss:.3f}")
         if task == "curve":
-            ax2.legend(fontsize=8, loc="upper left")
+            ax2.legend(fontsize=9, loc="upper left")
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
         return data
 
@@ -377,8 +379,8 @@ def attention_explorer(weights: object, queries: Sequence | None = None,
         ax = fig.add_subplot()
         image = ax.imshow(w, cmap=REDS, vmin=0, vmax=vmax, aspect="auto")
         ax.set_xticks(range(len(kl)), kl, rotation=60 if max(map(len, kl), default=0) > 2 else 0,
-                      fontsize=8)
-        ax.set_yticks(range(len(ql)), ql, fontsize=8)
+                      fontsize=9)
+        ax.set_yticks(range(len(ql)), ql, fontsize=9)
         ax.set(xlabel="keys", ylabel="queries",
                title=f"layer {layer}, head {head}, example {example}")
         fig.colorbar(image, ax=ax, fraction=0.05, label="attention weight")
