@@ -18,9 +18,11 @@ document.addEventListener("DOMContentLoaded", function () {
 // article's header buttons (".ipynb .pdf"), the page's contents list, raw LaTeX and cell outputs.
 // Leave those out, so a snippet is the prose around the hit.
 document.addEventListener("DOMContentLoaded", function () {
-  if (!window.Search || !Search.htmlToText || Search.htmlToText.d2lite) return;
+  // searchtools.js declares `const Search`: a global binding, not a property of window
+  if (typeof Search === "undefined" || !Search.htmlToText || Search.htmlToText.d2lite) return;
   var original = Search.htmlToText;
   var noise = [".bd-header-article", ".bd-sidebar-secondary", ".d2lite-colab", ".math",
+               ".headerlink", ".section-number", "nav", ".toctree-wrapper",
                "mjx-container", ".cell_output", ".d2lite-widget", ".caption-number",
                ".prev-next-area", "footer"].join(",");
   Search.htmlToText = function (htmlString, anchor) {
