@@ -236,3 +236,14 @@ def check_sliders(page, path: str) -> None:
         after = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)")
         assert before != after, (
             f"{path}: moving slider {i} to {new_value} did not change the picture")
+
+
+def test_search_snippets_are_clean_prose(server, browser):
+    """A search shows the prose around the hit: no raw LaTeX, no header buttons (".pdf")."""
+    page, _, _ = open_page(browser, f"{server}/search.html?q=learning+rate")
+    page.wait_for_selector("ul.search li p.context", timeout=60_000)
+    page.wait_for_timeout(1000)
+    snippets = page.eval_on_selector_all("ul.search li p.context", "ps => ps.map(p => p.innerText)")
+    junk = [s[:120] for s in snippets if re.search(r"\\\(|\\\[|\$\$|\.pdf|\.ipynb\b", s)]
+    assert snippets and not junk, f"search snippets with raw LaTeX or button text: {junk}"
+    page.close()
