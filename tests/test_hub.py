@@ -302,7 +302,7 @@ def test_registry_matches_the_sha256sums_of_d2lite_data():
     sums = dict(reversed(line.split()) for line in (root / "SHA256SUMS").read_text().splitlines())
     listed = {f"{name}/{entry.name}": entry.sha256 for name, files in REGISTRY.items()
               for entry in files}
-    assert listed == sums
+    assert listed.items() <= sums.items()  # the folder may hold files of lessons to come
     for name, files in REGISTRY.items():
         for entry in files:
             assert (root / name / entry.name).stat().st_size == entry.size
