@@ -133,7 +133,7 @@ assert num_params == 156 + 2_416 + dense_params == 61_706
 # %% [markdown]
 # ## Training with a one-cycle schedule
 #
-# The network is trained with Adam, as the MLP was, under a **one-cycle schedule** (单周期学习率)
+# The network is trained with Adam, as the MLP was, under a **[one-cycle schedule](../../book/glossary.md#term-one-cycle-schedule)** (单周期学习率)
 # ([Smith and Topin, 2019](../../book/references.md)): the learning rate climbs from a small value
 # to a maximum over the first 30 % of the steps, then glides down to almost zero. The climb lets
 # Adam's running averages settle before the big steps; the long descent lets the weights settle
