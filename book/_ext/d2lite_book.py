@@ -32,9 +32,12 @@ CHAPTER = re.compile(r"\s*(\d+)\s")
 # ---- glossary terms as MyST link targets
 
 def register_glossary_terms(app, doctree) -> None:
-    """Let `[text](glossary.md#term-foo)` resolve: MyST looks ids up in the page's heading slugs."""
-    terms = {i: (0, i, term.astext()) for term in doctree.findall(nodes.term)
-             for i in term["ids"] if i.startswith("term-")}
+    """Let `[text](glossary.md#term-foo)` resolve: MyST looks ids up in the page's heading slugs.
+
+    Sphinx keeps a term's case in its id ("term-KL-divergence"); lessons write it lower-cased
+    ("#term-kl-divergence"), which resolves to the same anchor."""
+    terms = {alias: (0, i, term.astext()) for term in doctree.findall(nodes.term)
+             for i in term["ids"] if i.startswith("term-") for alias in (i, i.lower())}
     if terms:
         meta = app.env.metadata[app.env.docname]
         meta["myst_slugs"] = {**meta.get("myst_slugs", {}), **terms}
