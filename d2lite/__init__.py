@@ -13,7 +13,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-from d2lite import data, diagrams, text  # submodules: d2lite.data.load_mnist(), d2lite.text.Vocab
+from d2lite import data, diagrams, text, transforms  # submodules: d2lite.data.load_mnist()
 from d2lite.checkpoint import load_checkpoint, load_model, save_checkpoint
 from d2lite.device import num_gpus, seed_everything, try_all_gpus, try_gpu
 from d2lite.metrics import accuracy
@@ -23,7 +23,7 @@ from d2lite.train import EarlyStopping, History, evaluate, fit
 _LAZY = ("models", "widgets")  # widgets loads matplotlib: only when a lesson first names it
 
 __all__ = [
-    "__version__", "data", "diagrams", "models", "text", "widgets",  # submodules
+    "__version__", "data", "diagrams", "models", "text", "transforms", "widgets",  # submodules
     "num_gpus", "seed_everything", "try_all_gpus", "try_gpu",  # devices
     "EarlyStopping", "History", "accuracy", "evaluate", "fit",  # training
     "load_checkpoint", "load_model", "save_checkpoint",
