@@ -21,7 +21,9 @@
 # %%
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/d2lite/d2lite"], check=True)
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
 
@@ -47,7 +49,7 @@ for n, error in zip(sizes, errors):
 
 # %%
 ratio = errors[0] / errors[2]
-assert 7 < ratio < 14, f"10x -> 1000x draws shrank the error {ratio:.1f}x, not about 10x"
+assert 7 < ratio < 14, f"100x more draws shrank the error {ratio:.1f}x, not about 10x"
 
 # %% [markdown]
 # ## Summary
