@@ -82,7 +82,7 @@ def open_page(browser, url: str, viewport: dict | None = None):
 
     page.route("**/*", block_outside)
     page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("networkidle", timeout=90_000)  # a busy CI machine is slow
     return page, errors, external
 
 
