@@ -93,6 +93,17 @@ def test_densenet_shapes_channels_and_parameter_count():
     assert three.num_features == (((8 + 8) // 2 + 16) // 2) + 24
 
 
+def test_densenet_stem_pool_halves_the_size_and_keeps_the_parameters():
+    pooled = DenseNet((2, 2), growth_rate=16, stem_channels=16, stem_pool=True)
+    assert isinstance(pooled.stem[-1], nn.MaxPool2d)
+    X = torch.randn(2, 1, 28, 28)
+    assert pooled.blocks(pooled.stem(X)).shape == (2, 56, 7, 7)
+    assert pooled(X).shape == (2, 10)
+    assert sum(p.numel() for p in pooled.parameters()) == 18_562
+    plain = DenseNet((2, 2), growth_rate=16, stem_channels=16)
+    pooled.load_state_dict(plain.state_dict())          # strict: same parameter names
+
+
 def test_densenet_eval_is_deterministic_and_batch_independent():
     torch.manual_seed(0)
     net = DenseNet((1, 1), growth_rate=4, stem_channels=4)
