@@ -57,24 +57,24 @@ def _curvature(loss: Callable, points: np.ndarray) -> float:
 
 def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
                 A: Sequence[Sequence[float]] = ((1.0, 0.0), (0.0, 5.0)),
-                w0: Sequence[float] = (-3.0, 1.5), L: float | None = None,
+                w0: Sequence[float] = (-3.0, 1.5), lambda_max: float | None = None,
                 lr: float | None = None, steps: int = 30, mode: str | None = None) -> Explorer:
-    """Gradient descent on a 2-D loss: trajectory on the contours, loss curve, and the bound 2/L.
+    """Gradient descent on a 2-D loss: path on the contours, loss curve, and the bound 2/λ_max.
 
     Args:
         loss: a lesson's own loss, `loss(w) -> scalar tensor` for `w` of shape (2,); by default
             the quadratic 0.5 w^T A w.
-        A: (2, 2) symmetric matrix of the default quadratic; L is its largest eigenvalue.
+        A: (2, 2) symmetric matrix of the default quadratic; λ_max is its largest eigenvalue.
         w0: starting point (2,).
-        L: the smoothness constant (largest curvature); estimated from Hessians along a reference
-            run when `loss` is given and L is not (a local estimate for non-quadratic losses).
-        lr, steps: starting slider values (lr defaults to 1/L, half the bound 2/L).
+        lambda_max: the largest eigenvalue of the Hessian; when `loss` is given without it,
+            estimated from Hessians along a reference run (local for non-quadratic losses).
+        lr, steps: starting slider values (lr defaults to 1/λ_max, half the bound 2/λ_max).
         mode: "live" or "static"; default from $D2LITE_WIDGETS, else live inside a kernel.
-    `update(lr=..., steps=...)` returns {"lr", "bound" (2/L), "L", "path" (n, 2), "loss" (n,),
-    "diverged"}; n <= steps + 1 (a diverging run stops once the loss grows a million-fold).
+    `update(lr=..., steps=...)` returns {"lr", "bound" (2/λ_max), "lambda_max", "path" (n, 2),
+    "loss" (n,), "diverged"}; n <= steps + 1 (a diverging run stops at a million-fold loss).
 
     Example:
-        >>> data = lr_explorer(mode="static").update(lr=0.45)   # past 2/L = 0.4
+        >>> data = lr_explorer(mode="static").update(lr=0.45)   # past 2/λ_max = 0.4
         >>> bool(data["loss"][-1] > data["loss"][0])
         True
     """
@@ -84,14 +84,16 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
             raise ValueError(f"lr_explorer(): got A of shape {tuple(A_t.shape)}; expected a "
                              "symmetric (2, 2) matrix such as ((1, 0), (0, 5))")
         loss = lambda w: 0.5 * w @ A_t @ w
-        L = L if L is not None else float(torch.linalg.eigvalsh(A_t).abs().max())
-    if L is None:
+        if lambda_max is None:
+            lambda_max = float(torch.linalg.eigvalsh(A_t).abs().max())
+    if lambda_max is None:
         L0 = _curvature(loss, np.array([w0]))
         probe = _descend(loss, w0, 1.0 / L0, 200)[0] if L0 > 0 and math.isfinite(L0) else []
-        L = max(L0, _curvature(loss, probe[::10])) if len(probe) else L0
-    if not (L > 0 and math.isfinite(L)):
-        raise ValueError(f"lr_explorer(): the curvature L is {L}; expected a positive number; "
-                         "pass L= (the largest eigenvalue of the loss's Hessian)")
+        lambda_max = max(L0, _curvature(loss, probe[::10])) if len(probe) else L0
+    if not (lambda_max > 0 and math.isfinite(lambda_max)):
+        raise ValueError(f"lr_explorer(): the curvature lambda_max is {lambda_max}; expected a "
+                         "positive number; pass lambda_max= (the Hessian's largest eigenvalue)")
+    L = lambda_max  # short name for the formulas below
     bound = 2.0 / L
     lrs = sorted({round(bound * r, 12) for r in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
                                                  0.9, 1.0, 1.05, 1.1, 1.2)})
@@ -129,18 +131,18 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
         ax3.axvspan(bound, right, color="tab:red", alpha=0.15)
         ax3.axvline(bound, color="tab:red", ls="--", lw=1)
         ax3.plot([lr], [0.5], "v", color="k", ms=8)
-        ax3.text(bound, 1.15, "2/L", color="tab:red", ha="center", fontsize=9)
+        ax3.text(bound, 1.15, r"$2/\lambda_{\max}$", color="tab:red", ha="center", fontsize=9)
         ax3.set(xlim=(0, right), ylim=(0, 1), yticks=[],
-                xlabel="learning rate (shaded: past the stability bound 2/L)")
+                xlabel="learning rate (shaded: past the stability bound $2/\\lambda_{\\max}$)")
         diverged = len(losses) < steps + 1 or losses[-1] > losses[0]
-        fig.suptitle(f"lr = {lr:.3g} = {lr / bound:.2f} × 2/L:   loss "
+        fig.suptitle(f"lr = {lr:.3g} = {lr / bound:.2f} × $2/\\lambda_{{\\max}}$:   loss "
                      f"{losses[0]:.3g} → {losses[-1]:.3g}", fontsize=10,
                      color="tab:red" if diverged else "k")
-        return {"lr": lr, "bound": bound, "L": L, "path": path, "loss": losses,
+        return {"lr": lr, "bound": bound, "lambda_max": L, "path": path, "loss": losses,
                 "diverged": bool(diverged)}
 
     def describe(name: str, value: object) -> str:
-        return f"{value:.3g} ({value / bound:.2f} × 2/L)" if name == "lr" else str(value)
+        return f"{value:.3g} ({value / bound:.2f} × 2/λ_max)" if name == "lr" else str(value)
 
     return Explorer("lr_explorer", draw, {"lr": lr, "steps": steps},
                     {"lr": sorted(set(lrs) | {lr}),

@@ -64,7 +64,7 @@ def test_lr_past_the_bound_makes_the_loss_grow():
     below, above = explorer.update(lr=0.38), explorer.update(lr=0.42)
     assert below["loss"][-1] < 0.1 * below["loss"][0] and not below["diverged"]
     assert above["loss"][-1] > above["loss"][0] and above["diverged"]
-    assert explorer.values == {"lr": 0.2, "steps": 30}  # what is shown stays at 1/L
+    assert explorer.values == {"lr": 0.2, "steps": 30}  # what is shown stays at 1/λ_max
     assert not explorer.data["diverged"] and explorer.data["lr"] == 0.2
     far = explorer.update(lr=2.0, steps=100)  # stops once the loss grew a million-fold
     assert len(far["loss"]) < 101 and np.isfinite(far["loss"]).all()
@@ -77,7 +77,7 @@ def test_lr_on_a_lessons_own_loss_estimates_L():
     explorer = widgets.lr_explorer(lambda w: ((X @ w - y) ** 2).mean(), w0=(0.0, 0.0))
     hessian = (2 / 50 * X.T @ X).double()
     L = torch.linalg.eigvalsh(hessian).max().item()
-    assert explorer.data["L"] == pytest.approx(L, rel=1e-3)
+    assert explorer.data["lambda_max"] == pytest.approx(L, rel=1e-3)
     assert explorer.update(lr=0.9 * 2 / L)["loss"][-1] < 1.0
     assert explorer.update(lr=1.1 * 2 / L)["diverged"]
 
@@ -87,7 +87,7 @@ def test_lr_errors_name_the_fix():
                                          r"symmetric \(2, 2\) matrix"):
         widgets.lr_explorer(A=(1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match=r"loss\(w\) returned \(2,\); expected a scalar tensor"):
-        widgets.lr_explorer(lambda w: w ** 2, L=1.0)
+        widgets.lr_explorer(lambda w: w ** 2, lambda_max=1.0)
     explorer = widgets.lr_explorer(mode="static")
     with pytest.raises(TypeError, match=r"lr_explorer.update\(\): got unknown control\(s\) "
                                         r"\['learning_rate'\]; expected some of \['lr', 'steps'\]"):
@@ -201,7 +201,7 @@ def test_static_html_is_self_contained_with_one_frame_per_grid_point(mha_weights
     assert html.count("<script>") == 1 and html.count("</script>") == 1
     assert len(html) < 700_000, f"{len(html)} bytes"  # 2x frames; a lesson stays under 2 MB
     label = re.search(r"<output[^>]*>([^<]*)</output>", html).group(1)
-    assert label == "0.2 (0.50 × 2/L)"  # the slider starts at the current lr = 1/L
+    assert label == "0.2 (0.50 × 2/λ_max)"  # the slider starts at the current lr = 1/λ_max
     attention = widgets.attention_explorer(mha_weights, mode="static")
     other = attention.to_html()
     assert frame_count(other) == 4 * 2  # heads x examples
@@ -231,7 +231,7 @@ def test_live_widget_builds_and_follows_its_controls():
     before = explorer._image.value
     explorer._controls["lr"].value = explorer.options["lr"][-1]  # what dragging the slider does
     assert explorer.data["diverged"] and explorer._image.value != before
-    assert explorer._readouts["lr"].value == "0.48 (1.20 × 2/L)"
+    assert explorer._readouts["lr"].value == "0.48 (1.20 × 2/λ_max)"
     shown = explorer._image.value
     probe = explorer.update(lr=explorer.options["lr"][0])  # a later cell's experiment ...
     assert not probe["diverged"] and probe["lr"] == explorer.options["lr"][0]
@@ -309,7 +309,7 @@ def test_live_widgets_open_in_the_state_their_cell_set_up(tmp_path, monkeypatch)
     controls_version = {"7": "1.5.0", "8": "2.0.0"}[ipywidgets.__version__.split(".")[0]]
     assert {m["_model_module_version"] for m in models.values()
             if m.get("_model_module") == "@jupyter-widgets/controls"} == {controls_version}
-    assert shown(1) == {"lr": "0.2 (0.50 × 2/L)", "steps": "30", "image": "576"}, shown(1)
+    assert shown(1) == {"lr": "0.2 (0.50 × 2/λ_max)", "steps": "30", "image": "576"}, shown(1)
     controls = shown(3)
     assert controls["activation"] == "ReLU" and controls["width"] == "8", controls
     # d2lite makes the kernel's matplotlib figures high-DPI: twice the pixels, same size

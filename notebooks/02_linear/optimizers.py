@@ -1034,7 +1034,7 @@ explorer
 
 # %% [markdown]
 # The checks run on a second, static copy of the widget (`probe`), so that the one above keeps
-# showing what its cell set up. The widget's largest curvature (its `data["L"]`) is
+# showing what its cell set up. The widget's largest curvature (its `data["lambda_max"]`) is
 # $\lambda_{\max} = 50$; its run at half the bound, $\eta = 0.02$, is our `GD` class step for
 # step; every rate on its slider past the bound blows the loss up beyond $10^6$, where `descend`
 # gives up; and no rate on its slider gets gradient descent below $10^{-3}$ in 100 steps (we run
@@ -1045,7 +1045,7 @@ explorer
 probe = d2lite.widgets.lr_explorer(
     A=((1.0, 0.0), (0.0, 50.0)), w0=W0, steps=100, mode="static"
 )
-lambda_max, bound = probe.data["L"], probe.data["bound"]
+lambda_max, bound = probe.data["lambda_max"], probe.data["bound"]
 assert lambda_max == 50 and abs(bound - 0.04) < 1e-12, (lambda_max, bound)
 ours, _ = descend(GD, 0.02, steps=100)
 assert torch.allclose(
