@@ -11,7 +11,7 @@ Example:
 """
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from d2lite import data, diagrams, text, transforms  # submodules: d2lite.data.load_mnist()
 from d2lite.checkpoint import load_checkpoint, load_model, save_checkpoint

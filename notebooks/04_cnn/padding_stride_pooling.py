@@ -39,7 +39,7 @@ from torch.nn import functional as F
 # In [the last lesson](convolutions.ipynb) a $k \times k$ kernel fitted at $n - k + 1$ positions
 # along a side of length $n$. Two settings change that count.
 #
-# - **[Padding](../../book/glossary.md#term-padding)** (边缘填充) adds $p$ rows and columns of zeros around the input, so the side
+# - **[Padding](../../book/glossary.md#term-padding-convolution)** (边缘填充) adds $p$ rows and columns of zeros around the input, so the side
 #   becomes $n + 2p$.
 # - **[Stride](../../book/glossary.md#term-stride-convolution)** (步长) moves the kernel $s$ pixels at a time instead of one, so only every $s$-th
 #   position is kept.
