@@ -1,0 +1,431 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Densely connected networks (DenseNet)
+#
+# A residual block adds its input to what it computes. DenseNet takes the idea one step further:
+# it keeps the input and every intermediate result side by side, by concatenating them along the
+# channels. In this lesson you build the two parts of a DenseNet, the dense block and the
+# transition layer, follow the channel count as it grows, and train a DenseNet of fewer than
+# 19,000 parameters on Fashion-MNIST to above 88 % test accuracy.
+
+# %%
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
+import torch
+import d2lite
+import time
+from torch import nn
+from torch.nn import functional as F
+
+# %% [markdown]
+# ## From adding to concatenating
+#
+# Recall the [residual block](resnet.ipynb) ([He et al., 2016](../../book/references.md)): its
+# output is $f(\mathbf{x}) = \mathbf{x} + g(\mathbf{x})$, the input plus a correction computed
+# by a few layers. One way to see why this is a good shape for a function comes from calculus.
+# A Taylor expansion writes a smooth function as a sum of ever more complicated terms: a
+# constant, then a linear term, then quadratic ones, and so on. ResNet's sum has just two terms,
+# a trivial one ($\mathbf{x}$ itself) and "everything else" ($g$), and it adds them, so the next
+# layer only sees their sum.
+#
+# DenseNet ([Huang et al., 2017](../../book/references.md)) keeps the terms apart. Instead of
+# adding, it stacks: each new piece is computed from everything before it and appended to the
+# list,
+#
+# $$
+# \mathbf{x} \;\to\; \bigl[\mathbf{x},\; f_1(\mathbf{x}),\;
+# f_2([\mathbf{x}, f_1(\mathbf{x})]),\;
+# f_3([\mathbf{x}, f_1(\mathbf{x}), f_2([\mathbf{x}, f_1(\mathbf{x})])]),\; \dots\bigr]
+# \tag{1}
+# $$
+#
+# where $[\cdot, \cdot]$ is concatenation along the channel axis. Every layer sees the original
+# input and the outputs of all the layers before it (hence "densely connected"), and nothing is
+# ever overwritten. The next cell shows the difference on a tiny feature map: adding keeps the
+# number of channels, concatenating adds them up and leaves the input readable as it was.
+
+# %%
+torch.manual_seed(0)
+X = torch.randn(1, 3, 4, 4)                        # (batch, channels, h, w)
+g_of_X = torch.randn(1, 3, 4, 4)                   # stands in for a layer's output
+added = X + g_of_X                                 # (1, 3, 4, 4): ResNet
+stacked = torch.cat((X, g_of_X), dim=1)            # (1, 6, 4, 4): DenseNet
+print("add:", tuple(added.shape), "| concatenate:", tuple(stacked.shape))
+assert added.shape == (1, 3, 4, 4) and stacked.shape == (1, 6, 4, 4)
+assert torch.equal(stacked[:, :3], X), "the input survives concatenation unchanged"
+
+# %% [markdown]
+# ## The dense block
+#
+# DenseNet has two parts: **[dense blocks](../../book/glossary.md#term-dense-block)** (稠密块),
+# which define how inputs and outputs are connected, and
+# **[transition layers](../../book/glossary.md#term-transition-layer)** (过渡层), which keep the
+# number of channels from getting out of hand.
+#
+# A dense block is a chain of small convolution units. Each unit is "BN, ReLU, 3 × 3
+# convolution", in that order: the pre-activation order of later ResNets, where
+# [batch normalization](batch_norm.ipynb) and the activation come before the convolution. Every
+# unit produces the same number of new channels, the
+# **[growth rate](../../book/glossary.md#term-growth-rate)** (增长率) $k$, and padding 1 keeps
+# the height and width, so its output can be concatenated to its input.
+
+# %%
+def conv_block(in_channels, out_channels):
+    """BN, ReLU, then a 3x3 convolution that keeps h and w."""
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+
+
+# %% [markdown]
+# The block runs its units in turn; after each, the unit's output is appended to the running
+# tensor, which becomes the next unit's input. Unit $i$ (counting from 0) therefore sees
+# $c_\text{in} + i k$ channels, and the block's output has
+#
+# $$
+# c_\text{out} = c_\text{in} + n k \tag{2}
+# $$
+#
+# channels for $n$ units.
+
+# %%
+class DenseBlock(nn.Module):
+    """num_convs conv blocks; each sees the concatenation of all that came before."""
+
+    def __init__(self, num_convs, in_channels, growth_rate):
+        super().__init__()
+        self.convs = nn.ModuleList(conv_block(in_channels + i * growth_rate, growth_rate)
+                                   for i in range(num_convs))
+        self.out_channels = in_channels + num_convs * growth_rate
+
+    def forward(self, X):
+        for conv in self.convs:
+            X = torch.cat((X, conv(X)), dim=1)      # (batch, channels + growth_rate, h, w)
+        return X
+
+
+# %% [markdown]
+# A block of two units with growth rate 10 on a 3-channel input should give $3 + 2 \cdot 10 = 23$
+# channels at the same 8 × 8 size, and its first three channels should be the input itself.
+
+# %% tags=["nbval-check-output"]
+block = DenseBlock(2, 3, growth_rate=10)
+X = torch.randn(4, 3, 8, 8)
+Y = block(X)
+print("input", tuple(X.shape), "-> output", tuple(Y.shape))
+assert Y.shape == (4, 23, 8, 8) and block.out_channels == 23
+assert torch.equal(Y[:, :3], X)
+
+# %% [markdown]
+# Equation (2) holds for any setting. The next cell builds blocks of several sizes and checks
+# that the channels counted by the formula are the channels that come out.
+
+# %% tags=["nbval-check-output"]
+for num_convs, in_channels, growth_rate in [(1, 1, 4), (2, 16, 16), (4, 24, 12),
+                                            (6, 64, 32)]:
+    block = DenseBlock(num_convs, in_channels, growth_rate)
+    out = block(torch.zeros(2, in_channels, 6, 6)).shape[1]
+    formula = in_channels + num_convs * growth_rate
+    print(f"{num_convs} convs, {in_channels:2d} in, k = {growth_rate:2d}: "
+          f"{formula:3d} by formula, {out:3d} measured")
+    assert out == formula == block.out_channels
+
+# %% [markdown]
+# The block in d2lite, `d2lite.models.DenseBlock`, is the same code with the same parameter
+# names, so it accepts this block's weights and must give the same outputs, in training mode
+# (batch statistics) and in evaluation mode (running statistics). The running statistics are
+# first moved away from their initial values by a few training-mode passes, so that the check
+# in evaluation mode has something to compare.
+
+# %%
+torch.manual_seed(0)
+block = DenseBlock(3, 5, growth_rate=4)
+for _ in range(3):
+    block(torch.randn(8, 5, 6, 6) * 2 + 1)             # updates the running statistics
+package_block = d2lite.models.DenseBlock(3, 5, growth_rate=4)
+package_block.load_state_dict(block.state_dict())
+X = torch.randn(8, 5, 6, 6)
+for mode in ("train", "eval"):
+    block.train(mode == "train"), package_block.train(mode == "train")
+    torch.testing.assert_close(package_block(X), block(X))
+print("d2lite.models.DenseBlock gives the same outputs, in both modes")
+
+# %% [markdown]
+# ## Transition layers
+#
+# Each dense block adds channels, and so each later block is more expensive than the one before:
+# a 3 × 3 convolution costs in proportion to its input channels. A transition layer, placed
+# between two dense blocks, brings the size back down in both senses: a 1 × 1 convolution cuts
+# the channels (DenseNet halves them), and 2 × 2 average pooling with stride 2 halves the height
+# and the width. It starts with BN and ReLU, like the convolution units.
+
+# %%
+def transition_block(in_channels, out_channels):
+    """BN, ReLU, 1x1 convolution to out_channels, then 2x2 average pooling."""
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, out_channels, kernel_size=1),
+                         nn.AvgPool2d(kernel_size=2, stride=2))
+
+
+# %% [markdown]
+# Applied to the 23-channel output of the first block above, a transition to 10 channels gives
+# 10 × 4 × 4. The 1 × 1 convolution is cheap: $23 \cdot 10$ weights and 10 biases. The cell also
+# checks that the package's `transition_block` agrees with this one.
+
+# %% tags=["nbval-check-output"]
+transition = transition_block(23, 10)
+X = torch.randn(4, 23, 8, 8)
+Y = transition(X)
+conv_params = sum(p.numel() for p in transition[2].parameters())
+print("input", tuple(X.shape), "-> output", tuple(Y.shape), "|",
+      conv_params, "parameters in the 1x1 convolution")
+assert Y.shape == (4, 10, 4, 4) and conv_params == 23 * 10 + 10
+package_transition = d2lite.models.transition_block(23, 10)
+package_transition.load_state_dict(transition.state_dict())
+torch.testing.assert_close(package_transition(X), Y)
+
+# %% [markdown]
+# ## A small DenseNet
+#
+# The whole network is a stem, dense blocks with a transition between each pair, and a head.
+# For 28 × 28 Fashion-MNIST images, and a CPU, it is small:
+#
+# - stem: a 3 × 3 convolution from 1 to 16 channels, BN, ReLU, then 2 × 2 max-pooling to
+#   14 × 14;
+# - a dense block of 2 units with growth rate 16: $16 + 2 \cdot 16 = 48$ channels;
+# - a transition that halves both: 24 channels, 7 × 7;
+# - a second dense block of 2 units: $24 + 2 \cdot 16 = 56$ channels;
+# - head: BN and ReLU (the last unit's convolution has neither after it), global average
+#   pooling, and a linear layer from 56 numbers to 10 class scores.
+#
+# Why pool in the stem? Every convolution at 28 × 28 does four times the arithmetic it would do at
+# 14 × 14, and a dense block runs several of them on a growing number of channels. Pooling once,
+# right after the first convolution, makes the whole network about four times cheaper, which is
+# the difference between a minute and several on a laptop CPU (exercise 4 measures it).
+
+# %%
+class DenseNet(nn.Module):
+    """Stem (with 2x2 max-pooling), dense blocks with transitions between them, head."""
+
+    def __init__(self, num_convs_in_blocks=(2, 2), growth_rate=16, stem_channels=16):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, stem_channels, kernel_size=3, padding=1),
+            nn.BatchNorm2d(stem_channels), nn.ReLU(), nn.MaxPool2d(2))
+        blocks, channels = [], stem_channels
+        for i, num_convs in enumerate(num_convs_in_blocks):
+            block = DenseBlock(num_convs, channels, growth_rate)
+            blocks.append(block)
+            channels = block.out_channels
+            if i < len(num_convs_in_blocks) - 1:          # halve channels, h and w
+                blocks.append(transition_block(channels, channels // 2))
+                channels //= 2
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (batch, channels)
+                                  nn.Linear(channels, 10))
+
+    def forward(self, X):
+        return self.head(self.blocks(self.stem(X)))
+
+
+# %% [markdown]
+# Follow one batch through it, part by part.
+
+# %% tags=["nbval-check-output"]
+net = DenseNet()
+X = torch.zeros(128, 1, 28, 28)
+shapes = []
+for name, part in [("stem", net.stem), *[(type(b).__name__, b) for b in net.blocks],
+                   ("head", net.head)]:
+    X = part(X)
+    shapes.append(tuple(X.shape[1:]))
+    print(f"{name:12s} -> {tuple(X.shape)}")
+assert shapes == [(16, 14, 14), (48, 14, 14), (24, 7, 7), (56, 7, 7), (10,)]
+
+# %% [markdown]
+# How many parameters is that? Compare with the small ResNet of
+# [the previous lesson](resnet.ipynb), `d2lite.models.ResNet()`, which goes from 16 to 32 to 64
+# channels. Concatenation lets each layer reuse the features of all earlier ones instead of
+# recomputing them, so the layers can be narrow: 16 new channels each here. The DenseNet has
+# 18,562 parameters, fewer than a quarter of the ResNet's 77,658.
+
+# %% tags=["nbval-check-output"]
+dense_params = sum(p.numel() for p in net.parameters())
+resnet_params = sum(p.numel() for p in d2lite.models.ResNet().parameters())
+print(f"DenseNet {dense_params:,d} | ResNet {resnet_params:,d} | "
+      f"ratio {resnet_params / dense_params:.1f}")
+assert dense_params == 18_562 and resnet_params == 77_658
+assert 4 * dense_params < resnet_params
+
+# %% [markdown]
+# ## Training on Fashion-MNIST
+#
+# The data and the training loop are those of [the VGG lesson](vgg_and_blocks.ipynb):
+# standardised pixels, 10 % of the training images held out for validation (every choice is made
+# on them), the test split kept for the end, and Adam with a one-cycle schedule stepped after
+# every batch.
+
+# %%
+device = d2lite.try_gpu()
+(X_all, y_all), (X_test, y_test) = d2lite.data.load_fashion_mnist(verbose=False)
+mean, std = X_all.mean(), X_all.std()
+X_all, X_test = (X_all - mean) / std, (X_test - mean) / std
+split = d2lite.data.train_val_split(X_all, y_all, val_fraction=0.1, seed=0)
+(X_train, y_train), (X_val, y_val) = split
+train_data = d2lite.data.batches(X_train, y_train, 128, seed=0, device=device)
+val_data = d2lite.data.batches(X_val, y_val, 1000, shuffle=False, device=device)
+test_data = d2lite.data.batches(X_test, y_test, 1000, shuffle=False, device=device)
+print("train", len(X_train), "| validation", len(X_val), "| test", len(X_test))
+
+# %%
+def train_one_cycle(net, train_data, epochs, max_lr):
+    """Adam + OneCycleLR stepped every batch; return validation accuracy per epoch."""
+    net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=max_lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=max_lr, total_steps=epochs * len(train_data))
+    val_acc = []
+    for _ in range(epochs):
+        net.train()
+        for X, y in train_data:
+            loss = F.cross_entropy(net(X), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()                   # a new learning rate for the next batch
+        result = d2lite.evaluate(net, val_data, metrics=[d2lite.accuracy])
+        val_acc.append(result["accuracy"])
+    return val_acc
+
+
+# %% [markdown]
+# The maximum learning rate is chosen as before: one epoch on the first 6,000 training images
+# for each of three candidates, compared on the validation split.
+
+# %%
+small_data = d2lite.data.batches(X_train[:6_000], y_train[:6_000], 128, seed=0,
+                                 device=device)
+search = {}
+for max_lr in (0.003, 0.01, 0.03):
+    d2lite.seed_everything(0)
+    search[max_lr] = train_one_cycle(DenseNet(), small_data, 1, max_lr)[0]
+    print(f"max_lr {max_lr}: validation accuracy {search[max_lr]:.4f}")
+best_lr = max(search, key=search.get)
+print("chosen:", best_lr)
+
+# %% [markdown]
+# Now EPOCHS_TEXT on the full training split with the chosen learning rate.
+
+# %%
+d2lite.seed_everything(0)
+net = DenseNet()
+began = time.perf_counter()
+val_acc = train_one_cycle(net, train_data, epochs=EPOCHS, max_lr=best_lr)
+print("validation accuracy per epoch:", [round(a, 4) for a in val_acc])
+print(f"training took {time.perf_counter() - began:.0f} s on {device}")
+
+# %% [markdown]
+# ## The test split, once
+#
+# The lesson's check: at least 88 % of the 10,000 test images classified correctly.
+
+# %%
+test_acc = d2lite.evaluate(net, test_data, metrics=[d2lite.accuracy])["accuracy"]
+print(f"test accuracy {test_acc:.4f}: "
+      f"{100 * (test_acc - 0.88):.1f} points above the floor")
+assert test_acc >= 0.88, f"test accuracy {test_acc:.4f} is below 88 %"
+
+# %% [markdown]
+# For comparison, the ResNet of [the previous lesson](resnet.ipynb) has four times the
+# parameters; compare the accuracy it reached there with the one printed above.
+#
+# ## The same network in d2lite
+#
+# Later lessons use this network as `d2lite.models.DenseNet`. With `stem_pool=True` it has the
+# stem used here, and the same parameter names, so the trained weights load into it unchanged and
+# give the same outputs.
+
+# %%
+package_net = d2lite.models.DenseNet((2, 2), growth_rate=16, stem_channels=16,
+                                     stem_pool=True).to(device)
+package_net.load_state_dict(net.state_dict())
+net.eval(), package_net.eval()
+with torch.no_grad():
+    X_batch = X_val[:256].to(device)
+    torch.testing.assert_close(package_net(X_batch), net(X_batch))
+print("d2lite.models.DenseNet gives the same outputs with the trained weights")
+
+# %% [markdown]
+# ## Summary
+#
+# - ResNet adds a block's input to its output, $\mathbf{x} + g(\mathbf{x})$; DenseNet
+#   concatenates them, so every layer sees the input and the outputs of all earlier layers,
+#   equation (1).
+# - A dense block chains "BN, ReLU, 3 × 3 convolution" units, each adding $k$ channels (the
+#   growth rate): $n$ units turn $c_\text{in}$ channels into $c_\text{in} + nk$, equation (2).
+# - A transition layer between dense blocks cuts the channels with a 1 × 1 convolution and halves
+#   the height and width with 2 × 2 average pooling.
+# - Because layers reuse earlier features instead of recomputing them, they can be narrow: a
+#   DenseNet of 18,562 parameters, a quarter of the small ResNet's, reaches more than 88 % test
+#   accuracy on Fashion-MNIST in EPOCHS_TEXT.
+#
+# ## Exercises
+#
+# 1. **The channel ledger.** A DenseNet has a 24-channel stem and three dense blocks of 4 units
+#    with growth rate 12, and a transition after each block but the last. Work out the channels
+#    after every block and transition with equation (2), then check against
+#    `d2lite.models.DenseNet`'s `num_features`.
+
+# %% tags=["hide-cell"]
+channels, ledger = 24, []
+for i in range(3):
+    channels += 4 * 12                       # dense block, equation (2)
+    ledger.append(channels)
+    if i < 2:
+        channels //= 2                       # transition
+        ledger.append(channels)
+print("channels after each block and transition:", ledger)
+wide = d2lite.models.DenseNet((4, 4, 4), growth_rate=12, stem_channels=24)
+assert ledger == [72, 36, 84, 42, 90] and wide.num_features == ledger[-1]
+
+# %% [markdown]
+# 2. **Parameters of a dense block.** Unit $i$ of a dense block has a BN layer on
+#    $c_i = c_\text{in} + ik$ channels ($2c_i$ parameters: $\gamma$ and $\beta$) and a 3 × 3
+#    convolution from $c_i$ to $k$ channels ($9 c_i k + k$). Write the block's parameter count as
+#    a function of $n$, $c_\text{in}$ and $k$ and check it for a few blocks. How does it grow
+#    with $n$?
+
+# %% tags=["hide-cell"]
+def dense_block_params(n, c_in, k):
+    return sum(2 * (c_in + i * k) + 9 * (c_in + i * k) * k + k for i in range(n))
+
+
+for n, c_in, k in [(2, 16, 16), (4, 24, 12), (8, 32, 32)]:
+    counted = sum(p.numel() for p in DenseBlock(n, c_in, k).parameters())
+    print(f"n = {n}, c_in = {c_in}, k = {k}: {counted:,d} parameters")
+    assert counted == dense_block_params(n, c_in, k)
+# each unit sees more channels than the last: doubling n more than doubles the count
+assert dense_block_params(8, 16, 16) > 2 * dense_block_params(4, 16, 16)
+
+# %% [markdown]
+# 3. **Adding instead of concatenating.** Replace `torch.cat` in `DenseBlock.forward` by a sum
+#    (each unit then needs as many output channels as its input has). What becomes of the channel
+#    count, and of the information about which unit computed what?
+# 4. **The cost of full resolution.** Remove the `nn.MaxPool2d(2)` from the stem, time a few
+#    training steps of both networks on a batch of 128, and train the full-resolution one for
+#    the same budget. Is its accuracy worth its time?
