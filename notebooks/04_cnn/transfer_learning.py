@@ -1,0 +1,553 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Data augmentation and transfer learning
+#
+# Big networks are rarely trained from nothing: people take a network someone else trained on
+# a large data set, swap its last layers, and train briefly on their own small one. In this
+# lesson you first learn to multiply a small data set with data augmentation (flips, shifts,
+# rotations and colour changes, written as tensor operations), then pretrain a CNN on five kinds
+# of clothing and reuse its convolutional features for five other kinds with only a few dozen
+# labels: frozen, fine-tuned, and against a network trained from scratch.
+
+# %%
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
+import torch
+import d2lite
+import copy
+import matplotlib.pyplot as plt
+from torch import nn
+from torch.nn import functional as F
+from d2lite import transforms as T
+from d2lite.models import LeNet
+
+# %% [markdown]
+# ## Why augment?
+#
+# A convolution slides the same kernel over every position, so a feature found in one place is
+# found in any other ([convolutions](convolutions.ipynb)). But that is all it is built to
+# ignore. Turn a picture of a dog by 20 degrees, mirror it, or make it darker, and every number
+# the network sees changes: to the network it is a different picture, which it must learn to
+# call "dog" again. The notes' remedy is
+# **[data augmentation](../../book/glossary.md#term-data-augmentation)** (数据增强): during training,
+# show the network randomly transformed copies of each image (mirrored, shifted, rotated,
+# recoloured), so that it learns the class rather than one particular view of it. Since every
+# epoch draws new transformations, every epoch sees a slightly different data set.
+#
+# The notes build their pipeline from torchvision's `transforms`. Here the same operations are
+# plain tensor code in `d2lite.transforms`, working on a whole batch `(batch, C, H, W)` at
+# once, with one random draw per image from a `torch.Generator`, so that a seed repeats them.
+# Load Fashion-MNIST and MNIST and take four images of each.
+
+# %%
+device = d2lite.try_gpu()
+(X_fashion, y_fashion), (X_fashion_test, y_fashion_test) = \
+    d2lite.data.load_fashion_mnist(verbose=False)
+(X_mnist, y_mnist), _ = d2lite.data.load_mnist(verbose=False)
+examples = torch.cat([X_fashion[:4], X_mnist[:4]])                 # (8, 1, 28, 28)
+print("examples:", tuple(examples.shape), "pixels in",
+      [round(examples.min().item(), 1), round(examples.max().item(), 1)])
+
+# %% [markdown]
+# Each transform is an object you call on a batch and a generator. The cell below makes the
+# four kinds the notes use, plus the padded crop that is common for small images:
+#
+# - `RandomHorizontalFlip(p)` mirrors each image left to right with probability `p` (here 1,
+#   so that you see it every time);
+# - `RandomCrop(padding=4)` adds a border of 4 black pixels and cuts a 28 × 28 window out of
+#   the 36 × 36 result at a random place: the picture moves by up to 4 pixels each way;
+# - `RandomRotation(30)` turns each image by an angle drawn from $[-30°, 30°]$, using
+#   `F.affine_grid` and `F.grid_sample` to read every output pixel from its rotated place;
+# - `ColorJitter(brightness=0.5, contrast=0.5)` multiplies each image by a factor in
+#   $[0.5, 1.5]$ and stretches or squeezes its pixels about their mean by another.
+
+# %%
+augmentations = {
+    "flip": T.RandomHorizontalFlip(p=1.0),
+    "shift": T.RandomCrop(padding=4),
+    "rotate": T.RandomRotation(30),
+    "jitter": T.ColorJitter(brightness=0.5, contrast=0.5),
+}
+generator = torch.Generator().manual_seed(0)
+rows = {"original": examples}
+rows.update({name: transform(examples, generator)
+             for name, transform in augmentations.items()})
+for name, images in rows.items():
+    print(f"{name:8s} shape {tuple(images.shape)}, "
+          f"pixels in [{images.min():.2f}, {images.max():.2f}]")
+
+# %% [markdown]
+# [Figure 1](#fig-transfer-learning-augment) shows the result: four pieces of clothing and four
+# digits, each row one transform.
+
+# %% mystnb={"figure": {"caption": "Four Fashion-MNIST images and four MNIST digits (top row), mirrored, shifted by up to 4 pixels, rotated by up to 30 degrees, and with brightness and contrast jittered (rows 2 to 5).", "name": "fig-transfer-learning-augment"}}
+fig, axes = plt.subplots(len(rows), 8, figsize=(6, 3.9))
+for row, (name, images) in zip(axes, rows.items(), strict=True):
+    for ax, image in zip(row, images[:, 0], strict=True):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([]), ax.set_yticks([])
+    row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+fig.tight_layout(pad=0.2)
+
+# %% [markdown]
+# Look at the digits. A mirrored shirt is still a shirt, but a mirrored 2 or 5 is no digit at
+# all, and a 6 turned by 180 degrees is a 9. An augmentation is only useful if it keeps the
+# label: it should produce images the class could really have. So the choice depends on the
+# data: flips suit clothes, small shifts and rotations suit both, and large rotations suit
+# neither.
+#
+# A few checks on these real images. A flip applied twice gives the original back; the same
+# seed gives the same random draws, hence the same images; and a quarter turn, which moves every
+# pixel centre exactly onto another, is `torch.rot90` with no blur from interpolation.
+
+# %%
+flip = augmentations["flip"]
+assert torch.equal(flip(flip(examples)), examples), "a flip is its own inverse"
+rotate = augmentations["rotate"]
+first = rotate(examples, torch.Generator().manual_seed(1))
+again = rotate(examples, torch.Generator().manual_seed(1))
+assert torch.equal(first, again), "the same seed should repeat"
+assert not torch.equal(first, rotate(examples, torch.Generator().manual_seed(2)))
+quarter = T.rotate(examples, 90.0)
+assert torch.allclose(quarter, torch.rot90(examples, 1, dims=(2, 3)), atol=1e-5)
+print("largest difference from rot90:",
+      f"{(quarter - torch.rot90(examples, 1, dims=(2, 3))).abs().max():.1e}")
+
+# %% [markdown]
+# The notes also jitter colour: brightness, contrast, *saturation* (how vivid the colours
+# are; 0 is grey) and *hue* (which colour: red, green, blue and round again). Saturation and
+# hue only mean something for colour images, so `ColorJitter` refuses them on greyscale ones and
+# says why:
+
+# %%
+try:
+    T.ColorJitter(hue=0.1)(examples)
+except ValueError as error:
+    print(error)
+
+# %% [markdown]
+# To see them anyway, dye four Fashion-MNIST images in colours of your choice: multiplying
+# the grey image by an (R, G, B) triple gives a `(4, 3, 28, 28)` batch. The notes' own settings
+# (brightness 0.2, contrast 0.1, saturation 0.1, hue 0.1) change photos subtly; the cell uses
+# stronger ones so that you can see what each does.
+
+# %%
+colours = torch.tensor([[1.0, 0.3, 0.2], [0.2, 0.6, 1.0], [1.0, 0.8, 0.1],
+                        [0.3, 0.9, 0.4]])                             # (4, 3): R, G, B
+dyed = X_fashion[4:8] * colours[:, :, None, None]                    # (4, 3, 28, 28)
+colour_rows = {"dyed": dyed}
+for name, jitter in {"saturation": T.ColorJitter(saturation=0.9),
+                     "hue": T.ColorJitter(hue=0.5)}.items():
+    colour_rows[name] = jitter(torch.cat([dyed, dyed]), generator)   # (8, 3, 28, 28)
+colour_rows["dyed"] = torch.cat([dyed, dyed])
+assert all(0 <= X.min() and X.max() <= 1 for X in colour_rows.values()), "left [0, 1]"
+
+# %% mystnb={"figure": {"caption": "Four dyed Fashion-MNIST images, twice (top), with a random saturation factor in [0.1, 1.9] (middle) and with the hue turned by up to half a circle (bottom).", "name": "fig-transfer-learning-colour"}}
+fig, axes = plt.subplots(3, 8, figsize=(6, 2.5))
+for row, (name, images) in zip(axes, colour_rows.items(), strict=True):
+    for ax, image in zip(row, images.permute(0, 2, 3, 1), strict=True):   # (28, 28, 3)
+        ax.imshow(image)
+        ax.set_xticks([]), ax.set_yticks([])
+    row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+fig.tight_layout(pad=0.2)
+
+# %% [markdown]
+# [Figure 2](#fig-transfer-learning-colour) shows the colour pipeline at work. Saturation
+# mixes each pixel with its own grey, so a small factor washes the colour out and a large one
+# makes it louder; the hue turns every colour about the grey axis of the colour cube, so red
+# can become green or blue while black stays black.
+
+# %% [markdown]
+# ## Transfer learning: borrowing what another network learned
+#
+# The notes want to classify 102 kinds of flowers from a few thousand photos. Building and
+# training a ResNet with a hundred layers for that is slow, and with so few images it would
+# overfit. But networks such as ResNet and VGG have already been trained on ImageNet's 1,000
+# classes, and their convolutional layers have learned edges, corners, textures and parts
+# that are not specific to dogs or cars: a network trained on dogs has kernels that serve
+# flowers too. So take such a network, keep its layers and weights, replace only its last,
+# class-specific layers with new ones for your classes, and train on your small data set.
+# Reusing what was learned on one task for another is
+# **[transfer learning](../../book/glossary.md#term-transfer-learning)** (迁移学习); the first
+# task is the *source*, the second the *target*, and training the borrowed network on the
+# target is **[fine-tuning](../../book/glossary.md#term-fine-tuning)** (微调).
+#
+# You cannot download ImageNet weights here, so the lesson builds both tasks from Fashion-MNIST,
+# the way a study on a small scale would. The source task is five kinds of clothing with all
+# their 30,000 training images, your stand-in for ImageNet; the target task is the *other* five
+# kinds, for which you pretend to have only a few labelled images, 10 of each kind at first. The
+# network never sees a target class while pretraining, so anything it brings along must be
+# general.
+
+# %%
+CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat",
+           "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+SOURCE, TARGET = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
+
+
+def select(X, y, classes):
+    """The images of `classes` only, relabelled 0, 1, ... in the order given."""
+    keep = torch.isin(y, torch.tensor(classes))                      # (n,)
+    relabel = torch.zeros(10, dtype=torch.long)
+    relabel[classes] = torch.arange(len(classes))
+    return X[keep], relabel[y[keep]]
+
+
+print("source:", [CLASSES[c] for c in SOURCE])
+print("target:", [CLASSES[c] for c in TARGET])
+
+# %% [markdown]
+# Every choice below (learning rates, which way of reusing the network) is made on a
+# validation split, as in [regularization](../03_mlp/regularization.ipynb); the target's test
+# split is opened once, for the final curve. The source keeps a tenth of its images to measure
+# the pretrained network; the target keeps a tenth of its *training* images, 3,000, as the
+# validation split. That is a generous validation split for a task with 50 labels, and in
+# practice you would have fewer (exercise 2 asks what that changes); here it keeps the noise
+# of the comparisons small. The labelled sets are drawn from the remaining 27,000 target images:
+# `labelled(n, seed)` takes $n/5$ images of each class.
+
+# %%
+(X_src, y_src), (X_src_val, y_src_val) = d2lite.data.train_val_split(
+    *select(X_fashion, y_fashion, SOURCE), val_fraction=0.1, seed=0)
+(X_pool, y_pool), (X_val, y_val) = d2lite.data.train_val_split(
+    *select(X_fashion, y_fashion, TARGET), val_fraction=0.1, seed=0)
+X_test, y_test = select(X_fashion_test, y_fashion_test, TARGET)
+
+
+def labelled(n, seed):
+    """n labelled target images, n // 5 of each class, drawn with `seed`."""
+    generator = torch.Generator().manual_seed(seed)
+    rows = [torch.nonzero(y_pool == c).flatten() for c in range(5)]
+    rows = torch.cat([r[torch.randperm(len(r), generator=generator)[:n // 5]]
+                      for r in rows])
+    return X_pool[rows], y_pool[rows]
+
+
+print(f"source: {len(y_src):,} training, {len(y_src_val):,} validation images")
+print(f"target: {len(y_pool):,} to draw labels from, {len(y_val):,} validation, "
+      f"{len(y_test):,} test images")
+assert len(y_src) == 27_000 and len(y_val) == 3_000 and len(y_test) == 5_000
+assert torch.bincount(labelled(50, 0)[1]).tolist() == [10] * 5, "10 of each class"
+
+# %% [markdown]
+# ## Pretraining on the source task
+#
+# The network is the LeNet-style CNN of [the CNN lesson](cnn_mnist.ipynb), imported from
+# `d2lite.models`. It is built as two parts, `features` (two convolutions with ReLU and
+# max-pooling, flattened to 400 numbers per image) and `head` (dense layers that turn those 400
+# numbers into class scores), which is exactly the split transfer learning needs.
+#
+# Training is a short loop you have seen before: Adam with a one-cycle learning-rate schedule
+# stepped after every minibatch, for a given number of steps. It hands the optimizer only the
+# parameters with `requires_grad=True`, which will matter when some are frozen, and it can give
+# the features a smaller learning rate than the head, which will matter when fine-tuning.
+
+# %%
+def train(net, X, y, steps, lr, feature_lr=None, batch_size=64, seed=0):
+    """Train `net` for `steps` minibatches of (X, y) with Adam and a one-cycle schedule;
+    `net.features` learns at `feature_lr` (default `lr`); frozen tensors stay put."""
+    net.to(device).train()
+    features = [p for p in net.features.parameters() if p.requires_grad]
+    groups = [{"params": features, "lr": feature_lr or lr},
+              {"params": list(net.head.parameters()), "lr": lr}]
+    groups = [group for group in groups if group["params"]]       # frozen ones stay out
+    optimizer = torch.optim.Adam(groups)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[group["lr"] for group in groups], total_steps=steps)
+    data = d2lite.data.batches(X, y, min(batch_size, len(y)), seed=seed, device=device,
+                               drop_last=True)
+    batches = (batch for _ in range(steps) for batch in data)      # epoch after epoch
+    for _ in range(steps):
+        Xb, yb = next(batches)
+        loss = F.cross_entropy(net(Xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return net.eval()
+
+
+def accuracy(net, X, y):
+    data = d2lite.data.batches(X, y, 1000, shuffle=False, device=device)
+    return d2lite.evaluate(net, data, metrics=[d2lite.accuracy])["accuracy"]
+
+# %% [markdown]
+# Pretrain on the 27,000 source images: 600 steps of 128 images, about three epochs. The
+# accuracy on the source's validation images tells you that the network has learned something
+# worth borrowing.
+
+# %%
+d2lite.seed_everything(0)
+source_net = train(LeNet(num_classes=5), X_src, y_src, steps=600, lr=0.003,
+                   batch_size=128)
+source_acc = accuracy(source_net, X_src_val, y_src_val)
+print(f"source validation accuracy: {source_acc:.3f}")
+assert source_acc >= 0.88, f"pretraining reached only {source_acc:.3f} on the source"
+
+# %% [markdown]
+# ## Three ways to use the pretrained network
+#
+# The head of `source_net` scores the five *source* classes, so it is of no use for the target:
+# replace it with a new, randomly initialised layer from the 400 features to the five target
+# classes. What to do with the convolutional features is the choice:
+#
+# - **from scratch**: the same network with fresh random weights everywhere, the baseline;
+# - **frozen backbone**: keep the pretrained features and freeze them with
+#   `requires_grad_(False)`, so that only the new head learns. A single linear layer trained on
+#   frozen features is also called a
+#   **[linear probe](../../book/glossary.md#term-linear-probe)** (线性探测): it measures how much of what
+#   the target needs the features already hold. This is what the notes do with ResNet-152;
+# - **full fine-tuning**: start from the pretrained features and train everything, the
+#   features with a learning rate ten times smaller than the new head's, so that the few
+#   labels adjust the borrowed kernels rather than overwrite them.
+
+# %%
+WAYS = ["scratch", "frozen", "fine-tuned"]
+FEATURE_LR_SCALE = {"scratch": 1.0, "frozen": 1.0, "fine-tuned": 0.1}
+
+
+def target_net(way):
+    """A LeNet for the 5 target classes: fresh, or source_net's features, new head."""
+    if way == "scratch":
+        net = LeNet(num_classes=5)
+    else:
+        net = copy.deepcopy(source_net)                 # keep source_net as it is
+    net.head = nn.Linear(net.num_features, 5)           # (batch, 400) -> (batch, 5)
+    net.features.requires_grad_(way != "frozen")
+    return net.to(device)
+
+
+for way in WAYS:
+    net = target_net(way)
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in net.parameters())
+    print(f"{way:10s} trains {trainable:5,d} of {total:,d}")
+
+# %% [markdown]
+# The frozen network trains only the 2,005 weights and biases of its head; the other two train
+# all 4,577. (The pretrained network's own head had two hidden layers, 120 and 84 wide, trained
+# on the source classes; they go too. Exercise 1 keeps them.)
+#
+# ## Choosing the learning rates on the validation split
+#
+# Each way gets its own learning rate (for fine-tuning, the head's; its features take a tenth
+# of it). Try two rates for each on 100 labelled images, 150 steps of 64 images, and keep the
+# one with the better validation accuracy.
+
+# %%
+X_few, y_few = labelled(100, seed=0)
+best_lr, val_acc = {}, {}
+for way in WAYS:
+    scores = {}
+    for lr in (0.003, 0.01):
+        d2lite.seed_everything(0)
+        net = train(target_net(way), X_few, y_few, steps=150, lr=lr,
+                    feature_lr=lr * FEATURE_LR_SCALE[way])
+        scores[lr] = accuracy(net, X_val, y_val)
+    best_lr[way] = max(scores, key=scores.get)
+    val_acc[way] = scores[best_lr[way]]
+    print(f"{way:10s}", "  ".join(f"lr {lr}: {a:.3f}" for lr, a in scores.items()),
+          f"-> {best_lr[way]}")
+
+# %% [markdown]
+# ## Frozen means frozen
+#
+# Freezing must leave the borrowed features exactly as they were, not nearly. Train a frozen
+# network with its chosen rate and compare every feature tensor with a copy taken before,
+# bit for bit with `torch.equal`. The head, by contrast, must have moved.
+
+# %%
+d2lite.seed_everything(0)
+frozen_net = target_net("frozen")
+features_before = copy.deepcopy(frozen_net.features.state_dict())
+head_before = frozen_net.head.weight.detach().clone()
+train(frozen_net, X_few, y_few, steps=150, lr=best_lr["frozen"])
+features_after = frozen_net.features.state_dict()
+assert all(torch.equal(features_before[k], v) for k, v in features_after.items()), \
+    "a frozen parameter changed"
+assert not torch.equal(head_before, frozen_net.head.weight), "the head did not learn"
+print(f"{len(features_after)} feature tensors unchanged; the head moved by "
+      f"{(frozen_net.head.weight - head_before).norm():.2f}")
+
+# %% [markdown]
+# Two details make this hold. The optimizer never sees the frozen tensors, so nothing (weight
+# decay, say) can nudge them; and their gradients are never computed, which also saves the
+# backward pass through the convolutions. One thing `requires_grad_(False)` does *not* freeze
+# is the running mean and variance of [batch normalization](batch_norm.ipynb): they are
+# buffers, updated by every forward pass in training mode. The notes stress switching between
+# `train()` and `eval()` for this reason. With a BN backbone, keep the frozen part in
+# evaluation mode too, as the next check shows.
+
+# %%
+bn_net = LeNet(num_classes=5, batch_norm=True)
+bn_net.features.requires_grad_(False)
+mean_before = bn_net.features[1].running_mean.clone()               # the first BN layer
+bn_net.train()(X_few[:64])
+assert not torch.equal(mean_before, bn_net.features[1].running_mean), "BN stats moved"
+mean_before = bn_net.features[1].running_mean.clone()
+bn_net.features.eval()(X_few[:64])
+assert torch.equal(mean_before, bn_net.features[1].running_mean), "eval() keeps them"
+print("BN running mean changed in train() mode despite requires_grad=False; "
+      "unchanged in eval()")
+
+# %% [markdown]
+# ## How many labels does pretraining save?
+#
+# Now the real comparison, on the test split, opened for the first time. For 50, 100 and 200
+# labelled target images, train from scratch and fine-tune, each with its chosen rate, on three
+# different labelled sets (seeds 0, 1, 2), and measure the test accuracy.
+
+# %%
+SIZES, SEEDS, COMPARED = [50, 100, 200], [0, 1, 2], ["scratch", "fine-tuned"]
+curve = {way: torch.zeros(len(SIZES), len(SEEDS)) for way in COMPARED}  # (sizes, seeds)
+for i, n in enumerate(SIZES):
+    for j, seed in enumerate(SEEDS):
+        X_n, y_n = labelled(n, seed)
+        for way in COMPARED:
+            d2lite.seed_everything(seed)
+            net = train(target_net(way), X_n, y_n, steps=150, lr=best_lr[way],
+                        feature_lr=best_lr[way] * FEATURE_LR_SCALE[way], seed=seed)
+            curve[way][i, j] = accuracy(net, X_test, y_test)
+gain = curve["fine-tuned"] - curve["scratch"]                        # (sizes, seeds)
+for i, n in enumerate(SIZES):
+    print(f"{n:3d} labels: scratch {curve['scratch'][i].mean():.3f}, fine-tuned "
+          f"{curve['fine-tuned'][i].mean():.3f}, gain per set (points):",
+          [round(100 * g, 1) for g in gain[i].tolist()])
+
+# %% mystnb={"figure": {"caption": "Test accuracy on the five target classes against the number of labelled target images, for a network trained from scratch and for the pretrained network fine-tuned with a new head: the mean of three labelled sets, with bars from the lowest to the highest.", "name": "fig-transfer-learning-curve"}}
+fig, ax = plt.subplots(figsize=(5, 3.5))
+for way, fmt in zip(COMPARED, ["o-", "^--"], strict=True):
+    mean = curve[way].mean(1)                                       # (sizes,)
+    low, high = curve[way].min(1).values, curve[way].max(1).values
+    ax.errorbar(SIZES, mean, yerr=[mean - low, high - mean], fmt=fmt, capsize=3,
+                label=way)
+ax.set(xscale="log", xlabel="labelled target images", ylabel="test accuracy")
+ax.set_xticks(SIZES, [str(n) for n in SIZES])
+ax.minorticks_off()
+ax.legend()
+ax.grid(True, alpha=0.3)
+
+# %% [markdown]
+# [Figure 3](#fig-transfer-learning-curve) shows the pattern transfer learning is known for.
+# With few labels, the borrowed features are worth having: the fine-tuned network is ahead of
+# the one trained from scratch on every one of the six labelled sets of 50 and 100 images, and
+# by at least half a point on average at each size. The gain is modest, because LeNet's two
+# small convolutional layers hold only 2,572 of its weights and learn edges and blobs that a
+# few dozen images nearly suffice to learn. The more labels you have, the less the head start
+# matters: at 200 labels the mean gain is smaller than at 100. The checks hold the claims to
+# what was measured.
+
+# %%
+mean_gain = gain.mean(dim=1)                                         # (sizes,)
+print("mean gain (points):", [round(100 * g, 2) for g in mean_gain.tolist()])
+assert (gain[:2] > 0).all(), f"fine-tuning lost on a labelled set: {gain[:2]}"
+assert (mean_gain[:2] >= 0.005).all(), f"mean gain below 0.5 points: {mean_gain[:2]}"
+assert mean_gain[2] < mean_gain[1], "the gain should shrink from 100 to 200 labels"
+num_conv = sum(p.numel() for p in source_net.features.parameters())
+assert num_conv == 2_572, f"{num_conv} convolutional weights"
+
+# %% [markdown]
+# ## With ImageNet weights on your own machine
+#
+# Everything above carries over to real pretrained networks; only the source of the weights
+# changes. The two common libraries are torchvision, PyTorch's own, and timm (PyTorch Image
+# Models). Neither is installed in this book's environment, so the cell below is shown, not
+# run: it loads a ResNet-18 trained on ImageNet, replaces its head (`fc` in torchvision's
+# naming, where LeNet says `head`) for the notes' 102 flower classes, and freezes the rest.
+#
+# ```python
+# from torchvision import models
+#
+# weights = models.ResNet18_Weights.IMAGENET1K_V1
+# net = models.resnet18(weights=weights)              # downloads the weights once
+# net.requires_grad_(False)                           # frozen backbone
+# net.fc = nn.Linear(net.fc.in_features, 102)         # new head, trainable
+# preprocess = weights.transforms()                   # resize, crop to 224, normalise
+#
+# # or with timm: a new 102-class head in one call
+# import timm
+# net = timm.create_model("resnet18", pretrained=True, num_classes=102)
+# ```
+#
+# Three things differ from the lesson's small setting. The images must look like ImageNet's:
+# three channels (repeat a grey channel three times), about 224 × 224 pixels, and normalised
+# with ImageNet's channel means and deviations, (0.485, 0.456, 0.406) and (0.229, 0.224,
+# 0.225), the numbers in the notes' pipeline; `weights.transforms()` does this for you. The
+# network has batch normalization, so keep the frozen part in `eval()` mode, as shown above.
+# And `train` works unchanged once you call the backbone `features` and the new layer `head`,
+# or give the optimizer the two parameter groups yourself. The augmentations of
+# `d2lite.transforms` apply to such batches as they are, colour jitter included.
+#
+# ## Summary
+#
+# - Data augmentation trains on randomly flipped, shifted, rotated and recoloured copies of the
+#   images, so that the network learns the class rather than one view of it. An augmentation
+#   must keep the label: flips suit clothes, not digits.
+# - `d2lite.transforms` does this on whole batches `(batch, C, H, W)` with tensor operations;
+#   a seeded `torch.Generator` repeats the random draws, and `Compose` chains transforms.
+# - Transfer learning reuses a network trained on a large source task: keep its features,
+#   replace its head, and train on the small target task, either with the features frozen
+#   (`requires_grad_(False)`, which leaves them bit for bit unchanged) or fine-tuned with a
+#   smaller learning rate.
+# - Pretrained on five Fashion-MNIST classes, LeNet's features gave the other five classes a
+#   modest but consistent head start with 50 and 100 labels (fine-tuned ahead on all six
+#   labelled sets); with more labels the head start shrinks. Choose the way and the rates on a validation split.
+# - Frozen parameters do not cover batch normalization's running statistics: keep frozen BN
+#   layers in evaluation mode.
+#
+# ## Exercises
+#
+# 1. **Keep the old hidden layers.** Instead of replacing the whole head, keep the pretrained
+#    120- and 84-wide hidden layers and replace only the last layer,
+#    `net.head[-1] = nn.Linear(84, 5)`. How many parameters does the frozen-features network
+#    train now?
+
+# %% tags=["hide-cell"]
+net = copy.deepcopy(source_net)
+net.head[-1] = nn.Linear(84, 5)
+net.features.requires_grad_(False)
+trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+print(f"{trainable:,d} trainable parameters")
+assert trainable == 400 * 120 + 120 + 120 * 84 + 84 + 84 * 5 + 5 == 58_709
+
+# %% [markdown]
+# 2. **A small validation set.** The lesson chose rates on 3,000 validation images. With only
+#    50 labels in all, you might hold out just 50. How far can the accuracy measured on 50
+#    random validation images stray from the accuracy on all 3,000? Measure it for the frozen
+#    network of the "Frozen means frozen" section by drawing 1,000 random sets of 50, and
+#    compare the spread with the differences between the ways above.
+
+# %% tags=["hide-cell"]
+with torch.no_grad():
+    predicted = frozen_net(X_val.to(device)).argmax(1).cpu()
+correct = (predicted == y_val).float()                                    # (3000,)
+generator = torch.Generator().manual_seed(0)
+draws = torch.stack([correct[torch.randperm(3000, generator=generator)[:50]].mean()
+                     for _ in range(1000)])                               # (1000,)
+p = correct.mean()
+print(f"accuracy on all 3,000: {p:.3f}; on 50: {draws.mean():.3f} +- {draws.std():.3f}")
+assert abs(draws.std() - (p * (1 - p) / 50).sqrt()) < 0.01, "binomial spread"
+assert draws.std() > 0.03, "50 images cannot tell a one-point difference"
+
+# %% [markdown]
+# 3. **Augment the small set.** Fine-tune on 50 labels with `augment =
+#    T.Compose([T.RandomCrop(padding=2), T.RandomRotation(10)])` applied to every minibatch
+#    (add an `augment` argument to `train`). Does it help here? Why might horizontal flips hurt
+#    for this target (look at which way the shoes face)?
+# 4. **Swap the tasks.** Pretrain on sandals, shirts, sneakers, bags and ankle boots and
+#    transfer to the other five. Is the gain larger or smaller, and why might it be?
