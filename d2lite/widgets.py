@@ -25,7 +25,6 @@ REDS = matplotlib.colormaps["Reds"].resampled(16)  # few colours survive the PNG
 
 
 # ----------------------------------------------------------------------------- learning rate
-
 def _descend(loss: Callable, w0: Sequence[float], lr: float, steps: int) -> tuple:
     """Gradient descent from w0; stops early once the loss is not finite or a million-fold."""
     w = torch.tensor(list(w0), dtype=torch.get_default_dtype(), requires_grad=True)
@@ -151,7 +150,6 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
 
 
 # ----------------------------------------------------------------------------- activations
-
 ACTIVATIONS = {  # key: (label, constructor)
     "relu": ("ReLU", nn.ReLU),
     "leaky_relu": ("leaky ReLU", lambda: nn.LeakyReLU(0.1)),
@@ -291,7 +289,6 @@ def activation_explorer(*, activation: str = "relu", width: int = 16,
 
 
 # ----------------------------------------------------------------------------- attention
-
 def _weights_5d(weights: object, num_heads: int | None) -> np.ndarray:
     """Attention weights in any accepted layout as a numpy array (layers, batch, heads, q, k)."""
     if isinstance(weights, (list, tuple)) and len(weights) and np.ndim(weights[0]) >= 2:
