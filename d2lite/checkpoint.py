@@ -105,8 +105,13 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
         >>> load_checkpoint(path, model, optimizer)["epoch"]
         3
     """
-    path, model = Path(path), _unwrap(model)
-    checkpoint = _read(path)
+    path = Path(path)
+    return _load_into(path, _read(path), _unwrap(model), optimizer)
+
+
+def _load_into(path: Path, checkpoint: dict, model: nn.Module,
+               optimizer: torch.optim.Optimizer | None) -> dict:
+    """Copy a checkpoint dict (read from `path`) into `model` and `optimizer`; return the dict."""
     weights, own = checkpoint["model"], model.state_dict()
     for key in [*own, *(k for k in weights if k not in own)]:
         mine, saved = own.get(key), weights.get(key)
@@ -137,11 +142,12 @@ def load_model(path: str | os.PathLike, cls: type[nn.Module]) -> nn.Module:
         >>> load_model(path, nn.Linear)
         Linear(in_features=3, out_features=2, bias=True)
     """
-    args = _read(Path(path)).get("model_args")
+    checkpoint = _read(Path(path))  # read once: the arguments and the weights
+    args = checkpoint.get("model_args")
     if args is None:
         raise ValueError(f"load_model(): {path} was saved without model_args; build the model "
                          "yourself and use load_checkpoint(path, model), or save with "
                          "save_checkpoint(path, model, model_args={...})")
     model = cls(**args)
-    load_checkpoint(path, model)
+    _load_into(Path(path), checkpoint, model, None)
     return model
