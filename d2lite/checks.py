@@ -37,7 +37,7 @@ def _describe(x) -> str:
 
 
 def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp,
-                    device: torch.device, checkpoint, resume) -> None:
+                    device: torch.device, checkpoint, resume, scheduler_step="epoch") -> None:
     """Raise a clear error for an argument `fit` cannot use.
 
     Example:
@@ -66,6 +66,9 @@ def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp
                                   not isinstance(grad_clip, (int, float)) or grad_clip <= 0):
         raise ValueError(f"fit(): got grad_clip={grad_clip!r}; expected None or a positive "
                          "gradient norm such as 1.0")
+    if scheduler_step not in ("epoch", "batch"):
+        raise ValueError(f"fit(): got scheduler_step={scheduler_step!r}; expected 'epoch' or "
+                         "'batch' (OneCycleLR and warm-up schedules step every batch)")
     if resume and checkpoint is None:
         raise ValueError("fit(): resume=True needs checkpoint=path, the file to resume from")
     if not isinstance(callbacks, (list, tuple)):

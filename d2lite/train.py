@@ -1,8 +1,7 @@
 """The training loop: `fit`, `evaluate`, `History` and the `EarlyStopping` callback.
 
 `fit` is one readable loop with first-batch checks, AMP, progress bars, a live plot, resumable
-checkpoints and torchrun (DDP); it leaves out gradient accumulation, per-batch schedulers and
-per-batch callbacks.
+checkpoints and torchrun (DDP); it leaves out gradient accumulation and per-batch callbacks.
 """
 from __future__ import annotations
 
@@ -251,7 +250,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         device: torch.device | str | None = None, callbacks: Sequence = (),
         grad_clip: float | None = None, amp: str | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        checkpoint: str | os.PathLike | None = None, resume: bool = False,
+        scheduler_step: str = "epoch", checkpoint: str | os.PathLike | None = None, resume: bool = False,
         plot: bool = True, verbose: bool = True) -> History:
     """Train `model` on `train_data` for `epochs` epochs; return the per-epoch `History`.
 
@@ -285,7 +284,8 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         amp: None (float32 throughout), "bf16" or "fp16": `torch.autocast` on the device's own
             type. The CPU and CUDA take "bf16"; "fp16" needs CUDA and gets a GradScaler; on
             Apple's MPS, which autocast dtypes work depends on the torch version.
-        scheduler: stepped once per epoch (`ReduceLROnPlateau` gets the validation loss).
+        scheduler: stepped after every epoch (`ReduceLROnPlateau` gets the validation loss),
+            or after every batch with `scheduler_step="batch"` (e.g. `OneCycleLR`).
         checkpoint: a path written (atomically, by rank 0) after every epoch; with `resume=True`
             an existing file is loaded and training continues at the next epoch.
         plot: live plot of the curves (redrawn in Jupyter, one figure at the end elsewhere).
@@ -308,7 +308,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
     # 0. set up: check the arguments and the first batch, move the model, resume, split the data
     device = _pick_device("fit", device)
     check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp, device,
-                    checkpoint, resume)
+                    checkpoint, resume, scheduler_step)
     metrics = named_metrics("fit", metrics)
     model.to(device)
     for name, data in (("train_data", train_data), ("val_data", val_data)):
@@ -351,6 +351,8 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
             # 4. update the weights
             scaler.step(optimizer)
             scaler.update()
+            if scheduler is not None and scheduler_step == "batch":
+                scheduler.step()                    #    a new learning rate for the next batch
             # (log: sums stay on the device; every LOG_EVERY batches, one sync checks for nan)
             meter.add(loss, y_hat, y)
             batch_bar.update()
@@ -363,7 +365,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         val = {} if val_data is None else _run_eval(model, val_data, loss_fn, metrics, device, amp)
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(val.get("loss", train["loss"]))
-        elif scheduler is not None:
+        elif scheduler is not None and scheduler_step == "epoch":
             scheduler.step()
         history.append(train, val, time.perf_counter() - began)
         # 6. callbacks, then checkpoint (rank 0), live plot and progress

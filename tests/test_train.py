@@ -216,6 +216,39 @@ def test_scheduler_steps_once_per_epoch():
                                          ["loss"])
 
 
+def test_scheduler_steps_every_batch_like_a_hand_loop():
+    # fit with OneCycleLR stepped per batch ends with the weights of the plain loop it stands for
+    X, y = blobs(64)
+    data = [(X[:32], y[:32]), (X[32:], y[32:])]
+    nets = []
+    for use_fit in (True, False):
+        torch.manual_seed(0)
+        net = mlp()
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.1)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=6)
+        if use_fit:
+            d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer, epochs=3,
+                       scheduler=schedule, scheduler_step="batch", **QUIET)
+        else:
+            for _ in range(3):
+                for Xb, yb in data:
+                    loss = nn.functional.cross_entropy(net(Xb), yb)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    schedule.step()
+        assert schedule.last_epoch == 6
+        nets.append(net)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+
+
+def test_scheduler_step_must_be_epoch_or_batch():
+    net = mlp()
+    with pytest.raises(ValueError, match="scheduler_step='step'; expected 'epoch' or 'batch'"):
+        d2lite.fit(net, [blobs(8)], loss_fn=nn.CrossEntropyLoss(), scheduler_step="step", **QUIET)
+
+
 class SeededBatches:
     """Re-iterable batches whose order depends only on seed + epoch (as set_epoch says)."""
 

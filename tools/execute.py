@@ -16,10 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import jupytext
-import nbformat
-from nbclient import NotebookClient
-
 ROOT = Path(__file__).resolve().parents[1]
 TIMINGS = ROOT / "notebooks" / "timings.csv"
 
@@ -32,6 +28,11 @@ def lesson_sources() -> list[Path]:
 
 def execute(source: Path) -> float:
     """Run `source` top to bottom in a fresh python3 kernel, write the .ipynb, return seconds."""
+    # Imported here, so tools/run_scripts.py can use lesson_sources() where Jupyter is absent.
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
