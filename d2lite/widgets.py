@@ -1,9 +1,6 @@
-"""Three teaching widgets (learning rate, activation, attention) on matplotlib, live or kernel-free.
-
-Each returns an `Explorer` (d2lite.explorer): a live ipywidgets form in a kernel, else a precomputed
-frame slider (plain HTML and a little JavaScript). A displayed explorer keeps the state its cell set
-up until the reader moves its controls; `.update(**values)` returns the data for other control
-values without changing the display. Text is at least 9 pt: 9 CSS pixels at the figure's size.
+"""Three teaching widgets (learning rate, activation, attention), each an `Explorer`
+(d2lite.explorer): a live ipywidgets form in a kernel, else a kernel-free frame slider.
+Text is at least 9 pt: 9 CSS pixels at the figure's size.
 """
 from __future__ import annotations
 
@@ -17,7 +14,6 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from d2lite.explorer import Explorer
-from d2lite.explorer import widget_mode as widget_mode  # re-exported: d2lite.widgets.widget_mode
 
 __all__ = ["Explorer", "activation_explorer", "attention_explorer", "lr_explorer"]
 
@@ -37,8 +33,7 @@ def _descend(loss: Callable, w0: Sequence[float], lr: float, steps: int) -> tupl
                              "e.g. ((X @ w - y) ** 2).mean() for w of shape (2,)")
         path.append(w.detach().cpu().numpy().copy())
         losses.append(float(value.detach()))
-        if step == steps or not math.isfinite(losses[-1]) or abs(losses[-1]) > 1e6 * (
-                abs(losses[0]) + 1e-12):
+        if step == steps or not abs(losses[-1]) <= 1e6 * (abs(losses[0]) + 1e-12):  # nan too
             break
         (grad,) = torch.autograd.grad(value.reshape(()), w)
         with torch.no_grad():
@@ -92,15 +87,13 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
     if not (lambda_max > 0 and math.isfinite(lambda_max)):
         raise ValueError(f"lr_explorer(): the curvature lambda_max is {lambda_max}; expected a "
                          "positive number; pass lambda_max= (the Hessian's largest eigenvalue)")
-    L = lambda_max  # short name for the formulas below
-    bound = 2.0 / L
+    bound = 2.0 / lambda_max
     lrs = sorted({round(bound * r, 12) for r in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
                                                  0.9, 1.0, 1.05, 1.1, 1.2)})
-    lr = 1.0 / L if lr is None else lr
-    ref = _descend(loss, w0, 1.0 / L, 200)[0]  # a converging run: the view centres on its end
-    center = ref[-1]
-    half = 1.2 * max(float(np.abs(ref - center).max()), 1e-3)
-    lo, hi = center - half, center + half
+    lr = bound / 2 if lr is None else lr
+    ref = _descend(loss, w0, bound / 2, 200)[0]  # a converging run: the view centres on its end
+    half = 1.2 * max(float(np.abs(ref - ref[-1]).max()), 1e-3)
+    lo, hi = ref[-1] - half, ref[-1] + half
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 41), np.linspace(lo[1], hi[1], 41))
     points = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.get_default_dtype())
     with torch.no_grad():
@@ -137,26 +130,20 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
         fig.suptitle(f"lr = {lr:.3g} = {lr / bound:.2f} × $2/\\lambda_{{\\max}}$:   loss "
                      f"{losses[0]:.3g} → {losses[-1]:.3g}", fontsize=10,
                      color="tab:red" if diverged else "k")
-        return {"lr": lr, "bound": bound, "lambda_max": L, "path": path, "loss": losses,
+        return {"lr": lr, "bound": bound, "lambda_max": lambda_max, "path": path, "loss": losses,
                 "diverged": bool(diverged)}
-
-    def describe(name: str, value: object) -> str:
-        return f"{value:.3g} ({value / bound:.2f} × 2/λ_max)" if name == "lr" else str(value)
 
     return Explorer("lr_explorer", draw, {"lr": lr, "steps": steps},
                     {"lr": sorted(set(lrs) | {lr}),
-                     "steps": sorted({5, 10, 20, 30, 50, 100, steps})},
-                    {"lr": lrs}, describe=describe, figsize=(8, 3.8), mode=mode)
+                     "steps": sorted({5, 10, 20, 30, 50, 100, steps})}, {"lr": lrs},
+                    describe=lambda name, value: f"{value:.3g} ({value / bound:.2f} × 2/λ_max)"
+                    if name == "lr" else str(value), figsize=(8, 3.8), mode=mode)
 
 
 # ----------------------------------------------------------------------------- activations
-ACTIVATIONS = {  # key: (label, constructor)
-    "relu": ("ReLU", nn.ReLU),
-    "leaky_relu": ("leaky ReLU", lambda: nn.LeakyReLU(0.1)),
-    "sigmoid": ("sigmoid", nn.Sigmoid),
-    "tanh": ("tanh", nn.Tanh),
-    "gelu": ("GELU", nn.GELU),
-}
+ACTIVATIONS = {"relu": ("ReLU", nn.ReLU), "leaky_relu": ("leaky ReLU", lambda: nn.LeakyReLU(0.1)),
+               "sigmoid": ("sigmoid", nn.Sigmoid), "tanh": ("tanh", nn.Tanh),
+               "gelu": ("GELU", nn.GELU)}  # key: (label, constructor)
 
 
 def _activation_key(name: object) -> str:
@@ -171,13 +158,12 @@ def _toy_data(task: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A 1-D curve (x: (64, 1), y: (64,)) or two moons (X: (200, 2), y: (200,) in {0, 1})."""
     rng = np.random.default_rng(seed)
     if task == "curve":
-        x = np.linspace(-3, 3, 64)
-        y = np.sin(2 * x) + 0.3 * x + 0.1 * rng.standard_normal(64)
-        return torch.tensor(x[:, None], dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
-    t = rng.uniform(0, np.pi, 200)
-    y = np.arange(200) % 2
-    X = np.stack([np.cos(t) - y, (1 - 2 * y) * np.sin(t) + 0.5 * y - 0.25], axis=1)
-    X = X + 0.15 * rng.standard_normal(X.shape)
+        X = np.linspace(-3, 3, 64)[:, None]
+        y = np.sin(2 * X[:, 0]) + 0.3 * X[:, 0] + 0.1 * rng.standard_normal(64)
+    else:
+        t, y = rng.uniform(0, np.pi, 200), np.arange(200) % 2
+        X = np.stack([np.cos(t) - y, (1 - 2 * y) * np.sin(t) + 0.5 * y - 0.25], axis=1)
+        X = X + 0.15 * rng.standard_normal(X.shape)
     return torch.tensor(X, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
 
 
@@ -278,14 +264,11 @@ def activation_explorer(*, activation: str = "relu", width: int = 16,
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
         return data
 
-    def describe(name: str, value: object) -> str:
-        return ACTIVATIONS[value][0] if name == "activation" else str(value)
-
+    options = {"activation": list(ACTIVATIONS), "width": widths}
     return Explorer("activation_explorer", draw,
-                    {"activation": _activation_key(activation), "width": int(width)},
-                    {"activation": list(ACTIVATIONS), "width": widths},
-                    {"activation": list(ACTIVATIONS), "width": widths},
-                    describe=describe, figsize=(8, 3.2), mode=mode)
+                    {"activation": _activation_key(activation), "width": int(width)}, options,
+                    options, describe=lambda name, value: ACTIVATIONS[value][0]
+                    if name == "activation" else str(value), figsize=(8, 3.2), mode=mode)
 
 
 # ----------------------------------------------------------------------------- attention
