@@ -1,11 +1,6 @@
-"""Shared widget machinery: `Explorer` (a figure drawn from named controls), PNG frames and the
-kernel-free HTML frame slider; what to draw is in d2lite.widgets. The live/static choice is
-d2lite.settings' (`widget_mode` is re-exported here).
-
-Frames are drawn at twice the pixels they are shown at (sharp on high-DPI screens and phones), as
-8-bit palette PNGs, so a lesson with two widgets stays well under the 2 MB notebook limit. The live
-form works with ipywidgets 7.6+ and 8 (imported only when a live widget is shown).
-"""
+"""`Explorer`, a figure drawn from named controls (what to draw: d2lite.widgets), shown as a live
+ipywidgets 7.6+/8 form or a kernel-free HTML frame slider. Frames are 8-bit palette PNGs at twice
+the shown pixels: sharp on phones, and two widgets stay well under a lesson's 2 MB."""
 from __future__ import annotations
 
 import base64
@@ -20,7 +15,6 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from d2lite.settings import MODES as MODES
 from d2lite.settings import widget_mode as widget_mode
 
 __all__ = ["Explorer", "widget_mode"]
@@ -52,7 +46,7 @@ def _frames_html(frames: list[bytes], sliders: list[tuple[str, list[str]]], star
     sizes = [len(labels) for _, labels in sliders]
     k0 = int(np.ravel_multi_index(start, sizes)) if sliders else 0
     srcs = ["data:image/png;base64," + base64.b64encode(f).decode("ascii") for f in frames]
-    srcs[k0] = None  # the JS reads this one from the <img>, so it is stored once
+    first, srcs[k0] = srcs[k0], None  # the JS reads this one from the <img>: stored once
     rows = "".join(
         f'<label style="display:block;font:13px sans-serif;margin:2px 0">'
         f'<span style="display:inline-block;min-width:5.5em">{html.escape(name)}</span>'
@@ -70,7 +64,6 @@ def _frames_html(frames: list[bytes], sliders: list[tuple[str, list[str]]], star
         "function show(){var k=0;for(var i=0;i<ins.length;i++){var v=+ins[i].value;"
         "k=k*d.sizes[i]+v;outs[i].textContent=d.labels[i][v];}img.src=d.frames[k];}"
         'for(var i=0;i<ins.length;i++){ins[i].addEventListener("input",show);}})();')
-    first = "data:image/png;base64," + base64.b64encode(frames[k0]).decode("ascii")
     size = f' width="{width}"' if width else ""
     return (f'<div class="d2lite-widget" id="{uid}">{rows}<img id="{uid}-img" src="{first}" '
             f'alt="{html.escape(alt)}"{size} style="max-width:100%;height:auto">'
@@ -89,11 +82,9 @@ def _nearest(options: list, value: object) -> int:
 class Explorer:
     """A figure drawn from named controls, shown as a live ipywidgets form or a frame slider.
 
-    A displayed explorer shows the state its own cell set up until the reader moves its controls:
-    `update(**values)` computes what it would show for other control values (the rest as shown)
-    and returns the plotted data, without changing the display, so later cells can run their own
-    experiments. `data` and `values` are what is shown; `widget` is the ipywidgets form (built on
-    first use); `to_html()` is the kernel-free form. Made by the `*_explorer` functions.
+    The display keeps the state its cell set up until the reader moves its controls;
+    `update(**values)` returns the data for other values without changing it. `data` and
+    `values` are what is shown; `widget` is the live form, `to_html()` the kernel-free one.
 
     Args:
         name: shown in error messages, e.g. "lr_explorer".
@@ -121,10 +112,9 @@ class Explorer:
                  mode: str | None = None):
         self.name, self.mode = name, widget_mode(mode, name)
         self.values, self.options, self.grid = dict(values), options, grid
-        self.figure = Figure(figsize=figsize, dpi=DPI)  # what is shown
-        FigureCanvasAgg(self.figure)
-        self._probe = Figure(figsize=figsize, dpi=DPI)  # what update() draws on
-        FigureCanvasAgg(self._probe)
+        self.figure = FigureCanvasAgg(Figure(figsize=figsize, dpi=DPI)).figure  # what is shown
+        self._probe = FigureCanvasAgg(Figure(figsize=figsize, dpi=DPI)).figure  # update() draws
+
         self.width = round(figsize[0] * CSS_DPI)  # shown width in CSS pixels
         self._draw, self._describe = draw, describe
         self._widget, self._frames, self._shown = None, None, 0
@@ -146,9 +136,8 @@ class Explorer:
         return {**self.values, **values}
 
     def update(self, **values) -> dict:
-        """Return the data plotted for these controls (e.g. `lr=0.3`; the others as shown).
-
-        The displayed widget keeps showing what it showed: only its own controls change it."""
+        """Return the data plotted for these controls (e.g. `lr=0.3`; the others as shown); the
+        display does not change."""
         return self._render(self._probe, self._merged(values))
 
     def _show(self, **values) -> dict:
@@ -186,8 +175,7 @@ class Explorer:
                     rows.append(ipywidgets.HBox([control, self._readouts[key]]))
                 control.observe(self._on_change(key), names="value")
                 self._controls[key] = control
-            # width: the figure's size in CSS pixels (the PNG has twice the pixels); works in
-            # ipywidgets 7 and 8
+            # width: the figure's size in CSS pixels (the PNG has twice the pixels)
             self._image = ipywidgets.Image(value=_encode_png(self.figure), format="png",
                                            width=str(self.width),
                                            layout=ipywidgets.Layout(max_width="100%",
