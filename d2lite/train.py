@@ -1,8 +1,5 @@
-"""The training loop: `fit`, `evaluate`, `History` and the `EarlyStopping` callback.
-
-`fit` is one readable loop with first-batch checks, AMP, progress bars, a live plot, resumable
-checkpoints and torchrun (DDP); it leaves out gradient accumulation and per-batch callbacks.
-"""
+"""The training loop: `fit` (one readable loop: first-batch checks, AMP, progress bars, a live
+plot, resumable checkpoints, torchrun), `evaluate`, `History` and `EarlyStopping`."""
 from __future__ import annotations
 
 import math
@@ -80,10 +77,8 @@ class History:
         return {k: list(v) for k, v in self.data.items()}
 
     def plot(self) -> list:
-        """Draw the loss curves (and the metrics beside them); return the matplotlib Axes.
-
-        (Not the figure: a figure as a cell's last value would be shown twice in Jupyter.)
-        """
+        """Draw the loss curves (and the metrics beside them); return the Axes (a figure as a
+        cell's last value would be shown twice in Jupyter)."""
         return plot_history({k: self.data[k] for k in self.curves()}).axes
 
 
@@ -172,8 +167,7 @@ def _pick_device(who: str, device) -> torch.device:
 
 
 def _bar(verbose: bool, **kwargs):
-    """A tqdm progress bar that fit moves by hand (a widget in Jupyter, text elsewhere); none
-    with $D2LITE_WIDGETS=static, where the live plot and the returned History tell the story."""
+    """A tqdm progress bar (a widget in Jupyter, text elsewhere); none if $D2LITE_WIDGETS=static."""
     from tqdm.auto import tqdm
 
     return tqdm(disable=not verbose or settings.widgets_setting("fit") == "static", **kwargs)
@@ -202,8 +196,7 @@ def _save(checkpoint, model: nn.Module, optimizer, scheduler, scaler, history: H
 def _run_eval(model: nn.Module, data, loss_fn, metrics: dict, device: torch.device,
               amp: str | None) -> dict[str, float]:
     """Loss and metrics of `model` over `data`, in eval mode without gradients."""
-    meter = Meter(metrics, device)
-    was_training = model.training
+    meter, was_training = Meter(metrics, device), model.training
     model.eval()
     with torch.no_grad(), autocast_context(device, amp):
         for X, y in data:
@@ -225,7 +218,7 @@ def evaluate(model: nn.Module, data: Iterable, *, loss_fn: Callable | None = Non
         metrics: functions of (y_hat, y) returning (sum, count), a list or a dict {name: fn}.
         device: where to run; None means where the model's parameters are.
 
-    The model runs in eval mode under `torch.no_grad()` and is put back in its previous mode.
+    The model runs in eval mode under `torch.no_grad()`, then goes back to its previous mode.
 
     Example:
         >>> from d2lite import accuracy
@@ -235,9 +228,8 @@ def evaluate(model: nn.Module, data: Iterable, *, loss_fn: Callable | None = Non
         {'accuracy': 0.6666666666666666}
     """
     metrics = named_metrics("evaluate", metrics)
-    if device is None:
-        device = next((p.device for p in model.parameters()), None) or try_gpu()
-    device = _pick_device("evaluate", device)
+    device = _pick_device("evaluate", device or next((p.device for p in model.parameters()), None)
+                          or try_gpu())
     check_data("evaluate", "data", data)
     check_first_batch("evaluate", "data", model, data, loss_fn, metrics, device, None,
                       training=False)
@@ -250,8 +242,8 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         device: torch.device | str | None = None, callbacks: Sequence = (),
         grad_clip: float | None = None, amp: str | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        scheduler_step: str = "epoch", checkpoint: str | os.PathLike | None = None, resume: bool = False,
-        plot: bool = True, verbose: bool = True) -> History:
+        scheduler_step: str = "epoch", checkpoint: str | os.PathLike | None = None,
+        resume: bool = False, plot: bool = True, verbose: bool = True) -> History:
     """Train `model` on `train_data` for `epochs` epochs; return the per-epoch `History`.
 
     It is this plain loop (the numbers are the phases marked in fit's code), plus first-batch
@@ -319,9 +311,8 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
     rank, world = init_distributed(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
-    history, start = History(), 0
-    if resume:
-        history, start = _resume(checkpoint, model, optimizer, scheduler, scaler)
+    history, start = (_resume(checkpoint, model, optimizer, scheduler, scaler) if resume
+                      else (History(), 0))
     if world > 1:  # torchrun: the same model, its gradients averaged over the processes
         model = DistributedDataParallel(model, [device] if device.type == "cuda" else None)
         train_data = shard_data(train_data, rank, world)
