@@ -1,8 +1,5 @@
-"""Dataset loaders that return plain tensors and lists, and `batches`, a fast in-memory minibatcher.
-
-Files come from the hub (`fetch`: $D2LITE_DATA, cache, or a checked download). No Dataset classes,
-no transforms, no worker processes: the book's datasets fit in memory, so slicing tensors is enough.
-"""
+"""Dataset loaders that return plain tensors and lists (files from `d2lite.hub.fetch`), and
+`batches`, an in-memory minibatcher: the book's datasets fit in memory, so slicing is enough."""
 from __future__ import annotations
 
 import gzip
@@ -69,9 +66,7 @@ def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
 def _read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
     """Return the lines of a text file, split at "\n" only (not at other Unicode line breaks)."""
     lines = path.read_text(encoding=encoding).split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the file ends with a newline
-    return [line.rstrip("\r") for line in lines]
+    return [line.rstrip("\r") for line in lines[:-1 if lines[-1] == "" else None]]
 
 
 def _load_idx_dataset(name: str, verbose: bool) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
@@ -225,17 +220,22 @@ def load_sms_spam(*, verbose: bool = True) -> tuple[list[str], torch.Tensor]:
 
 
 class Batches:
-    """Re-iterable minibatches of tensors already in memory, made by slicing (no collate).
+    """Re-iterable minibatches of in-memory tensors, made by slicing (no collate); `len()` is the
+    number of batches, each pass (epoch) yields `(X_batch, y_batch)`. `batches` is this class.
 
-    Each pass (epoch) yields `(X_batch, y_batch)`; when `X` is a tuple of tensors, `X_batch` is a
-    tuple too (call the model with `model(*X_batch)`). With `seed`, epoch e is shuffled with seed
-    `seed + e`, so runs repeat; set `epoch` to resume. Without it, torch's global generator
-    (`d2lite.seed_everything`) decides the order. Made by `batches(...)`.
+    Args:
+        X: (n, ...) inputs, or a tuple of such tensors (then X_batch is a tuple: `model(*X_batch)`).
+        y: (n, ...) targets.
+        batch_size: rows per batch; the last batch is smaller unless `drop_last=True`.
+        shuffle: a new random order every epoch.
+        seed: epoch e's order is seeded with seed + e, so runs repeat (set `epoch` to resume);
+            None uses torch's global generator (`d2lite.seed_everything`).
+        device: move X and y there once, up front (e.g. `d2lite.try_gpu()`).
 
     Example:
-        >>> data = Batches(torch.arange(10.0), torch.arange(10), batch_size=4, shuffle=False)
-        >>> len(data), [y.tolist() for _, y in data][-1]
-        (3, [8, 9])
+        >>> data = batches(torch.randn(1000, 784), torch.randint(0, 10, (1000,)), 256, seed=0)
+        >>> len(data), [tuple(X.shape) for X, y in data][-1]
+        (4, (232, 784))
     """
 
     def __init__(self, X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
@@ -249,66 +249,41 @@ class Batches:
             raise ValueError(f"batches(): got batch_size={batch_size!r}; expected an int >= 1")
         for i, t in enumerate(inputs):
             if t.ndim == 0 or len(t) != len(y):
-                shape = tuple(t.shape)
                 raise ValueError(f"batches(): X{f'[{i}]' if isinstance(X, tuple) else ''} has shape"
-                                 f" {shape} but y has {len(y)} rows; every tensor needs the same"
-                                 " first dimension (one row per example)")
+                                 f" {tuple(t.shape)} but y has {len(y)} rows; every tensor needs"
+                                 " the same first dimension (one row per example)")
         self.inputs = tuple(t.to(device) for t in inputs) if device is not None else inputs
         self.y = y.to(device) if device is not None else y
         self.tuple_input = isinstance(X, tuple)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.seed = seed
-        self.epoch = 0  # number of passes started so far
+        self.seed, self.epoch = seed, 0  # epoch: the number of passes started so far
 
     def __len__(self) -> int:
         n = len(self.y)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
-        """Make the next pass epoch `epoch` (as DistributedSampler does): `fit` calls this, so a
-        seeded order depends on seed + epoch only, whoever else iterated the data before."""
+        """Make the next pass epoch `epoch` (as DistributedSampler does; `fit` calls it)."""
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[tuple]:
-        n, device = len(self.y), self.y.device
         order = None
         if self.shuffle:
-            generator = None
-            if self.seed is not None:
-                generator = torch.Generator().manual_seed(self.seed + self.epoch)
-            order = torch.randperm(n, generator=generator).to(device)  # (n,)
+            generator = None if self.seed is None else torch.Generator().manual_seed(
+                self.seed + self.epoch)
+            order = torch.randperm(len(self.y), generator=generator).to(self.y.device)  # (n,)
         self.epoch += 1
         for b in range(len(self)):
             rows = slice(b * self.batch_size, (b + 1) * self.batch_size)
             if order is None:  # slices are views: no copy at all
                 Xb, yb = tuple(t[rows] for t in self.inputs), self.y[rows]
-            else:  # one gather per tensor, no per-example work
-                index = order[rows]  # (batch,)
-                Xb = tuple(t.index_select(0, index) for t in self.inputs)
-                yb = self.y.index_select(0, index)
+            else:  # one gather per tensor
+                Xb = tuple(t.index_select(0, order[rows]) for t in self.inputs)
+                yb = self.y.index_select(0, order[rows])
             yield (Xb if self.tuple_input else Xb[0]), yb
 
 
-def batches(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor, batch_size: int,
-            shuffle: bool = True, seed: int | None = None,
-            device: torch.device | str | None = None, drop_last: bool = False) -> Batches:
-    """Minibatches of in-memory tensors: a re-iterable `Batches` with `len()`, one pass per epoch.
-
-    Args:
-        X: (n, ...) inputs, or a tuple of such tensors for models with several inputs.
-        y: (n, ...) targets.
-        batch_size: rows per batch; the last batch is smaller unless `drop_last=True`.
-        shuffle: a new random order every epoch.
-        seed: makes epoch e's order repeatable (seed + e); None uses torch's global generator.
-        device: move X and y there once, up front (e.g. `d2lite.try_gpu()`).
-
-    Example:
-        >>> data = batches(torch.randn(1000, 784), torch.randint(0, 10, (1000,)), 256, seed=0)
-        >>> len(data), [tuple(X.shape) for X, y in data][-1]
-        (4, (232, 784))
-    """
-    return Batches(X, y, batch_size, shuffle=shuffle, seed=seed, device=device,
-                   drop_last=drop_last)
+batches = Batches
 
 
 def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
@@ -316,8 +291,7 @@ def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
                     ) -> tuple[tuple, tuple]:
     """Hold out a validation split: `(X_train, y_train), (X_val, y_val)`.
 
-    Tune every choice (learning rate, epochs, λ, depth) on the validation split and touch the
-    test split once, at the end. The split is a seeded random permutation, so it repeats.
+    Tune every choice on the validation split; touch the test split once, at the end.
 
     Args:
         X: (n, ...) inputs, or a tuple of such tensors.
@@ -343,8 +317,8 @@ def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
     if stratify is None:
         stratify = y.ndim == 1 and not y.is_floating_point()
     generator = torch.Generator().manual_seed(seed)
-    groups = [torch.arange(len(y))] if not stratify else \
-        [torch.nonzero(y == label).flatten() for label in torch.unique(y)]
+    groups = [torch.nonzero(y == label).flatten() for label in torch.unique(y)] if stratify \
+        else [torch.arange(len(y))]
     val_rows, train_rows = [], []
     for rows in groups:
         rows = rows[torch.randperm(len(rows), generator=generator)]
@@ -355,12 +329,9 @@ def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
         raise ValueError(f"train_val_split(): val_fraction={val_fraction} of {len(y)} rows "
                          "leaves one split empty; use more data or another fraction")
     # Shuffle across classes too, so neither split is sorted by label.
-    train_idx, val_idx = (torch.cat(r) for r in (train_rows, val_rows))
-    train_idx = train_idx[torch.randperm(len(train_idx), generator=generator)]
-    val_idx = val_idx[torch.randperm(len(val_idx), generator=generator)]
-
-    def take(index):
+    splits = []
+    for rows in (torch.cat(train_rows), torch.cat(val_rows)):
+        index = rows[torch.randperm(len(rows), generator=generator)]
         Xs = tuple(t[index] for t in inputs)
-        return (Xs if isinstance(X, tuple) else Xs[0]), y[index]
-
-    return take(train_idx), take(val_idx)
+        splits.append(((Xs if isinstance(X, tuple) else Xs[0]), y[index]))
+    return tuple(splits)
