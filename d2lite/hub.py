@@ -1,9 +1,5 @@
-"""The data hub: `fetch` finds a dataset file, checks it, or downloads it.
-
-A file is looked for in `$D2LITE_DATA/<name>/`, then in the cache, then downloaded from its
-canonical URL and mirrors in turn; every file is sha256-checked before use, and a file inside an
-archive is read out of it in memory. Parsing: `d2lite.data`.
-"""
+"""The data hub: `fetch` finds a dataset file in $D2LITE_DATA or the cache, or downloads it from
+its URLs in turn (an archive's member is read in memory); every file is sha256-checked."""
 from __future__ import annotations
 
 import hashlib
@@ -95,11 +91,9 @@ def locate(name: str, file: str | None = None, *,
         True
     """
     entry = _entry("locate", name, file, REGISTRY if registry is None else registry)
-    roots = [root for root in (data_dir(), cache_dir()) if root is not None]
-    for root in roots:
-        path = root / name / entry.name
-        if path.is_file():
-            return path, sha256sum(path) == entry.sha256
+    for root in (data_dir(), cache_dir()):
+        if root is not None and (root / name / entry.name).is_file():
+            return root / name / entry.name, _mismatch(root / name / entry.name, entry) is None
     return None, False
 
 
@@ -124,7 +118,7 @@ def read_member(archive: str | os.PathLike, member: str) -> bytes:
         with tarfile.open(archive) as tf:
             try:
                 f = tf.extractfile(member)  # None for a folder
-            except KeyError:
+            except KeyError:  # no such member, or a link to one that is not there
                 f = None
             if f is not None:
                 return f.read()
@@ -135,12 +129,11 @@ def read_member(archive: str | os.PathLike, member: str) -> bytes:
 
 def _mismatch(file: Path | bytes, entry: DataFile) -> str | None:
     """Return why `file` (a path, or bytes read from an archive) is not `entry`, or None."""
-    data = file if isinstance(file, bytes) else None
-    actual = hashlib.sha256(data).hexdigest() if data is not None else sha256sum(file)
-    if actual == entry.sha256:
-        return None
-    size = len(data) if data is not None else file.stat().st_size
-    return f"sha256 {actual} ({size:,} bytes) but expected {entry.sha256} ({entry.size:,} bytes)"
+    in_memory = isinstance(file, bytes)
+    actual = hashlib.sha256(file).hexdigest() if in_memory else sha256sum(file)
+    size = len(file) if in_memory else file.stat().st_size
+    return None if actual == entry.sha256 else (
+        f"sha256 {actual} ({size:,} bytes) but expected {entry.sha256} ({entry.size:,} bytes)")
 
 
 def _reason(err: BaseException) -> str:
@@ -170,8 +163,7 @@ def _download_one(source: Source, entry: DataFile, dest: Path, others: Sequence[
         fresh = Path(tmp) / "download"
         downloader(source.url, str(fresh), None)
         if source.member is None:
-            problem = _mismatch(fresh, entry)
-            if problem:
+            if problem := _mismatch(fresh, entry):
                 raise ValueError(f"the file served has {problem}")
             os.replace(fresh, dest)
             return
@@ -180,16 +172,14 @@ def _download_one(source: Source, entry: DataFile, dest: Path, others: Sequence[
         for member, wanted in [(source.member, entry), *siblings]:
             try:
                 data = read_member(fresh, member)
-                problem = _mismatch(data, wanted)
-                if problem:
+                if problem := _mismatch(data, wanted):
                     raise ValueError(f"member {member!r} has {problem}")
             except ValueError:
                 if wanted is entry:
                     raise
                 continue  # a sibling that is not there or not right: fetched on its own later
-            staged = Path(tmp) / wanted.name
-            staged.write_bytes(data)
-            os.replace(staged, dest.parent / wanted.name)
+            (Path(tmp) / wanted.name).write_bytes(data)
+            os.replace(Path(tmp) / wanted.name, dest.parent / wanted.name)
 
 
 def _download(name: str, entry: DataFile, dest: Path, others: Sequence[DataFile],
@@ -240,10 +230,8 @@ def fetch(name: str, file: str | None = None, *, verbose: bool = True,
     registry = REGISTRY if registry is None else registry
     entry = _entry("fetch", name, file, registry)
     root = data_dir()
-    if root is not None and (root / name / entry.name).is_file():
-        path = root / name / entry.name
-        problem = _mismatch(path, entry)
-        if problem:
+    if root is not None and (path := root / name / entry.name).is_file():
+        if problem := _mismatch(path, entry):
             raise ValueError(f"fetch(): {path} has {problem}; the file is damaged or a different"
                              " version: replace it with a good copy, or unset D2LITE_DATA so that"
                              " d2lite downloads it")
