@@ -1,8 +1,5 @@
-"""Text tools: tokenize, Vocab, minibatch samplers for language models, truncate_pad and BLEU.
-
-Plain Python and tensors; no subword tokenizers (BPE, WordPiece) and no text cleaning beyond
-splitting (the loaders in `d2lite.data` do their dataset's cleaning).
-"""
+"""Text tools in plain Python and tensors: tokenize, Vocab, language-model minibatches,
+truncate_pad and BLEU (no subword tokenizers; `d2lite.data`'s loaders do the cleaning)."""
 from __future__ import annotations
 
 import collections
@@ -26,19 +23,9 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
     """
     if isinstance(lines, str):
         raise TypeError("tokenize(): got one str; pass a list of lines, e.g. tokenize([text])")
-    if token == "word":
-        return [line.split() for line in lines]
-    if token == "char":
-        return [list(line) for line in lines]
-    raise ValueError(f"tokenize(): got token={token!r}; expected 'word' or 'char'")
-
-
-def _flatten(tokens: Iterable) -> list[str]:
-    """A flat list from a list of tokens or a list of lists of tokens."""
-    items = list(tokens)
-    if items and not isinstance(items[0], str):
-        return [token for line in items for token in line]
-    return items
+    if token not in ("word", "char"):
+        raise ValueError(f"tokenize(): got token={token!r}; expected 'word' or 'char'")
+    return [line.split() if token == "word" else list(line) for line in lines]
 
 
 class Vocab:
@@ -56,7 +43,10 @@ class Vocab:
 
     def __init__(self, tokens: Iterable = (), min_freq: int = 0,
                  reserved_tokens: Sequence[str] = ()):
-        counts = collections.Counter(_flatten(tokens))
+        tokens = list(tokens)
+        if tokens and not isinstance(tokens[0], str):  # a list of lines
+            tokens = [token for line in tokens for token in line]
+        counts = collections.Counter(tokens)
         self.token_freqs = sorted(counts.items(), key=lambda pair: pair[1], reverse=True)
         self.token_to_idx = {"<unk>": 0}
         for token in [*reserved_tokens, *(t for t, freq in self.token_freqs if freq >= min_freq)]:
@@ -79,8 +69,7 @@ class Vocab:
 
     def to_tokens(self, indices):
         """Token of one index, or a list of tokens for a list or 1-D tensor of indices."""
-        if isinstance(indices, torch.Tensor):
-            indices = indices.tolist()
+        indices = indices.tolist() if isinstance(indices, torch.Tensor) else indices
         if isinstance(indices, int):
             return self.idx_to_token[indices]
         return [self.to_tokens(index) for index in indices]
@@ -119,14 +108,12 @@ class LMBatches:
                              " the random offset); use a longer corpus or smaller sizes")
 
     def __len__(self) -> int:
-        if self.sequential:
-            return self.row_len // self.num_steps
-        return self.num_subseqs // self.batch_size
+        return (self.row_len // self.num_steps if self.sequential
+                else self.num_subseqs // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        generator = None
-        if self.seed is not None:
-            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        generator = None if self.seed is None else torch.Generator().manual_seed(
+            self.seed + self.epoch)
         self.epoch += 1
         offset = int(torch.randint(self.num_steps, (1,), generator=generator))
         B, T, device = self.batch_size, self.num_steps, self.corpus.device
@@ -215,11 +202,7 @@ def bleu(pred: str | Sequence[str], label: str | Sequence[str], k: int = 4) -> f
     for n in range(1, k + 1):
         wanted = collections.Counter(tuple(label_tokens[i:i + n])
                                      for i in range(len_label - n + 1))
-        matches = 0
-        for i in range(len_pred - n + 1):
-            gram = tuple(pred_tokens[i:i + n])
-            if wanted[gram] > 0:
-                matches += 1
-                wanted[gram] -= 1
+        found = collections.Counter(tuple(pred_tokens[i:i + n]) for i in range(len_pred - n + 1))
+        matches = sum((found & wanted).values())  # each label n-gram matches at most its count
         score *= (matches / (len_pred - n + 1)) ** (0.5 ** n)
     return score
