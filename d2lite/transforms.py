@@ -1,8 +1,5 @@
-"""Image augmentation as tensor ops on whole batches `(batch, C, H, W)` with values in [0, 1].
-
-Random flips, padded crops, rotations and colour jitter, each drawing one setting per image from an
-optional `torch.Generator`; `Compose` chains them. No PIL, no resizing: torchvision does that.
-"""
+"""Image augmentation as tensor ops on batches `(batch, C, H, W)` in [0, 1]: random flips, padded
+crops, rotations and colour jitter, one draw per image from an optional `torch.Generator`."""
 from __future__ import annotations
 
 import math
@@ -65,8 +62,7 @@ class RandomVerticalFlip(RandomHorizontalFlip):
 
 
 class RandomCrop:
-    """Pad each image with `padding` zeros on every side, then cut out an (H, W) window at a
-    random place: a random shift by up to `padding` pixels, the shape kept.
+    """Shift each image by up to `padding` pixels: pad with zeros, cut out an (H, W) window.
 
     Shape: X: (batch, C, H, W) -> (batch, C, H, W).
 
@@ -85,14 +81,12 @@ class RandomCrop:
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         _check_images("RandomCrop", X)
         (batch, _, H, W), p = X.shape, self.padding
-        padded = F.pad(X, (p, p, p, p))                                 # (batch, C, H+2p, W+2p)
-        top, left = (torch.randint(0, 2 * p + 1, (2, batch), generator=generator)
-                     .to(X.device))                                     # (2, batch) each
-        rows = top[:, None] + torch.arange(H, device=X.device)         # (batch, H)
-        cols = left[:, None] + torch.arange(W, device=X.device)        # (batch, W)
+        padded = F.pad(X, (p, p, p, p)).permute(0, 2, 3, 1)            # (batch, H+2p, W+2p, C)
+        top, left = torch.randint(0, 2 * p + 1, (2, batch, 1), generator=generator).to(X.device)
+        rows = (top + torch.arange(H, device=X.device))[:, :, None]    # (batch, H, 1)
+        cols = (left + torch.arange(W, device=X.device))[:, None, :]   # (batch, 1, W)
         index = torch.arange(batch, device=X.device)[:, None, None]
-        out = padded.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]]
-        return out.permute(0, 3, 1, 2)                                  # (batch, C, H, W)
+        return padded[index, rows, cols].permute(0, 3, 1, 2)           # (batch, C, H, W)
 
 
 def rotate(X: torch.Tensor, degrees: float | torch.Tensor) -> torch.Tensor:
@@ -140,12 +134,9 @@ class RandomRotation:
 
 
 class ColorJitter:
-    """Scale brightness, contrast and saturation by factors drawn from [1 - s, 1 + s], and turn
-    the hue by up to `hue` of a full circle, one draw per image; the result is clipped to [0, 1].
-
-    Brightness scales the pixels; contrast pulls them towards (or pushes them from) the image's
-    mean grey; saturation mixes each pixel with its own grey; hue rotates the colours about the
-    grey axis. Greyscale images (C = 1) take brightness and contrast only.
+    """Scale brightness, contrast (about the mean grey) and saturation (about each pixel's grey)
+    by factors drawn from [1 - s, 1 + s], and turn the hue about the grey axis by up to `hue` of a
+    full circle, one draw per image; clipped to [0, 1]. Greyscale (C = 1): brightness, contrast.
 
     Shape: X: (batch, C, H, W) with C = 1 or 3 -> (batch, C, H, W).
 
@@ -172,15 +163,12 @@ class ColorJitter:
                              f"{self.saturation}, hue={self.hue}; saturation and hue need RGB "
                              "images (C = 3), greyscale (C = 1) takes brightness and contrast")
 
-        def factors(strength):                                          # (batch, 1, 1, 1)
-            low, high = 1 - strength, 1 + strength
-            return _uniform(len(X), low, high, generator, X.device)[:, None, None, None]
+        def factors(s):                                                 # (batch, 1, 1, 1)
+            return _uniform(len(X), 1 - s, 1 + s, generator, X.device)[:, None, None, None]
 
         def grey(Y):                                                    # (batch, 1, H, W)
-            if channels == 1:
-                return Y
             weights = torch.tensor([0.299, 0.587, 0.114], dtype=Y.dtype, device=Y.device)
-            return (Y * weights[:, None, None]).sum(1, keepdim=True)
+            return Y if channels == 1 else (Y * weights[:, None, None]).sum(1, keepdim=True)
 
         X = (X * factors(self.brightness)).clamp(0, 1)
         mean = grey(X).mean(dim=(1, 2, 3), keepdim=True)                # (batch, 1, 1, 1)
