@@ -1,8 +1,5 @@
-"""Checks that say in plain words what is wrong with `fit`'s arguments or its first batch.
-
-They run once, before training (one forward pass in eval mode, no update, random state restored),
-so the training loop itself stays free of them. Errors raised later come from torch unchanged.
-"""
+"""Checks that say in plain words what is wrong with `fit`'s arguments or its first batch. They
+run once, before training (one forward pass in eval mode, random state restored)."""
 from __future__ import annotations
 
 import math
@@ -116,7 +113,6 @@ after one pass; pass a DataLoader or a list of batches
 def check_first_batch(who: str, name: str, model: nn.Module, data, loss_fn, metrics: dict,
                       device: torch.device, amp: str | None, *, training: bool) -> None:
     """Run the first batch through the model, loss_fn and metrics; explain what goes wrong.
-
     `who` names the caller in messages; with `training` the loss must have a gradient.
 
     Example:
@@ -147,8 +143,7 @@ nn.Flatten() before it
                 raise TypeError(f"{who}(): {name}'s first batch has {part} of type "
                                 f"{type(item).__name__}; batches hold torch tensors: convert "
                                 "with torch.as_tensor(...)")
-    X, y = to_device(X, device), to_device(y, device)
-    was_training = model.training
+    X, y, was_training = to_device(X, device), to_device(y, device), model.training
     model.eval()  # no dropout and no batch-norm update: this pass changes nothing
     running, hooks = [], []  # (name, layer, input shape) of the innermost layers now running
     for layer_name, layer in model.named_modules():
@@ -163,14 +158,15 @@ nn.Flatten() before it
                 _check_output(who, loss_fn, y_hat, y)
             loss = loss_fn(y_hat, y) if loss_fn is not None else None
     except RuntimeError as error:
-        if running and not any(clue in str(error) for clue in _DEVICE_CLUES):
+        if any(clue in str(error) for clue in _DEVICE_CLUES):
+            raise RuntimeError(f"{who}(): the model and the data are on different devices "
+                               f"({error}). {who}() moves the batches and the model's parameters "
+                               f"and buffers to {device}; keep every tensor the model uses in an "
+                               "nn.Parameter or a buffer (self.register_buffer), not a plain "
+                               "attribute") from error
+        if running:
             raise _layer_error(who, name, X, *running[-1], error) from error
-        if not any(clue in str(error) for clue in _DEVICE_CLUES):
-            raise
-        raise RuntimeError(f"{who}(): the model and the data are on different devices ({error})."
-                           f" {who}() moves the batches and the model's parameters and buffers to "
-                           f"{device}; keep every tensor the model uses in an nn.Parameter or a "
-                           "buffer (self.register_buffer), not a plain attribute") from error
+        raise
     finally:
         for hook in hooks:
             hook.remove()
@@ -187,8 +183,8 @@ nn.Flatten() before it
 
 def _check_output(who: str, loss_fn, y_hat: torch.Tensor, y: torch.Tensor) -> None:
     """Shape and dtype rules of the common losses (other loss functions are not checked)."""
-    name, got = _name(loss_fn), f"the model returned {tuple(y_hat.shape)} for targets " \
-        f"{tuple(y.shape)}"
+    name = _name(loss_fn)
+    got = f"the model returned {tuple(y_hat.shape)} for targets {tuple(y.shape)}"
     hint = (f"make them the same shape, e.g. y.reshape{tuple(y_hat.shape)}"
             if y.numel() == y_hat.numel() else "check the size of the last layer")
     if _is(loss_fn, _CLASSIFICATION):
