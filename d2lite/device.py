@@ -1,8 +1,5 @@
-"""Devices and seeds: pick CUDA, then Apple's MPS, then the CPU; make runs repeatable; move
-batches and mix precision for `fit`. (Several processes under torchrun: `d2lite.distributed`.)
-
-Only `seed_everything` and `set_rng_state` change global state (the random generators).
-"""
+"""Devices and seeds: CUDA, then Apple's MPS, then the CPU; repeatable runs; moving batches and
+mixed precision for `fit`. Only `seed_everything` and `set_rng_state` change global state."""
 from __future__ import annotations
 
 import contextlib
@@ -40,12 +37,8 @@ def try_gpu(i: int = 0) -> torch.device:
     if not isinstance(i, int) or i < 0:
         raise ValueError(f"try_gpu(): got i={i!r}; expected a device index >= 0")
     if torch.cuda.is_available():
-        if i < torch.cuda.device_count():
-            return torch.device(f"cuda:{i}")
-        return torch.device("cpu")
-    if _mps_available() and i == 0:
-        return torch.device("mps")
-    return torch.device("cpu")
+        return torch.device(f"cuda:{i}" if i < torch.cuda.device_count() else "cpu")
+    return torch.device("mps" if _mps_available() and i == 0 else "cpu")
 
 
 def try_all_gpus() -> list[torch.device]:
@@ -56,15 +49,12 @@ def try_all_gpus() -> list[torch.device]:
     """
     if torch.cuda.is_available() and torch.cuda.device_count() > 0:
         return [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
-    if _mps_available():
-        return [torch.device("mps")]
-    return [torch.device("cpu")]
+    return [torch.device("mps" if _mps_available() else "cpu")]
 
 
 def seed_everything(seed: int = 0) -> int:
-    """Seed Python's, NumPy's and torch's generators (CPU and every GPU) so runs repeat.
-
-    Returns the seed, so a notebook can print what it used.
+    """Seed Python's, NumPy's and torch's generators (CPU and every GPU) so runs repeat; return
+    the seed, so a notebook can print what it used.
 
     Example:
         >>> seed_everything(42)
@@ -82,10 +72,8 @@ def seed_everything(seed: int = 0) -> int:
 
 
 def rng_state() -> dict:
-    """Return the state of every random generator (torch CPU and CUDA, NumPy, Python) as plain data.
-
-    The dict holds only tensors, lists, ints, floats and strings, so a checkpoint that stores it
-    loads with `torch.load(..., weights_only=True)`.
+    """Return the state of every random generator (torch CPU and CUDA, NumPy, Python) as tensors,
+    lists and numbers, which a `torch.load(..., weights_only=True)` checkpoint can hold.
 
     Example:
         >>> state = rng_state(); a = torch.rand(2); set_rng_state(state)
@@ -132,8 +120,7 @@ def autocast_context(device: torch.device, amp: str | None):
     """
     if amp is None:
         return contextlib.nullcontext()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[amp])
 
 
 def to_device(x, device: torch.device):

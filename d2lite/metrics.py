@@ -1,9 +1,6 @@
-"""Metrics for `fit` and `evaluate`: a metric maps `(y_hat, y)` to `(sum, count)` for one batch.
-
-The reported value is `sum / count` over all batches, passed through `metric.finish` when the metric
-has one (as `Perplexity` does); `Meter` adds them up for `fit` and `evaluate` without syncing the
-GPU per batch. Corpus-level scores such as BLEU belong in the lessons.
-"""
+"""Metrics for `fit` and `evaluate`: a metric maps `(y_hat, y)` to `(sum, count)` for one batch;
+the value is `sum / count` over all batches, through `metric.finish` if it has one (`Perplexity`).
+`Meter` adds them up without syncing the GPU per batch."""
 from __future__ import annotations
 
 import math
@@ -68,8 +65,7 @@ class Perplexity:
         if y_hat.shape[:-1] != y.shape:
             raise ValueError(f"Perplexity(): got logits {tuple(y_hat.shape)} for targets "
                              f"{tuple(y.shape)}; expected (..., vocab) logits for (...) targets")
-        logits = y_hat.reshape(-1, y_hat.shape[-1]).float()  # (tokens, vocab)
-        targets = y.reshape(-1)  # (tokens,)
+        logits, targets = y_hat.reshape(-1, y_hat.shape[-1]).float(), y.reshape(-1)  # (tokens, ...)
         total = F.cross_entropy(logits, targets, ignore_index=self.ignore_index, reduction="sum")
         return total, (targets != self.ignore_index).sum()
 
@@ -100,16 +96,14 @@ class Meter:
         self.pending: list[torch.Tensor] = []  # losses not yet added up, on the device
         self.sizes: list[int] = []  # their batch sizes
         self.batches, self.loss_sum, self.count = 0, 0.0, 0
-        self.sums = dict.fromkeys(metrics, 0)
-        self.counts = dict.fromkeys(metrics, 0)
+        self.sums, self.counts = dict.fromkeys(metrics, 0), dict.fromkeys(metrics, 0)
 
     def add(self, loss: torch.Tensor | None, y_hat, y) -> None:
         if loss is not None:
             self.pending.append(loss.detach())
             self.sizes.append(_batch_size(y))
         self.batches += 1
-        if isinstance(y_hat, torch.Tensor):
-            y_hat = y_hat.detach()
+        y_hat = y_hat.detach() if isinstance(y_hat, torch.Tensor) else y_hat
         for name, metric in self.metrics.items():
             total, count = metric(y_hat, y)
             self.sums[name] = self.sums[name] + total

@@ -1,8 +1,5 @@
-"""Plots for lessons: `plot` (labelled curves), `show_images`, and the live training plot.
-
-The live plot redraws in place in Jupyter through an IPython display handle; elsewhere it draws one
-figure at the end. matplotlib and IPython are imported only when a plot is made.
-"""
+"""Plots for lessons: `plot` (labelled curves), `show_images`, and the live training plot
+(redrawn in place in Jupyter, one figure at the end elsewhere). matplotlib loads when first used."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,24 +36,20 @@ def plot(x, ys, xlabel: str | None = None, ylabel: str | None = None,
     """
     import matplotlib.pyplot as plt
 
-    if isinstance(ys, torch.Tensor):
-        is_single = ys.dim() == 1
-    else:
-        is_single = len(ys) > 0 and not hasattr(ys[0], "__len__")  # a list of numbers
-    curves = [_as_list(ys)] if is_single else [_as_list(y) for y in ys]
+    single = ys.dim() == 1 if isinstance(ys, torch.Tensor) else (
+        len(ys) > 0 and not hasattr(ys[0], "__len__"))  # a list of numbers
+    curves = [_as_list(ys)] if single else [_as_list(y) for y in ys]
     if legend is not None and len(legend) != len(curves):
         raise ValueError(f"plot(): got {len(legend)} legend names for {len(curves)} curves; "
                          "give one name per curve")
     fmts = fmts or ("-", "m--", "g-.", "r:")
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+    ax = ax or plt.subplots(figsize=figsize)[1]
     for i, curve in enumerate(curves):
         xs = list(range(len(curve))) if x is None else _as_list(x)
         if len(xs) != len(curve):
             raise ValueError(f"plot(): curve {i} has {len(curve)} values but x has {len(xs)}; "
                              "give them the same length")
-        label = legend[i] if legend is not None else None
-        ax.plot(xs, curve, fmts[i % len(fmts)], label=label)
+        ax.plot(xs, curve, fmts[i % len(fmts)], label=legend[i] if legend else None)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale=xscale, yscale=yscale)
     if xlim is not None:
         ax.set_xlim(xlim)
@@ -82,15 +75,13 @@ def show_images(images, num_rows: int, num_cols: int, titles: Sequence[str] | No
     """
     import matplotlib.pyplot as plt
 
-    figsize = (num_cols * scale, num_rows * scale)
-    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
+    _, axes = plt.subplots(num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale),
+                           squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= len(images):
             continue
-        image = images[i]
-        if isinstance(image, torch.Tensor):
-            image = image.detach().cpu().numpy()
+        image = images[i].detach().cpu().numpy() if torch.is_tensor(images[i]) else images[i]
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
         if titles is not None:
             ax.set_title(str(titles[i]))
@@ -140,8 +131,7 @@ class LivePlot:
 
     def __init__(self):
         self.series: dict[str, list[float]] = {}
-        self.in_notebook = settings.in_notebook()
-        self.handle = None  # IPython display handle, made on the first update
+        self.in_notebook, self.handle = settings.in_notebook(), None  # handle: on first update
 
     def update(self, series: dict[str, list[float]]) -> None:
         """Record the curves so far; in Jupyter redraw the figure in place."""
@@ -165,10 +155,8 @@ class LivePlot:
 
 
 def use_hidpi_figures() -> bool:
-    """In a Jupyter kernel, show matplotlib figures with twice the pixels at the same size (sharp
-    on high-DPI screens and phones, in JupyterLab, Colab and the book); elsewhere do nothing.
-
-    Runs when d2lite is imported; returns True when it changed the kernel's figure format.
+    """In a Jupyter kernel, show figures with twice the pixels at the same size (sharp on phones);
+    runs on import; returns True when it changed the kernel's figure format.
 
     Example:
         >>> use_hidpi_figures()   # not in a kernel: nothing to do
