@@ -62,11 +62,9 @@ def main() -> int:
         f"  cache    {cache_dir()}  (set D2LITE_CACHE to move it)",
         "datasets (sha256-checked; nothing is downloaded here):",
     ]
-    any_damaged = False
-    for name in REGISTRY:
-        line, damaged = _dataset_line(name)
-        lines.append(line)
-        any_damaged |= damaged
+    checked = [_dataset_line(name) for name in REGISTRY]
+    lines += [line for line, _ in checked]
+    any_damaged = any(damaged for _, damaged in checked)
     if any_damaged:
         lines.append("Some files are damaged: delete them (cache) or replace them (D2LITE_DATA).")
     print("\n".join(lines))

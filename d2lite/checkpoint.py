@@ -1,9 +1,5 @@
-"""Checkpoints: a plain dict of `state_dict()`s plus counters, written atomically, read safely.
-
-Writing goes through a temporary file and `os.replace`, so a crash never leaves half a checkpoint;
-reading uses `torch.load(weights_only=True)`, which runs no code from the file. A checkpoint can
-carry the model's constructor arguments (`model_args`), so `load_model` rebuilds it alone.
-"""
+"""Checkpoints: a plain dict of `state_dict()`s and counters (and the model's constructor
+arguments for `load_model`), written atomically, read with `torch.load(weights_only=True)`."""
 from __future__ import annotations
 
 import os
@@ -32,12 +28,10 @@ def _is_plain(value) -> bool:
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None, *,
                     model_args: dict | None = None, **state) -> Path:
-    """Write `{"model": ..., "optimizer": ..., "model_args": ..., **state}` atomically to `path`.
-
-    The dict goes to a temporary file in the same folder, is flushed and fsync'ed, then renamed over
-    `path` (`os.replace`), so a crash leaves the old checkpoint or the new one, never half of one.
-    `model_args` are the model's constructor arguments (numbers, strings, lists, dicts), for
-    `load_model`; `state` values must be tensors, numbers, strings, lists or dicts.
+    """Write `{"model": ..., "optimizer": ..., "model_args": ..., **state}` atomically to `path`:
+    a temporary file, fsync'ed, renamed over `path`, so a crash never leaves half a checkpoint.
+    `model_args`: the model's constructor arguments (numbers, strings, lists, dicts), for
+    `load_model`; `state` values: tensors, numbers, strings, lists or dicts.
 
     Example:
         >>> import tempfile; folder = tempfile.mkdtemp()
@@ -92,11 +86,8 @@ def _read(path: Path) -> dict:
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> dict:
-    """Load a `save_checkpoint` file into `model` (and `optimizer`); return the whole dict.
-
-    Loads with `weights_only=True` (no arbitrary code runs) onto the CPU; `load_state_dict` then
-    copies into the model wherever it lives. A model of another architecture gets an error naming
-    the first tensor that differs.
+    """Load a `save_checkpoint` file into `model` (and `optimizer`); return the whole dict. It is
+    read onto the CPU with `weights_only=True` (no code runs) and copied wherever the model lives.
 
     Example:
         >>> import tempfile; path = f"{tempfile.mkdtemp()}/ckpt.pt"
@@ -105,8 +96,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
         >>> load_checkpoint(path, model, optimizer)["epoch"]
         3
     """
-    path = Path(path)
-    return _load_into(path, _read(path), _unwrap(model), optimizer)
+    return _load_into(Path(path), _read(Path(path)), _unwrap(model), optimizer)
 
 
 def _load_into(path: Path, checkpoint: dict, model: nn.Module,

@@ -41,18 +41,14 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
     dropped = {layer: set(units) for layer, units in (dropped or {}).items()}
     if ax is None:
         ax = plt.figure(figsize=figsize).add_subplot()
-    tallest = max(sizes)
-    # Unit j of layer i sits at x = gap * i, each column centred on the tallest one.
-    gap = 2.0
+    tallest, gap, radius = max(sizes), 2.0, 0.3
     pos = [[(gap * i, (tallest - 1) / 2 + (n - 1) / 2 - j) for j in range(n)]
-           for i, n in enumerate(sizes)]
-    radius = 0.3
+           for i, n in enumerate(sizes)]  # unit j of layer i; columns centred on the tallest
     for i in range(len(sizes) - 1):
         for j, (x0, y0) in enumerate(pos[i]):
             for k, (x1, y1) in enumerate(pos[i + 1]):
-                if j in dropped.get(i, ()) or k in dropped.get(i + 1, ()):
-                    continue
-                if "..." in (labels[i][j], labels[i + 1][k]):
+                if (j in dropped.get(i, ()) or k in dropped.get(i + 1, ())
+                        or "..." in (labels[i][j], labels[i + 1][k])):
                     continue
                 ax.plot([x0 + radius, x1 - radius], [y0, y1], color="0.6", lw=0.8, zorder=1)
     for i, column in enumerate(pos):

@@ -1,9 +1,5 @@
-"""Data parallelism under torchrun: one process per GPU, each on its share of the batches.
-
-`fit` uses these when `torchrun --nproc_per_node=N` starts it (`WORLD_SIZE` > 1): it joins the
-process group, wraps the model in DistributedDataParallel and trains on `shard_data`'s share.
-Only `init_distributed` changes global state (torchrun's process group).
-"""
+"""Data parallelism under `torchrun --nproc_per_node=N`: one process per GPU, each on its share
+(`shard_data`) of the batches; only `init_distributed` changes global state."""
 from __future__ import annotations
 
 import itertools
@@ -13,32 +9,20 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, RandomSampler
 
 
-def distributed_rank_world() -> tuple[int, int]:
-    """Return `(rank, world_size)`: from torchrun's environment variables, or `(0, 1)` without it.
-
-    Example:
-        >>> distributed_rank_world()   # in a plain Python process
-        (0, 1)
-    """
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-
-
 def init_distributed(device: torch.device) -> tuple[int, int]:
-    """Join torchrun's process group (NCCL for CUDA, gloo otherwise) once; return `(rank, world)`.
-
-    Does nothing outside torchrun (`WORLD_SIZE` unset or 1). The group stays open for later calls;
-    a script may end it with `torch.distributed.destroy_process_group()`.
+    """Join torchrun's process group (NCCL for CUDA, gloo otherwise) once; return `(rank, world)`
+    from its environment, `(0, 1)` outside torchrun. The group stays open for later calls.
 
     Example:
         >>> init_distributed(torch.device("cpu"))   # a plain process: nothing to join
         (0, 1)
     """
-    rank, world = distributed_rank_world()
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        torch.distributed.init_process_group(backend, rank=rank, world_size=world)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                             rank=rank, world_size=world)
     return rank, world
 
 

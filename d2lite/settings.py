@@ -1,9 +1,5 @@
-"""Where d2lite runs and how it shows things: the one place that reads $D2LITE_WIDGETS.
-
-The live training plot (`d2lite.plots`), `fit`'s progress bars and the widgets all ask here, so a
-notebook and a value of $D2LITE_WIDGETS mean the same everywhere: "live" or "static" (any case,
-spaces ignored; blank means unset), anything else is an error.
-"""
+"""The one place that reads $D2LITE_WIDGETS and detects a notebook, for the live plot, `fit`'s
+progress bars and the widgets: "live" or "static" (any case, blank means unset), else an error."""
 from __future__ import annotations
 
 import os
@@ -25,17 +21,15 @@ def in_notebook() -> bool:
 
 
 def widgets_setting(caller: str = "widgets_setting") -> str | None:
-    """Return $D2LITE_WIDGETS checked: "live", "static", or None when it is unset or blank.
-
-    "static" is how the book's notebooks are executed: `fit` shows no progress bars (their stored
-    widgets would not render) and the widgets become kernel-free frame sliders.
+    """Return $D2LITE_WIDGETS checked: "live", "static" (how the book's notebooks are executed:
+    no progress bars, kernel-free widgets), or None when it is unset or blank.
 
     Example:
         >>> import os; os.environ.get("D2LITE_WIDGETS", "") in ("", "live", "static")
         True
     """
-    value = os.environ.get("D2LITE_WIDGETS", "").strip().lower() or None
-    return _check(value, "D2LITE_WIDGETS", caller)
+    return _check(os.environ.get("D2LITE_WIDGETS", "").strip().lower() or None, "D2LITE_WIDGETS",
+                  caller)
 
 
 def widget_mode(mode: str | None = None, caller: str = "widget_mode") -> str:
