@@ -18,8 +18,9 @@ def _check_images(who: str, X) -> None:
 
 
 def _uniform(n: int, low: float, high: float, generator, device) -> torch.Tensor:
-    """n numbers uniform in [low, high), drawn on the CPU (so runs repeat on every device)."""
-    return (low + (high - low) * torch.rand(n, generator=generator)).to(device)
+    """n numbers uniform in [low, high), drawn on the CPU (so runs repeat on every device).
+    The copy to a GPU is non-blocking: the CPU goes on queueing work instead of waiting."""
+    return (low + (high - low) * torch.rand(n, generator=generator)).to(device, non_blocking=True)
 
 
 def _check_range(who: str, name: str, value, low: float, high: float) -> None:
@@ -82,7 +83,8 @@ class RandomCrop:
         _check_images("RandomCrop", X)
         (batch, _, H, W), p = X.shape, self.padding
         padded = F.pad(X, (p, p, p, p)).permute(0, 2, 3, 1)            # (batch, H+2p, W+2p, C)
-        top, left = torch.randint(0, 2 * p + 1, (2, batch, 1), generator=generator).to(X.device)
+        shifts = torch.randint(0, 2 * p + 1, (2, batch, 1), generator=generator)  # on the CPU
+        top, left = shifts.to(X.device, non_blocking=True)             # (batch, 1) each
         rows = (top + torch.arange(H, device=X.device))[:, :, None]    # (batch, H, 1)
         cols = (left + torch.arange(W, device=X.device))[:, None, :]   # (batch, 1, W)
         index = torch.arange(batch, device=X.device)[:, None, None]
