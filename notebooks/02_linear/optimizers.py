@@ -102,7 +102,7 @@ assert abs(loss_best - 0.25) < 0.01, f"best loss {loss_best:.4f} is not about 0.
 # each example is equally likely to be drawn, so the minibatch mean has the full mean as its
 # expectation; but any single draw misses. The miss shrinks like $1/\sqrt{B}$ for a batch of $B$
 # examples, the usual rule for an average of $B$ random terms, while the cost of a step grows like
-# $B$. The cell draws 300 minibatches for each of four batch sizes at $\boldsymbol{\theta} =
+# $B$. The cell draws 2,000 minibatches for each of four batch sizes at $\boldsymbol{\theta} =
 # \mathbf{0}$ and measures the root-mean-square distance from the full gradient: 64 times the
 # batch size buys only $\sqrt{64} = 8$ times less noise.
 
@@ -113,13 +113,13 @@ theta0, g_full = (
 )
 noise = {}
 for B in (8, 32, 128, 512):
-    rows = torch.randint(0, n, (300, B), device=device)  # (300, B)
-    g = torch.stack([mse_grad(theta0, X1[r], y[r]) for r in rows])  # (300, 5)
+    rows = torch.randint(0, n, (2000, B), device=device)  # (2000, B)
+    g = torch.stack([mse_grad(theta0, X1[r], y[r]) for r in rows])  # (2000, 5)
     noise[B] = (g - g_full).norm(dim=1).pow(2).mean().sqrt().item()
     mean_miss = (g.mean(0) - g_full).norm().item()
     print(
         f"B = {B:3d}: cost {B:3d} examples, gradient noise {noise[B]:.3f}, "
-        f"miss of the mean of 300: {mean_miss:.3f}"
+        f"miss of the mean of 2000: {mean_miss:.3f}"
     )
     assert mean_miss < noise[B] / 5, (
         "the average of many minibatch gradients is the full one"
