@@ -107,7 +107,10 @@ def main() -> None:
     _, fit_weights = timed("fit", args, batches, device)
     same = all(torch.allclose(p, q, atol=1e-5) for p, q in zip(hand_weights, fit_weights,
                                                                 strict=True))
-    print(f"same final weights (atol 1e-5): {same}")
+    # On CUDA, cuDNN's fastest kernels add in a varying order, so the weights differ slightly
+    # even between two runs of the same loop; on the CPU they must match.
+    print(f"same final weights (atol 1e-5): {same}"
+          + (" (not expected on CUDA: non-deterministic kernels)" if device.type == "cuda" else ""))
     times = {"hand": [], "fit": []}
     for r in range(repeats):
         order = ("hand", "fit") if r % 2 == 0 else ("fit", "hand")

@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="default: d2lite.try_gpu()")
     parser.add_argument("--channels", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--blocks", type=int, default=1, help="residual blocks per stage")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--lr", type=float, default=0.2, help="one-cycle maximum")
     parser.add_argument("--wd", type=float, default=5e-4, help="weight decay")
