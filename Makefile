@@ -37,8 +37,9 @@ book: $(VENV)/.book-installed
 	$(VENV)/bin/jupyter-book build . --quiet
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+# `make test NB=notebooks/04_cnn/resnet.py` checks only that lesson (nbval and the lesson rules).
 test: $(VENV)/.test-installed
-	$(PY) tools/run_tests.py
+	$(PY) tools/run_tests.py $(NB)
 
 lab: $(VENV)/.dev-installed
 	$(VENV)/bin/jupyter lab notebooks

@@ -4,6 +4,9 @@ Steps: ruff; the unit tests (tests/, without the browser check); every docstring
 d2lite (`pytest --doctest-modules d2lite`, data from $D2LITE_DATA); every lesson under nbval in a
 fresh kernel; the book build with warnings as errors; the browser check of every built page. A
 failing step does not hide the later ones: all run, and the exit status is non-zero if any failed.
+
+`make test NB=notebooks/04_cnn/resnet.py` (or `python tools/run_tests.py <lessons>`) checks only the
+named lessons: nbval in a fresh kernel, then the lesson rules for them.
 """
 from __future__ import annotations
 
@@ -56,8 +59,36 @@ def pytest(title: str, report: str, args: list[str],
     return code, junit_counts(xml)
 
 
-def main() -> int:
+def nbval(notebooks: list[str]) -> tuple[int, set[str]]:
+    """Run lessons under nbval, a fresh kernel each, as `make execute` ran them (static widgets,
+    idle OpenMP threads asleep); outputs are compared only in cells tagged nbval-check-output.
+    Return (exit code, names of the notebooks that failed)."""
+    code, _ = pytest("notebooks", "notebooks", ["--nbval-lax", "--nbval-current-env",
+                                                 "-o", "testpaths=", *notebooks],
+                     env={"D2LITE_WIDGETS": "static", "OMP_WAIT_POLICY": "PASSIVE"})
+    # nbval counts cells; a notebook passes when none of its cells failed.
+    failed = notebook_failures(REPORTS / "notebooks.xml")
+    if code and not failed:  # nbval stopped before reporting cells: count every notebook failed
+        failed = set(notebooks)
+    return code, failed
+
+
+def test_lessons(paths: list[str]) -> int:
+    """The quick check of a few lessons: nbval on each, then the lesson rules for them."""
+    notebooks = [str(Path(p).with_suffix(".ipynb")) for p in paths]
+    code, failed = nbval(notebooks)
+    names = " or ".join(Path(p).stem for p in paths)
+    rules_code, rules = pytest("lesson rules", "rules",
+                               ["tests/test_notebook_rules.py", "-k", names])
+    print(f"\nmake test NB=...: {len(notebooks) - len(failed)} of {len(notebooks)} notebooks "
+          f"passed; {rules[0]} rule checks passed ({rules[1]} failed)")
+    return 1 if code or rules_code else 0
+
+
+def main(argv: list[str]) -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
+    if argv:
+        return test_lessons(argv)
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*/*.ipynb"))
     failures = []
 
@@ -73,17 +104,9 @@ def main() -> int:
     if code:
         failures.append("doctests")
 
-    # Notebooks: a fresh kernel each, outputs compared only in cells marked NBVAL_CHECK_OUTPUT.
-    # Lessons run as `make execute` ran them: static widgets, idle OpenMP threads asleep.
-    code, nbs = pytest("notebooks", "notebooks", ["--nbval-lax", "--nbval-current-env",
-                                                   "-o", "testpaths=", *notebooks],
-                       env={"D2LITE_WIDGETS": "static", "OMP_WAIT_POLICY": "PASSIVE"})
+    code, nb_failed = nbval(notebooks)
     if code:
         failures.append("notebooks")
-    # nbval counts cells; a notebook passes when none of its cells failed.
-    nb_failed = notebook_failures(REPORTS / "notebooks.xml")
-    if code and not nb_failed:  # nbval stopped before reporting cells: count every notebook failed
-        nb_failed = set(notebooks)
 
     code, out = run("book", [str(BIN / "jupyter-book"), "build", ".", "-W", "--keep-going",
                                   "--quiet"])
@@ -122,4 +145,4 @@ def notebook_failures(path: Path) -> set[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
