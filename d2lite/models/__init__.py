@@ -9,9 +9,11 @@ documents its tensor shapes; decoding and losses are plain functions beside the 
 Modules, one concern each: `cnn` (LeNet-style CNN, VGG), `resnet` (ResNet, DenseNet), `rnn`,
 `attention`, `seq2seq`, `transformer`, `bert`. Each chapter adds its names below.
 """
-from d2lite.models import cnn, resnet  # noqa: F401  (chapter 4)
+from d2lite.models import cnn, resnet, rnn  # noqa: F401  (chapters 4, 5)
 from d2lite.models.cnn import VGG, LeNet, vgg_block
 from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
+from d2lite.models.rnn import RNNLM, RNNScratch, lm_loss, predict
 
 __all__: list[str] = ["LeNet", "vgg_block", "VGG",
-                      "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet"]
+                      "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet",
+                      "RNNScratch", "RNNLM", "lm_loss", "predict"]

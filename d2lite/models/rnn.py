@@ -1,0 +1,150 @@
+"""Recurrent layers written out step by step, a character/word language model around any of them,
+and greedy or sampled text generation (chapter 5). Sequences are seq-first, as in `nn.RNN`."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["RNNLM", "RNNScratch", "lm_loss", "predict"]
+
+
+class RNNScratch(nn.Module):
+    """A one-layer tanh RNN, one time step at a time: H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h).
+
+    It computes what `nn.RNN(num_inputs, num_hiddens)` computes, with the same shapes, but it
+    keeps one bias `b_h` (torch's `bias_ih_l0 + bias_hh_l0`) and stores the weights the way the
+    formula multiplies them: `W_xh` is torch's `weight_ih_l0.T`, `W_hh` is `weight_hh_l0.T`.
+    Initialised like torch: uniform in [-1/sqrt(num_hiddens), 1/sqrt(num_hiddens)].
+
+    Shape:
+        inputs: (num_steps, batch, num_inputs); state: (1, batch, num_hiddens) or None (zeros).
+        Returns outputs (num_steps, batch, num_hiddens), the hidden state of every step, and
+        the final state (1, batch, num_hiddens), like `nn.RNN`'s `(output, h_n)`.
+
+    Example:
+        >>> rnn = RNNScratch(num_inputs=5, num_hiddens=8)
+        >>> outputs, state = rnn(torch.randn(3, 2, 5))
+        >>> tuple(outputs.shape), tuple(state.shape), bool((outputs[-1] == state[0]).all())
+        ((3, 2, 8), (1, 2, 8), True)
+    """
+
+    def __init__(self, num_inputs: int, num_hiddens: int):
+        super().__init__()
+        self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.RNN's names
+        bound = 1 / math.sqrt(num_hiddens)
+        self.W_xh = nn.Parameter(torch.empty(num_inputs, num_hiddens).uniform_(-bound, bound))
+        self.W_hh = nn.Parameter(torch.empty(num_hiddens, num_hiddens).uniform_(-bound, bound))
+        self.b_h = nn.Parameter(torch.empty(num_hiddens).uniform_(-bound, bound))
+
+    def forward(self, inputs: torch.Tensor, state: torch.Tensor | None = None):
+        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
+            raise ValueError(f"RNNScratch: got inputs {tuple(inputs.shape)}; expected "
+                             f"(num_steps, batch, {self.input_size})")
+        if state is None:
+            state = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
+        H = state[0]  # (batch, num_hiddens)
+        outputs = []
+        for X in inputs:  # X: (batch, num_inputs), one time step
+            H = torch.tanh(X @ self.W_xh + H @ self.W_hh + self.b_h)
+            outputs.append(H)
+        return torch.stack(outputs), H.unsqueeze(0)  # (steps, batch, hiddens), (1, batch, hiddens)
+
+
+class RNNLM(nn.Module):
+    """A language model: one-hot tokens -> a recurrent layer -> a linear layer to the vocabulary.
+
+    `rnn` is any seq-first recurrent layer called as `rnn(inputs, state) -> (outputs, state)`
+    with `input_size == vocab_size`: `RNNScratch`, `nn.RNN`, `nn.GRU`, `nn.LSTM` (whose state is
+    an `(h, c)` tuple: the model passes states through untouched) or a bidirectional one.
+    `forward` returns the logits only, so `d2lite.fit` can train it with `lm_loss`;
+    `forward_with_state` also returns the final state, for generation and truncated BPTT.
+
+    Shape:
+        X: (batch, num_steps) token indices -> logits (batch, num_steps, vocab_size).
+        state: whatever `rnn` takes and returns, e.g. (num_layers, batch, hidden_size); None
+        starts from zeros.
+
+    Example:
+        >>> model = RNNLM(nn.LSTM(28, 16), vocab_size=28)
+        >>> logits, (h, c) = model.forward_with_state(torch.randint(28, (4, 10)))
+        >>> tuple(logits.shape), tuple(h.shape), tuple(model(torch.zeros(1, 3).long()).shape)
+        ((4, 10, 28), (1, 4, 16), (1, 3, 28))
+    """
+
+    def __init__(self, rnn: nn.Module, vocab_size: int):
+        super().__init__()
+        if getattr(rnn, "batch_first", False):
+            raise ValueError("RNNLM: got a batch_first=True layer; pass a seq-first one (the "
+                             "default), the model transposes the tokens itself")
+        if rnn.input_size != vocab_size:
+            raise ValueError(f"RNNLM: the layer takes {rnn.input_size} inputs but vocab_size is "
+                             f"{vocab_size}; one-hot inputs need input_size == vocab_size")
+        self.rnn, self.vocab_size = rnn, vocab_size
+        directions = 2 if getattr(rnn, "bidirectional", False) else 1
+        self.output = nn.Linear(directions * rnn.hidden_size, vocab_size)
+
+    def forward_with_state(self, X: torch.Tensor, state=None):
+        """Logits (batch, num_steps, vocab_size) and the layer's final state."""
+        inputs = F.one_hot(X.T, self.vocab_size).float()  # (num_steps, batch, vocab)
+        outputs, state = self.rnn(inputs, state)  # (num_steps, batch, directions * hidden)
+        return self.output(outputs).transpose(0, 1), state  # (batch, num_steps, vocab)
+
+    def forward(self, X: torch.Tensor, state=None) -> torch.Tensor:
+        return self.forward_with_state(X, state)[0]
+
+
+def lm_loss(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy per token; its exponential is the perplexity.
+
+    Shape:
+        logits: (batch, num_steps, vocab); Y: (batch, num_steps) next-token indices.
+
+    Example:
+        >>> round(math.exp(lm_loss(torch.zeros(2, 3, 28), torch.zeros(2, 3).long())), 4)
+        28.0
+    """
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
+
+
+@torch.no_grad()
+def predict(prefix: str | Sequence[str], num_preds: int, model: RNNLM, vocab, *,
+            sample: bool = False, temperature: float = 1.0, seed: int = 0):
+    """Continue `prefix` by `num_preds` tokens: greedy (the likeliest next token) or sampled.
+
+    The model reads the prefix to warm up its state, then feeds back each token it emits.
+    A str prefix is a sequence of characters and the result is a str; a list of tokens gives a
+    list. Sampling draws from softmax(logits / temperature) with a generator seeded by `seed`,
+    so the same seed gives the same text.
+
+    Example:
+        >>> from d2lite.text import Vocab
+        >>> vocab = Vocab(list("abcab"))
+        >>> _ = torch.manual_seed(0); model = RNNLM(RNNScratch(len(vocab), 8), len(vocab))
+        >>> text = predict("ab", 5, model, vocab, sample=True, seed=1)
+        >>> text.startswith("ab"), text == predict("ab", 5, model, vocab, sample=True, seed=1)
+        (True, True)
+    """
+    if len(prefix) == 0:
+        raise ValueError("predict(): got an empty prefix; give at least one token to start from")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    tokens = list(prefix)
+    ids = torch.tensor([vocab[tokens]], device=device)  # (1, len(prefix))
+    logits, state = model.forward_with_state(ids)  # warm-up: read the whole prefix
+    for _ in range(num_preds):
+        last = logits[0, -1]  # (vocab,): the scores for the next token
+        if sample:
+            next_id = torch.multinomial(F.softmax(last / temperature, dim=-1), 1,
+                                        generator=generator)
+        else:
+            next_id = last.argmax().reshape(1)
+        tokens.append(vocab.to_tokens(int(next_id)))
+        logits, state = model.forward_with_state(next_id.reshape(1, 1), state)
+    model.train(was_training)
+    return "".join(tokens) if isinstance(prefix, str) else tokens

@@ -1,0 +1,114 @@
+"""d2lite.models.rnn: RNNScratch against nn.RNN with copied weights, RNNLM's shapes around every
+kind of recurrent layer, lm_loss, and predict's determinism."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from d2lite.models import RNNLM, RNNScratch, lm_loss, predict
+from d2lite.text import Vocab
+
+
+def scratch_copy_of(torch_rnn: nn.RNN) -> RNNScratch:
+    """An RNNScratch computing what a one-layer tanh nn.RNN computes."""
+    rnn = RNNScratch(torch_rnn.input_size, torch_rnn.hidden_size)
+    with torch.no_grad():
+        rnn.W_xh.copy_(torch_rnn.weight_ih_l0.T)
+        rnn.W_hh.copy_(torch_rnn.weight_hh_l0.T)
+        rnn.b_h.copy_(torch_rnn.bias_ih_l0 + torch_rnn.bias_hh_l0)
+    return rnn
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_rnn_scratch_equals_nn_rnn_with_copied_weights(with_state):
+    torch.manual_seed(0)
+    reference = nn.RNN(7, 16)                      # tanh, one layer, seq-first
+    scratch = scratch_copy_of(reference)
+    X = torch.randn(12, 3, 7)                      # (steps, batch, inputs)
+    state = torch.randn(1, 3, 16) if with_state else None
+    outputs, final = scratch(X, state)
+    expected_outputs, expected_final = reference(X, state)
+    assert outputs.shape == (12, 3, 16) and final.shape == (1, 3, 16)
+    torch.testing.assert_close(outputs, expected_outputs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(final, expected_final, atol=1e-5, rtol=1e-5)
+
+
+def test_rnn_scratch_gradients_equal_nn_rnn():
+    torch.manual_seed(1)
+    reference = nn.RNN(4, 6)
+    scratch = scratch_copy_of(reference)
+    X = torch.randn(9, 2, 4)
+    scratch(X)[0].sum().backward()
+    reference(X)[0].sum().backward()
+    torch.testing.assert_close(scratch.W_hh.grad, reference.weight_hh_l0.grad.T,
+                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(scratch.b_h.grad, reference.bias_ih_l0.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_rnn_scratch_init_and_errors():
+    rnn = RNNScratch(3, 25)
+    assert rnn.W_xh.abs().max() <= 0.2 and rnn.W_hh.shape == (25, 25)
+    assert (rnn.input_size, rnn.hidden_size) == (3, 25)
+    with pytest.raises(ValueError, match=r"expected \(num_steps, batch, 3\)"):
+        rnn(torch.randn(5, 3))
+
+
+@pytest.mark.parametrize("layer", [RNNScratch(10, 8), nn.RNN(10, 8), nn.GRU(10, 8),
+                                   nn.LSTM(10, 8, num_layers=2),
+                                   nn.GRU(10, 8, bidirectional=True)])
+def test_rnnlm_shapes_around_every_layer(layer):
+    model = RNNLM(layer, vocab_size=10)
+    X = torch.randint(10, (4, 6))                  # (batch, steps)
+    logits, state = model.forward_with_state(X)
+    assert logits.shape == (4, 6, 10)
+    h = state[0] if isinstance(layer, nn.LSTM) else state
+    assert h.shape[1:] == (4, 8)
+    assert model(X).shape == (4, 6, 10)
+    # carrying the state over equals reading the two halves in one go
+    first, state = model.forward_with_state(X[:, :3])
+    second, _ = model.forward_with_state(X[:, 3:], state)
+    if not getattr(layer, "bidirectional", False):
+        torch.testing.assert_close(torch.cat([first, second], dim=1), logits)
+
+
+def test_rnnlm_refuses_batch_first_and_wrong_input_size():
+    with pytest.raises(ValueError, match="batch_first=True"):
+        RNNLM(nn.RNN(10, 8, batch_first=True), 10)
+    with pytest.raises(ValueError, match="input_size == vocab_size"):
+        RNNLM(nn.RNN(12, 8), 10)
+
+
+def test_lm_loss_of_uniform_logits_is_log_vocab():
+    loss = lm_loss(torch.zeros(3, 5, 28), torch.randint(28, (3, 5)))
+    assert math.isclose(math.exp(loss.item()), 28.0, rel_tol=1e-6)
+
+
+def test_predict_greedy_and_sampled_are_deterministic():
+    vocab = Vocab(list("the time machine"))
+    torch.manual_seed(0)
+    model = RNNLM(RNNScratch(len(vocab), 16), len(vocab))
+    greedy = predict("time ", 20, model, vocab)
+    assert len(greedy) == 25 and greedy.startswith("time ")
+    assert greedy == predict("time ", 20, model, vocab, sample=False, seed=7)  # seed unused
+    sampled = [predict("time ", 30, model, vocab, sample=True, seed=s) for s in (0, 0, 1)]
+    assert sampled[0] == sampled[1] and sampled[0] != sampled[2]
+    words = predict(["t", "i"], 3, model, vocab)
+    assert isinstance(words, list) and len(words) == 5
+    assert model.training  # predict restores the mode it found
+    with pytest.raises(ValueError, match="empty prefix"):
+        predict("", 3, model, vocab)
+
+
+def test_predict_greedy_follows_a_trained_cycle():
+    torch.manual_seed(0)
+    vocab = Vocab(list("abc"))
+    model = RNNLM(nn.RNN(len(vocab), 16), len(vocab))
+    ids = torch.tensor([vocab[list("abc" * 20)]])
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(100):
+        loss = lm_loss(model(ids[:, :-1]), ids[:, 1:])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert predict("ab", 6, model, vocab) == "abcabcab"
