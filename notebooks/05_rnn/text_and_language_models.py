@@ -113,7 +113,7 @@ assert all(abs(d - math.sqrt(2)) < 1e-6 for d in distances), "not equidistant"
 # training moves the rows of words used alike close together ([Bengio et al.,
 # 2003](../../book/references.md)). Looking up row $i$ is the same as multiplying the one-hot
 # vector of $i$ by the table, only without the multiplications; `nn.Embedding` is that table. The
-# [word2vec lesson](word2vec.ipynb) trains such vectors.
+# word2vec lesson later in this chapter trains such vectors.
 
 # %%
 d2lite.seed_everything(0)
