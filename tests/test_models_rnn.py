@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from d2lite.models import RNNLM, RNNScratch, lm_loss, predict
+from d2lite.models import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
 from d2lite.text import Vocab
 
 
@@ -112,3 +112,106 @@ def test_predict_greedy_follows_a_trained_cycle():
         loss.backward()
         optimizer.step()
     assert predict("ab", 6, model, vocab) == "abcabcab"
+
+
+def gru_scratch_copy_of(torch_gru: nn.GRU) -> GRUScratch:
+    """A GRUScratch computing what a one-layer nn.GRU computes (torch's gate order: r, z, n)."""
+    gru = GRUScratch(torch_gru.input_size, torch_gru.hidden_size)
+    W_ir, W_iz, W_in = torch_gru.weight_ih_l0.chunk(3)
+    W_hr, W_hz, W_hn = torch_gru.weight_hh_l0.chunk(3)
+    b_ir, b_iz, b_in = torch_gru.bias_ih_l0.chunk(3)
+    b_hr, b_hz, b_hn = torch_gru.bias_hh_l0.chunk(3)
+    with torch.no_grad():
+        for mine, theirs in ((gru.W_xr, W_ir.T), (gru.W_xz, W_iz.T), (gru.W_xh, W_in.T),
+                             (gru.W_hr, W_hr.T), (gru.W_hz, W_hz.T), (gru.W_hh, W_hn.T),
+                             (gru.b_r, b_ir + b_hr), (gru.b_z, b_iz + b_hz),
+                             (gru.b_xh, b_in), (gru.b_hh, b_hn)):
+            mine.copy_(theirs)
+    return gru
+
+
+def lstm_scratch_copy_of(torch_lstm: nn.LSTM) -> LSTMScratch:
+    """An LSTMScratch computing what a one-layer nn.LSTM computes (gate order: i, f, g, o)."""
+    lstm = LSTMScratch(torch_lstm.input_size, torch_lstm.hidden_size)
+    W_x = torch_lstm.weight_ih_l0.chunk(4)
+    W_h = torch_lstm.weight_hh_l0.chunk(4)
+    b = (torch_lstm.bias_ih_l0 + torch_lstm.bias_hh_l0).chunk(4)
+    with torch.no_grad():
+        for k, gate in enumerate("ifco"):
+            getattr(lstm, f"W_x{gate}").copy_(W_x[k].T)
+            getattr(lstm, f"W_h{gate}").copy_(W_h[k].T)
+            getattr(lstm, f"b_{gate}").copy_(b[k])
+    return lstm
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_gru_scratch_equals_nn_gru_with_copied_weights(with_state):
+    torch.manual_seed(2)
+    reference = nn.GRU(7, 16)
+    scratch = gru_scratch_copy_of(reference)
+    X = torch.randn(12, 3, 7)
+    state = torch.randn(1, 3, 16) if with_state else None
+    outputs, final = scratch(X, state)
+    expected_outputs, expected_final = reference(X, state)
+    assert outputs.shape == (12, 3, 16) and final.shape == (1, 3, 16)
+    torch.testing.assert_close(outputs, expected_outputs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(final, expected_final, atol=1e-5, rtol=1e-5)
+
+
+def test_gru_scratch_bias_inside_the_reset_product_matters():
+    """Moving b_hn out of the reset product (Cho et al.'s form) changes the outputs."""
+    torch.manual_seed(3)
+    reference = nn.GRU(4, 6)
+    with torch.no_grad():
+        reference.bias_hh_l0.uniform_(-1, 1)
+    scratch = gru_scratch_copy_of(reference)
+    X = torch.randn(5, 2, 4)
+    torch.testing.assert_close(scratch(X)[0], reference(X)[0], atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        scratch.b_xh += scratch.b_hh   # as if the bias were added outside R * (...)
+        scratch.b_hh.zero_()
+    assert (scratch(X)[0] - reference(X)[0]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_scratch_equals_nn_lstm_with_copied_weights(with_state):
+    torch.manual_seed(4)
+    reference = nn.LSTM(7, 16)
+    scratch = lstm_scratch_copy_of(reference)
+    X = torch.randn(12, 3, 7)
+    state = (torch.randn(1, 3, 16), torch.randn(1, 3, 16)) if with_state else None
+    outputs, (H, C) = scratch(X, state)
+    expected_outputs, (expected_H, expected_C) = reference(X, state)
+    assert outputs.shape == (12, 3, 16) and H.shape == C.shape == (1, 3, 16)
+    torch.testing.assert_close(outputs, expected_outputs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(H, expected_H, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(C, expected_C, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls,reference_cls", [(GRUScratch, nn.GRU), (LSTMScratch, nn.LSTM)])
+def test_gated_scratch_gradients_equal_torch(cls, reference_cls):
+    torch.manual_seed(5)
+    reference = reference_cls(4, 6)
+    copy_of = gru_scratch_copy_of if cls is GRUScratch else lstm_scratch_copy_of
+    scratch = copy_of(reference)
+    X = torch.randn(9, 2, 4)
+    scratch(X)[0].sum().backward()
+    reference(X)[0].sum().backward()
+    hidden_to_hidden = scratch.W_hr if cls is GRUScratch else scratch.W_hi   # the first block
+    torch.testing.assert_close(hidden_to_hidden.grad, reference.weight_hh_l0.grad[:6].T,
+                               atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [GRUScratch, LSTMScratch])
+def test_gated_scratch_init_errors_and_rnnlm(cls):
+    layer = cls(3, 25)
+    assert all(p.abs().max() <= 0.2 for p in layer.parameters())
+    assert (layer.input_size, layer.hidden_size) == (3, 25)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: .*expected \(num_steps, batch, 3\)"):
+        layer(torch.randn(5, 3))
+    model = RNNLM(cls(10, 8), vocab_size=10)
+    X = torch.randint(10, (4, 6))
+    logits, state = model.forward_with_state(X)
+    first, state_half = model.forward_with_state(X[:, :3])
+    second, _ = model.forward_with_state(X[:, 3:], state_half)
+    torch.testing.assert_close(torch.cat([first, second], dim=1), logits)

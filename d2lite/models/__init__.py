@@ -12,8 +12,9 @@ Modules, one concern each: `cnn` (LeNet-style CNN, VGG), `resnet` (ResNet, Dense
 from d2lite.models import cnn, resnet, rnn  # noqa: F401  (chapters 4, 5)
 from d2lite.models.cnn import VGG, LeNet, vgg_block
 from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
-from d2lite.models.rnn import RNNLM, RNNScratch, lm_loss, predict
+from d2lite.models.rnn import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
 
 __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet",
-                      "RNNScratch", "RNNLM", "lm_loss", "predict"]
+                      "RNNScratch", "GRUScratch", "LSTMScratch", "RNNLM", "lm_loss",
+                      "predict"]

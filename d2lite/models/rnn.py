@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["RNNLM", "RNNScratch", "lm_loss", "predict"]
+__all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "lm_loss", "predict"]
 
 
 class RNNScratch(nn.Module):
@@ -52,6 +52,127 @@ class RNNScratch(nn.Module):
             H = torch.tanh(X @ self.W_xh + H @ self.W_hh + self.b_h)
             outputs.append(H)
         return torch.stack(outputs), H.unsqueeze(0)  # (steps, batch, hiddens), (1, batch, hiddens)
+
+
+class GRUScratch(nn.Module):
+    """A one-layer GRU, one time step at a time, with PyTorch's gate equations:
+
+        R_t = sigmoid(X_t W_xr + H_{t-1} W_hr + b_r)                 reset gate
+        Z_t = sigmoid(X_t W_xz + H_{t-1} W_hz + b_z)                 update gate
+        H~_t = tanh(X_t W_xh + b_xh + R_t * (H_{t-1} W_hh + b_hh))   candidate state
+        H_t = Z_t * H_{t-1} + (1 - Z_t) * H~_t
+
+    It computes what `nn.GRU(num_inputs, num_hiddens)` computes. The reset gate multiplies
+    `H_{t-1} W_hh + b_hh` (torch's `b_hn` stays inside the product), not `H_{t-1}` as in
+    Cho et al. (2014). torch stacks the gates' weights in the order r, z, n: `W_xr, W_xz, W_xh`
+    are the three row blocks of `weight_ih_l0`, transposed; `b_r` is `b_ir + b_hr`, `b_z` is
+    `b_iz + b_hz`, `b_xh` is `b_in`, `b_hh` is `b_hn`. Initialised like torch: uniform in
+    [-1/sqrt(num_hiddens), 1/sqrt(num_hiddens)].
+
+    Shape:
+        inputs: (num_steps, batch, num_inputs); state: (1, batch, num_hiddens) or None (zeros).
+        Returns outputs (num_steps, batch, num_hiddens) and the final state
+        (1, batch, num_hiddens), like `nn.GRU`'s `(output, h_n)`.
+
+    Example:
+        >>> gru = GRUScratch(num_inputs=5, num_hiddens=8)
+        >>> outputs, state = gru(torch.randn(3, 2, 5), torch.zeros(1, 2, 8))
+        >>> tuple(outputs.shape), tuple(state.shape), bool((outputs[-1] == state[0]).all())
+        ((3, 2, 8), (1, 2, 8), True)
+    """
+
+    def __init__(self, num_inputs: int, num_hiddens: int):
+        super().__init__()
+        self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.GRU's names
+        bound = 1 / math.sqrt(num_hiddens)
+
+        def uniform(*shape):
+            return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+
+        self.W_xr, self.W_hr, self.b_r = (uniform(num_inputs, num_hiddens),
+                                          uniform(num_hiddens, num_hiddens), uniform(num_hiddens))
+        self.W_xz, self.W_hz, self.b_z = (uniform(num_inputs, num_hiddens),
+                                          uniform(num_hiddens, num_hiddens), uniform(num_hiddens))
+        self.W_xh, self.W_hh = uniform(num_inputs, num_hiddens), uniform(num_hiddens, num_hiddens)
+        self.b_xh, self.b_hh = uniform(num_hiddens), uniform(num_hiddens)
+
+    def forward(self, inputs: torch.Tensor, state: torch.Tensor | None = None):
+        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
+            raise ValueError(f"GRUScratch: got inputs {tuple(inputs.shape)}; expected "
+                             f"(num_steps, batch, {self.input_size})")
+        if state is None:
+            state = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
+        H = state[0]  # (batch, num_hiddens)
+        outputs = []
+        for X in inputs:  # X: (batch, num_inputs), one time step
+            R_t = torch.sigmoid(X @ self.W_xr + H @ self.W_hr + self.b_r)
+            Z_t = torch.sigmoid(X @ self.W_xz + H @ self.W_hz + self.b_z)
+            H_tilde = torch.tanh(X @ self.W_xh + self.b_xh + R_t * (H @ self.W_hh + self.b_hh))
+            H = Z_t * H + (1 - Z_t) * H_tilde
+            outputs.append(H)
+        return torch.stack(outputs), H.unsqueeze(0)  # (steps, batch, hiddens), (1, batch, hiddens)
+
+
+class LSTMScratch(nn.Module):
+    """A one-layer LSTM, one time step at a time:
+
+        I_t = sigmoid(X_t W_xi + H_{t-1} W_hi + b_i)      input gate
+        F_t = sigmoid(X_t W_xf + H_{t-1} W_hf + b_f)      forget gate
+        O_t = sigmoid(X_t W_xo + H_{t-1} W_ho + b_o)      output gate
+        C~_t = tanh(X_t W_xc + H_{t-1} W_hc + b_c)        candidate memory cell
+        C_t = F_t * C_{t-1} + I_t * C~_t,  H_t = O_t * tanh(C_t)
+
+    It computes what `nn.LSTM(num_inputs, num_hiddens)` computes. torch stacks the weights in
+    the order i, f, g, o (g is the candidate cell): `W_xi, W_xf, W_xc, W_xo` are the four row
+    blocks of `weight_ih_l0`, transposed, and each bias is torch's `b_i* + b_h*` of that block.
+    Initialised like torch: uniform in [-1/sqrt(num_hiddens), 1/sqrt(num_hiddens)].
+
+    Shape:
+        inputs: (num_steps, batch, num_inputs); state: a tuple (H, C) of two
+        (1, batch, num_hiddens) tensors, or None (zeros). Returns outputs
+        (num_steps, batch, num_hiddens), the H of every step, and the final (H, C), like
+        `nn.LSTM`'s `(output, (h_n, c_n))`.
+
+    Example:
+        >>> lstm = LSTMScratch(num_inputs=5, num_hiddens=8)
+        >>> outputs, (H, C) = lstm(torch.randn(3, 2, 5))
+        >>> tuple(outputs.shape), tuple(H.shape), tuple(C.shape), bool((outputs[-1] == H[0]).all())
+        ((3, 2, 8), (1, 2, 8), (1, 2, 8), True)
+    """
+
+    def __init__(self, num_inputs: int, num_hiddens: int):
+        super().__init__()
+        self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.LSTM's names
+        bound = 1 / math.sqrt(num_hiddens)
+
+        def gate():
+            return (nn.Parameter(torch.empty(num_inputs, num_hiddens).uniform_(-bound, bound)),
+                    nn.Parameter(torch.empty(num_hiddens, num_hiddens).uniform_(-bound, bound)),
+                    nn.Parameter(torch.empty(num_hiddens).uniform_(-bound, bound)))
+
+        self.W_xi, self.W_hi, self.b_i = gate()
+        self.W_xf, self.W_hf, self.b_f = gate()
+        self.W_xo, self.W_ho, self.b_o = gate()
+        self.W_xc, self.W_hc, self.b_c = gate()
+
+    def forward(self, inputs: torch.Tensor, state: tuple | None = None):
+        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
+            raise ValueError(f"LSTMScratch: got inputs {tuple(inputs.shape)}; expected "
+                             f"(num_steps, batch, {self.input_size})")
+        if state is None:
+            zeros = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
+            state = (zeros, zeros)
+        H, C = state[0][0], state[1][0]  # each (batch, num_hiddens)
+        outputs = []
+        for X in inputs:  # X: (batch, num_inputs), one time step
+            I_t = torch.sigmoid(X @ self.W_xi + H @ self.W_hi + self.b_i)
+            F_t = torch.sigmoid(X @ self.W_xf + H @ self.W_hf + self.b_f)
+            O_t = torch.sigmoid(X @ self.W_xo + H @ self.W_ho + self.b_o)
+            C_tilde = torch.tanh(X @ self.W_xc + H @ self.W_hc + self.b_c)
+            C = F_t * C + I_t * C_tilde
+            H = O_t * torch.tanh(C)
+            outputs.append(H)
+        return torch.stack(outputs), (H.unsqueeze(0), C.unsqueeze(0))  # (1, batch, hiddens) each
 
 
 class RNNLM(nn.Module):
