@@ -100,6 +100,7 @@ def plot_history(series: dict[str, list[float]], axes=None):
         >>> fig = plot_history({"train_loss": [0.9, 0.5, 0.4], "val_accuracy": [0.7, 0.8, 0.85]})
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     losses = {k: v for k, v in series.items() if k.endswith("loss") and v}
     others = {k: v for k, v in series.items() if not k.endswith("loss") and k != "seconds" and v}
@@ -115,6 +116,7 @@ def plot_history(series: dict[str, list[float]], axes=None):
         curves = list(panel.values())
         epochs = range(1, len(curves[0]) + 1)
         plot(epochs, curves, "epoch", ylabel, legend=list(panel), ax=ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         if len(curves[0]) > 1:
             ax.set_xlim(1, len(curves[0]))
     fig.tight_layout()

@@ -109,3 +109,10 @@ def test_fit_plot_false_makes_no_figure_and_true_makes_one():
     labels = [line.get_label() for line in plt.gcf().axes[0].get_lines()]
     assert labels == ["train_loss", "val_loss"]
     assert history.plot()[0].get_lines()[0].get_ydata().tolist() == history["train_loss"]
+
+
+def test_history_plot_has_whole_epoch_ticks():
+    fig = plot_history({"train_loss": [0.9, 0.5, 0.4], "val_accuracy": [0.7, 0.8, 0.9]})
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
