@@ -171,3 +171,17 @@ def test_models_lists_every_class_of_its_modules():
 
 # ---- chapter 4: CNNs (d2lite.models.cnn, d2lite.models.resnet) ------------------------------
 # Their tests are in tests/test_models_cnn.py.
+
+
+# ---- chapter 5: RNNs (d2lite.models.rnn) ------------------------------------------------------
+# More tests (RNNLM around nn.GRU/nn.LSTM, lm_loss, predict) are in tests/test_models_rnn.py.
+
+def test_rnn_scratch_equals_nn_rnn():
+    torch.manual_seed(0)
+    reference = nn.RNN(5, 7)
+    ours = copy_weights(d2lite.models.RNNScratch(5, 7), {
+        "W_xh": reference.weight_ih_l0.T, "W_hh": reference.weight_hh_l0.T,
+        "b_h": reference.bias_ih_l0 + reference.bias_hh_l0})
+    X, state = torch.randn(9, 3, 5), torch.randn(1, 3, 7)
+    assert_same_outputs(ours, reference, X)
+    assert_same_outputs(ours, reference, X, state)
