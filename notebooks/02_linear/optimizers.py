@@ -1253,9 +1253,10 @@ for make in (GD, Momentum, AdaGrad, RMSProp, Adam):
 # %% [markdown]
 # Standardising helped every one of them here, but by very different factors. Plain gradient
 # descent cannot reach the tolerance from the raw inputs within 2000 steps at any rate of the
-# grid, and needs 7 steps on the z-scored ones. AdaGrad (420 steps to 4) and RMSProp (252 to 4)
-# gain a factor of more than 50, because the z-scored bowl is round *and* lined up with the
-# axes. Momentum gains a factor of about 4 (331 to 81) and Adam least of all, less than a
+# grid, and needs 7 steps on the z-scored ones (the counts are from the CPU run that made this
+# page; a GPU's rounding can move them by a step or a few). AdaGrad (420 steps to 4) and
+# RMSProp (252 to 4) gain a factor of more than 50, because the z-scored bowl is round *and*
+# lined up with the axes. Momentum gains a factor of about 4 (331 to 81) and Adam least of all, less than a
 # factor of 2 (104 to 63): its averaged, per-coordinate steps had already coped with most of
 # the raw ravine. Every best rate lies strictly inside the grid, and, as in the race, the
 # adaptive methods tolerate rates that would blow gradient descent up: AdaGrad's best rate on
@@ -1277,9 +1278,15 @@ assert with_best["GD", "raw"][0] == math.inf and with_best["GD", "z-score"][0] =
 assert min(gain["AdaGrad"], gain["RMSProp"]) > 50 and 3 < gain["Momentum"] < 5, gain
 assert 1 < gain["Adam"] < 2 and gain["Adam"] == min(gain.values()), gain
 assert rates[with_best["AdaGrad", "z-score"][1]] > 100
-order = ("GD", "Momentum", "AdaGrad", "RMSProp", "Adam")
-assert [with_best[o, "raw"][0] for o in order] == [math.inf, 331, 420, 252, 104]
-assert [with_best[o, "z-score"][0] for o in order] == [7, 81, 4, 4, 63]
+# the counts the text quotes; another device rounds differently, so allow 3 % (or 1 step)
+quoted = {"Momentum": (331, 81), "AdaGrad": (420, 4), "RMSProp": (252, 4),
+          "Adam": (104, 63)}
+for opt, counts in quoted.items():
+    for scale, quoted_steps in zip(("raw", "z-score"), counts, strict=True):
+        steps_ = with_best[opt, scale][0]
+        assert abs(steps_ - quoted_steps) <= max(1, 0.03 * quoted_steps), (
+            f"{opt}, {scale}: {steps_} steps, the text says {quoted_steps}"
+        )
 print("steps raw / steps z-scored:", {opt: f"{g:.1f}" for opt, g in gain.items()})
 
 # %% [markdown]
