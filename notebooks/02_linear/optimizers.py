@@ -1278,7 +1278,7 @@ assert with_best["GD", "raw"][0] == math.inf and with_best["GD", "z-score"][0] =
 assert min(gain["AdaGrad"], gain["RMSProp"]) > 50 and 3 < gain["Momentum"] < 5, gain
 assert 1 < gain["Adam"] < 2 and gain["Adam"] == min(gain.values()), gain
 assert rates[with_best["AdaGrad", "z-score"][1]] > 100
-# the counts the text quotes; another device rounds differently, so allow 3 % (or 1 step)
+# the counts the text quotes; other devices round differently: allow 3 % (or 1 step)
 quoted = {"Momentum": (331, 81), "AdaGrad": (420, 4), "RMSProp": (252, 4),
           "Adam": (104, 63)}
 for opt, counts in quoted.items():
