@@ -18,8 +18,8 @@
 # a large data set, swap its last layers, and train briefly on their own small one. In this
 # lesson you first learn to multiply a small data set with data augmentation (flips, shifts,
 # rotations and colour changes, written as tensor operations), then pretrain a CNN on five kinds
-# of clothing and reuse its convolutional features for five other kinds with only a few dozen
-# labels: frozen, fine-tuned, and against a network trained from scratch.
+# of clothing and reuse its convolutional features for five other kinds with as few as two
+# labels per kind: frozen, fine-tuned, and against a network trained from scratch.
 
 # %%
 import importlib.util, subprocess, sys
@@ -190,7 +190,7 @@ fig.tight_layout(pad=0.2)
 # You cannot download ImageNet weights here, so the lesson builds both tasks from Fashion-MNIST,
 # the way a study on a small scale would. The source task is five kinds of clothing with all
 # their 30,000 training images, your stand-in for ImageNet; the target task is the *other* five
-# kinds, for which you pretend to have only a few labelled images, 10 of each kind at first. The
+# kinds, for which you pretend to have only a few labelled images, between 2 and 10 of each. The
 # network never sees a target class while pretraining, so anything it brings along must be
 # general.
 
@@ -216,7 +216,7 @@ print("target:", [CLASSES[c] for c in TARGET])
 # validation split, as in [regularization](../03_mlp/regularization.ipynb); the target's test
 # split is opened once, for the final curve. The source keeps a tenth of its images to measure
 # the pretrained network; the target keeps a tenth of its *training* images, 3,000, as the
-# validation split. That is a generous validation split for a task with 50 labels, and in
+# validation split. That is a generous validation split for a task with 10 labels, and in
 # practice you would have fewer (exercise 2 asks what that changes); here it keeps the noise
 # of the comparisons small. The labelled sets are drawn from the remaining 27,000 target images:
 # `labelled(n, seed)` takes $n/5$ images of each class.
@@ -287,17 +287,17 @@ def accuracy(net, X, y):
     return d2lite.evaluate(net, data, metrics=[d2lite.accuracy])["accuracy"]
 
 # %% [markdown]
-# Pretrain on the 27,000 source images: 600 steps of 128 images, about three epochs. The
+# Pretrain on the 27,000 source images: 300 steps of 128 images, about an epoch and a half. The
 # accuracy on the source's validation images tells you that the network has learned something
 # worth borrowing.
 
 # %%
 d2lite.seed_everything(0)
-source_net = train(LeNet(num_classes=5), X_src, y_src, steps=600, lr=0.003,
+source_net = train(LeNet(num_classes=5), X_src, y_src, steps=300, lr=0.003,
                    batch_size=128)
 source_acc = accuracy(source_net, X_src_val, y_src_val)
 print(f"source validation accuracy: {source_acc:.3f}")
-assert source_acc >= 0.88, f"pretraining reached only {source_acc:.3f} on the source"
+assert source_acc >= 0.87, f"pretraining reached only {source_acc:.3f} on the source"
 
 # %% [markdown]
 # ## Three ways to use the pretrained network
@@ -340,23 +340,25 @@ for way in WAYS:
 
 # %% [markdown]
 # The frozen network trains only the 2,005 weights and biases of its head; the other two train
-# all 4,577. (The pretrained network's own head had two hidden layers, 120 and 84 wide, trained
-# on the source classes; they go too. Exercise 1 keeps them.)
+# all 4,577. The pretrained network's own head had two hidden layers, 120 and 84 wide, with 58k
+# of its 61k weights; they go too. They were trained for one job only, to tell T-shirts from
+# trousers, pullovers, dresses and coats, so for shoes and bags they are the class-specific part
+# of the network, not the general one (exercise 1 measures what keeping them costs).
 #
 # ## Choosing the learning rates on the validation split
 #
 # Each way gets its own learning rate (for fine-tuning, the head's; its features take a tenth
-# of it). Try two rates for each on 100 labelled images, 150 steps of 64 images, and keep the
-# one with the better validation accuracy.
+# of it). Try two rates for each on 25 labelled images, 100 steps each, and keep the one with
+# the better validation accuracy.
 
 # %%
-X_few, y_few = labelled(100, seed=0)
+X_few, y_few = labelled(25, seed=0)
 best_lr, val_acc = {}, {}
 for way in WAYS:
     scores = {}
     for lr in (0.003, 0.01):
         d2lite.seed_everything(0)
-        net = train(target_net(way), X_few, y_few, steps=150, lr=lr,
+        net = train(target_net(way), X_few, y_few, steps=100, lr=lr,
                     feature_lr=lr * FEATURE_LR_SCALE[way])
         scores[lr] = accuracy(net, X_val, y_val)
     best_lr[way] = max(scores, key=scores.get)
@@ -376,7 +378,7 @@ d2lite.seed_everything(0)
 frozen_net = target_net("frozen")
 features_before = copy.deepcopy(frozen_net.features.state_dict())
 head_before = frozen_net.head.weight.detach().clone()
-train(frozen_net, X_few, y_few, steps=150, lr=best_lr["frozen"])
+train(frozen_net, X_few, y_few, steps=100, lr=best_lr["frozen"])
 features_after = frozen_net.features.state_dict()
 assert all(torch.equal(features_before[k], v) for k, v in features_after.items()), \
     "a frozen parameter changed"
@@ -408,28 +410,29 @@ print("BN running mean changed in train() mode despite requires_grad=False; "
 # %% [markdown]
 # ## How many labels does pretraining save?
 #
-# Now the real comparison, on the test split, opened for the first time. For 50, 100 and 200
-# labelled target images, train from scratch and fine-tune, each with its chosen rate, on three
-# different labelled sets (seeds 0, 1, 2), and measure the test accuracy.
+# Now the real comparison, on the test split, opened for the first time. For 10, 25 and 50
+# labelled target images (2, 5 and 10 of each kind), train from scratch and fine-tune, each
+# with its chosen rate, on four different labelled sets (seeds 0 to 3), and measure the test
+# accuracy.
 
 # %%
-SIZES, SEEDS, COMPARED = [50, 100, 200], [0, 1, 2], ["scratch", "fine-tuned"]
+SIZES, SEEDS, COMPARED = [10, 25, 50], [0, 1, 2, 3], ["scratch", "fine-tuned"]
 curve = {way: torch.zeros(len(SIZES), len(SEEDS)) for way in COMPARED}  # (sizes, seeds)
 for i, n in enumerate(SIZES):
     for j, seed in enumerate(SEEDS):
         X_n, y_n = labelled(n, seed)
         for way in COMPARED:
             d2lite.seed_everything(seed)
-            net = train(target_net(way), X_n, y_n, steps=150, lr=best_lr[way],
+            net = train(target_net(way), X_n, y_n, steps=100, lr=best_lr[way],
                         feature_lr=best_lr[way] * FEATURE_LR_SCALE[way], seed=seed)
             curve[way][i, j] = accuracy(net, X_test, y_test)
 gain = curve["fine-tuned"] - curve["scratch"]                        # (sizes, seeds)
 for i, n in enumerate(SIZES):
-    print(f"{n:3d} labels: scratch {curve['scratch'][i].mean():.3f}, fine-tuned "
+    print(f"{n:2d} labels: scratch {curve['scratch'][i].mean():.3f}, fine-tuned "
           f"{curve['fine-tuned'][i].mean():.3f}, gain per set (points):",
           [round(100 * g, 1) for g in gain[i].tolist()])
 
-# %% mystnb={"figure": {"caption": "Test accuracy on the five target classes against the number of labelled target images, for a network trained from scratch and for the pretrained network fine-tuned with a new head: the mean of three labelled sets, with bars from the lowest to the highest.", "name": "fig-transfer-learning-curve"}}
+# %% mystnb={"figure": {"caption": "Test accuracy on the five target classes against the number of labelled target images, for a network trained from scratch and for the pretrained network fine-tuned with a new head (2, 5 and 10 images of each class): the mean of four labelled sets, with bars from the lowest to the highest.", "name": "fig-transfer-learning-curve"}}
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for way, fmt in zip(COMPARED, ["o-", "^--"], strict=True):
     mean = curve[way].mean(1)                                       # (sizes,)
@@ -443,21 +446,25 @@ ax.legend()
 ax.grid(True, alpha=0.3)
 
 # %% [markdown]
-# [Figure 3](#fig-transfer-learning-curve) shows the pattern transfer learning is known for.
-# With few labels, the borrowed features are worth having: the fine-tuned network is ahead of
-# the one trained from scratch on every one of the six labelled sets of 50 and 100 images, and
-# by at least half a point on average at each size. The gain is modest, because LeNet's two
-# small convolutional layers hold only 2,572 of its weights and learn edges and blobs that a
-# few dozen images nearly suffice to learn. The more labels you have, the less the head start
-# matters: at 200 labels the mean gain is smaller than at 100. The checks hold the claims to
-# what was measured.
+# [Figure 3](#fig-transfer-learning-curve) shows what the borrowed features are worth. The
+# fine-tuned network is ahead of the one trained from scratch on most of the twelve labelled
+# sets, at least eight, and by at least one and a half points on average over all of them and
+# over the four sets with two labels per kind. Look at the bars and the gains printed above,
+# though: with so few labels, the gain changes a lot from one labelled set to the next, and a
+# single comparison could mislead you. That is why the checks are on several sets and on
+# averages. The gain is modest because LeNet's two small convolutional layers hold only 2,572
+# of its weights and learn edges and blobs that a few dozen images nearly suffice to learn; a
+# large network whose features took millions of images to learn has far more to lend.
 
 # %%
 mean_gain = gain.mean(dim=1)                                         # (sizes,)
 print("mean gain (points):", [round(100 * g, 2) for g in mean_gain.tolist()])
-assert (gain[:2] > 0).all(), f"fine-tuning lost on a labelled set: {gain[:2]}"
-assert (mean_gain[:2] >= 0.005).all(), f"mean gain below 0.5 points: {mean_gain[:2]}"
-assert mean_gain[2] < mean_gain[1], "the gain should shrink from 100 to 200 labels"
+wins = int((gain > 0).sum())
+print(f"fine-tuned ahead on {wins} of {gain.numel()} labelled sets; mean gain over all "
+      f"{100 * gain.mean():.2f} points")
+assert wins >= 8, f"fine-tuning was ahead on only {wins} of {gain.numel()} sets"
+assert gain.mean() >= 0.015, f"mean gain {gain.mean():.3f} is below 1.5 points"
+assert mean_gain[0] >= 0.015, f"gain with 10 labels {mean_gain[0]:.3f} < 1.5 points"
 num_conv = sum(p.numel() for p in source_net.features.parameters())
 assert num_conv == 2_572, f"{num_conv} convolutional weights"
 
@@ -505,30 +512,49 @@ assert num_conv == 2_572, f"{num_conv} convolutional weights"
 #   (`requires_grad_(False)`, which leaves them bit for bit unchanged) or fine-tuned with a
 #   smaller learning rate.
 # - Pretrained on five Fashion-MNIST classes, LeNet's features gave the other five classes a
-#   modest but consistent head start with 50 and 100 labels (fine-tuned ahead on all six
-#   labelled sets); with more labels the head start shrinks. Choose the way and the rates on a validation split.
+#   head start of a few points with 2 to 10 labels per class (fine-tuned ahead on most
+#   labelled sets); the gain varies a lot from one small labelled set to another, so compare
+#   averages over several sets. Choose the way and the rates on a validation split.
+# - Replace every layer that was trained for the source classes, not only the last one: in
+#   LeNet that is the whole dense head.
 # - Frozen parameters do not cover batch normalization's running statistics: keep frozen BN
 #   layers in evaluation mode.
 #
 # ## Exercises
 #
-# 1. **Keep the old hidden layers.** Instead of replacing the whole head, keep the pretrained
-#    120- and 84-wide hidden layers and replace only the last layer,
-#    `net.head[-1] = nn.Linear(84, 5)`. How many parameters does the frozen-features network
-#    train now?
+# 1. **Keep the old hidden layers.** The lesson replaced the whole head. Keep instead the
+#    pretrained 120- and 84-wide hidden layers and replace only the last layer,
+#    `net.head[-1] = nn.Linear(84, 5)`. Fine-tune it on the 10 labelled images of seed 0, the
+#    hidden layers at the features' smaller rate, and compare its validation accuracy with the
+#    lesson's way. How many pretrained weights does it carry over, and why might more be worse?
 
 # %% tags=["hide-cell"]
-net = copy.deepcopy(source_net)
-net.head[-1] = nn.Linear(84, 5)
-net.features.requires_grad_(False)
-trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
-print(f"{trainable:,d} trainable parameters")
-assert trainable == 400 * 120 + 120 + 120 * 84 + 84 + 84 * 5 + 5 == 58_709
+# The hidden layers move into `features`, so that `train` gives them the features' rate.
+# Their 58k weights were trained to tell tops from trousers; 10 labels cannot undo that.
+X_10, y_10 = labelled(10, seed=0)
+lr = best_lr["fine-tuned"]
+val_of = {}
+for keep in (False, True):
+    d2lite.seed_everything(0)
+    if keep:
+        net = copy.deepcopy(source_net)
+        net.head[-1] = nn.Linear(84, 5)                    # (batch, 84) -> (batch, 5)
+        net.features = nn.Sequential(*net.features, *net.head[:-1])  # to (batch, 84)
+        net.head = net.head[-1]
+    else:
+        net = target_net("fine-tuned")
+    carried = sum(p.numel() for p in net.features.parameters())
+    net = train(net, X_10, y_10, steps=100, lr=lr,
+                feature_lr=lr * FEATURE_LR_SCALE["fine-tuned"])
+    val_of[keep] = accuracy(net, X_val, y_val)
+    print(f"keep hidden layers: {keep}; {carried:,d} pretrained weights carried over; "
+          f"validation accuracy {val_of[keep]:.3f}")
+assert val_of[True] <= val_of[False] - 0.05, "keeping the hidden layers should cost"
 
 # %% [markdown]
 # 2. **A small validation set.** The lesson chose rates on 3,000 validation images. With only
-#    50 labels in all, you might hold out just 50. How far can the accuracy measured on 50
-#    random validation images stray from the accuracy on all 3,000? Measure it for the frozen
+#    10 labels to train on, you might hold out 50 at most. How far can the accuracy measured
+#    on 50 random validation images stray from the accuracy on all 3,000? Measure it for the frozen
 #    network of the "Frozen means frozen" section by drawing 1,000 random sets of 50, and
 #    compare the spread with the differences between the ways above.
 
@@ -545,7 +571,7 @@ assert abs(draws.std() - (p * (1 - p) / 50).sqrt()) < 0.01, "binomial spread"
 assert draws.std() > 0.03, "50 images cannot tell a one-point difference"
 
 # %% [markdown]
-# 3. **Augment the small set.** Fine-tune on 50 labels with `augment =
+# 3. **Augment the small set.** Fine-tune on 10 labels with `augment =
 #    T.Compose([T.RandomCrop(padding=2), T.RandomRotation(10)])` applied to every minibatch
 #    (add an `augment` argument to `train`). Does it help here? Why might horizontal flips hurt
 #    for this target (look at which way the shoes face)?
