@@ -119,6 +119,12 @@ def test_page_renders(server, browser, path):
 
     check_figure_numbers(page, path)
     if path.startswith("notebooks/"):
+        # lesson code lines are at most 88 characters; at a 1280-px laptop width they must show
+        # whole, without a sideways scroll inside the code box
+        wide = page.eval_on_selector_all(
+            "div.cell_input pre", "pres => pres.filter(p => p.scrollWidth > p.clientWidth + 1)"
+                                  ".map(p => p.innerText.split('\\n')[0].slice(0, 60))")
+        assert not wide, f"{path}: code cells scroll sideways at 1280 px: {wide}"
         check_colab_link(page, path)
         check_sliders(page, path)
     page.set_viewport_size(PHONE)
