@@ -12,6 +12,24 @@ from torch.nn import functional as F
 __all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "lm_loss", "predict"]
 
 
+def _uniform(bound: float, *shape: int) -> nn.Parameter:
+    """A parameter drawn uniformly from [-bound, bound], as torch initialises its RNN layers."""
+    return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+
+
+def _layer(num_inputs: int, num_hiddens: int) -> tuple[nn.Parameter, ...]:
+    """(W_x, W_h, b) of one layer or gate: (num_inputs, h), (h, h), (h,), bound 1/sqrt(h)."""
+    bound = 1 / math.sqrt(num_hiddens)
+    return (_uniform(bound, num_inputs, num_hiddens), _uniform(bound, num_hiddens, num_hiddens),
+            _uniform(bound, num_hiddens))
+
+
+def _check_inputs(layer: nn.Module, inputs: torch.Tensor) -> None:
+    if inputs.dim() != 3 or inputs.shape[-1] != layer.input_size:
+        raise ValueError(f"{type(layer).__name__}: got inputs {tuple(inputs.shape)}; expected "
+                         f"(num_steps, batch, {layer.input_size})")
+
+
 class RNNScratch(nn.Module):
     """A one-layer tanh RNN, one time step at a time: H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h).
 
@@ -35,15 +53,10 @@ class RNNScratch(nn.Module):
     def __init__(self, num_inputs: int, num_hiddens: int):
         super().__init__()
         self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.RNN's names
-        bound = 1 / math.sqrt(num_hiddens)
-        self.W_xh = nn.Parameter(torch.empty(num_inputs, num_hiddens).uniform_(-bound, bound))
-        self.W_hh = nn.Parameter(torch.empty(num_hiddens, num_hiddens).uniform_(-bound, bound))
-        self.b_h = nn.Parameter(torch.empty(num_hiddens).uniform_(-bound, bound))
+        self.W_xh, self.W_hh, self.b_h = _layer(num_inputs, num_hiddens)
 
     def forward(self, inputs: torch.Tensor, state: torch.Tensor | None = None):
-        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
-            raise ValueError(f"RNNScratch: got inputs {tuple(inputs.shape)}; expected "
-                             f"(num_steps, batch, {self.input_size})")
+        _check_inputs(self, inputs)
         if state is None:
             state = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
         H = state[0]  # (batch, num_hiddens)
@@ -84,22 +97,13 @@ class GRUScratch(nn.Module):
     def __init__(self, num_inputs: int, num_hiddens: int):
         super().__init__()
         self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.GRU's names
-        bound = 1 / math.sqrt(num_hiddens)
-
-        def uniform(*shape):
-            return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
-
-        self.W_xr, self.W_hr, self.b_r = (uniform(num_inputs, num_hiddens),
-                                          uniform(num_hiddens, num_hiddens), uniform(num_hiddens))
-        self.W_xz, self.W_hz, self.b_z = (uniform(num_inputs, num_hiddens),
-                                          uniform(num_hiddens, num_hiddens), uniform(num_hiddens))
-        self.W_xh, self.W_hh = uniform(num_inputs, num_hiddens), uniform(num_hiddens, num_hiddens)
-        self.b_xh, self.b_hh = uniform(num_hiddens), uniform(num_hiddens)
+        self.W_xr, self.W_hr, self.b_r = _layer(num_inputs, num_hiddens)    # reset gate
+        self.W_xz, self.W_hz, self.b_z = _layer(num_inputs, num_hiddens)    # update gate
+        self.W_xh, self.W_hh, self.b_xh = _layer(num_inputs, num_hiddens)   # candidate state
+        self.b_hh = _uniform(1 / math.sqrt(num_hiddens), num_hiddens)       # torch's b_hn
 
     def forward(self, inputs: torch.Tensor, state: torch.Tensor | None = None):
-        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
-            raise ValueError(f"GRUScratch: got inputs {tuple(inputs.shape)}; expected "
-                             f"(num_steps, batch, {self.input_size})")
+        _check_inputs(self, inputs)
         if state is None:
             state = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
         H = state[0]  # (batch, num_hiddens)
@@ -143,22 +147,13 @@ class LSTMScratch(nn.Module):
     def __init__(self, num_inputs: int, num_hiddens: int):
         super().__init__()
         self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.LSTM's names
-        bound = 1 / math.sqrt(num_hiddens)
-
-        def gate():
-            return (nn.Parameter(torch.empty(num_inputs, num_hiddens).uniform_(-bound, bound)),
-                    nn.Parameter(torch.empty(num_hiddens, num_hiddens).uniform_(-bound, bound)),
-                    nn.Parameter(torch.empty(num_hiddens).uniform_(-bound, bound)))
-
-        self.W_xi, self.W_hi, self.b_i = gate()
-        self.W_xf, self.W_hf, self.b_f = gate()
-        self.W_xo, self.W_ho, self.b_o = gate()
-        self.W_xc, self.W_hc, self.b_c = gate()
+        self.W_xi, self.W_hi, self.b_i = _layer(num_inputs, num_hiddens)    # input gate
+        self.W_xf, self.W_hf, self.b_f = _layer(num_inputs, num_hiddens)    # forget gate
+        self.W_xo, self.W_ho, self.b_o = _layer(num_inputs, num_hiddens)    # output gate
+        self.W_xc, self.W_hc, self.b_c = _layer(num_inputs, num_hiddens)    # candidate cell
 
     def forward(self, inputs: torch.Tensor, state: tuple | None = None):
-        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
-            raise ValueError(f"LSTMScratch: got inputs {tuple(inputs.shape)}; expected "
-                             f"(num_steps, batch, {self.input_size})")
+        _check_inputs(self, inputs)
         if state is None:
             zeros = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
             state = (zeros, zeros)
