@@ -21,10 +21,12 @@ def scratch_copy_of(torch_rnn: nn.RNN) -> RNNScratch:
 
 
 @pytest.mark.parametrize("with_state", [False, True])
-def test_rnn_scratch_equals_nn_rnn_with_copied_weights(with_state):
-    torch.manual_seed(0)
-    reference = nn.RNN(7, 16)                      # tanh, one layer, seq-first
-    scratch = scratch_copy_of(reference)
+@pytest.mark.parametrize("reference_cls,seed", [(nn.RNN, 0), (nn.GRU, 2)])
+def test_rnn_and_gru_scratch_equal_torch_with_copied_weights(reference_cls, seed, with_state):
+    torch.manual_seed(seed)
+    reference = reference_cls(7, 16)               # one layer, seq-first (nn.RNN: tanh)
+    copy_of = scratch_copy_of if reference_cls is nn.RNN else gru_scratch_copy_of
+    scratch = copy_of(reference)
     X = torch.randn(12, 3, 7)                      # (steps, batch, inputs)
     state = torch.randn(1, 3, 16) if with_state else None
     outputs, final = scratch(X, state)
@@ -142,20 +144,6 @@ def lstm_scratch_copy_of(torch_lstm: nn.LSTM) -> LSTMScratch:
             getattr(lstm, f"W_h{gate}").copy_(W_h[k].T)
             getattr(lstm, f"b_{gate}").copy_(b[k])
     return lstm
-
-
-@pytest.mark.parametrize("with_state", [False, True])
-def test_gru_scratch_equals_nn_gru_with_copied_weights(with_state):
-    torch.manual_seed(2)
-    reference = nn.GRU(7, 16)
-    scratch = gru_scratch_copy_of(reference)
-    X = torch.randn(12, 3, 7)
-    state = torch.randn(1, 3, 16) if with_state else None
-    outputs, final = scratch(X, state)
-    expected_outputs, expected_final = reference(X, state)
-    assert outputs.shape == (12, 3, 16) and final.shape == (1, 3, 16)
-    torch.testing.assert_close(outputs, expected_outputs, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(final, expected_final, atol=1e-5, rtol=1e-5)
 
 
 def test_gru_scratch_bias_inside_the_reset_product_matters():
