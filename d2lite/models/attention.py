@@ -28,7 +28,8 @@ def masked_softmax(scores: torch.Tensor, valid_lens: torch.Tensor | None = None)
 
     The scores of the other keys (padding) are replaced by the smallest float, so their weights
     are exactly 0 and every row still sums to 1. A row with no valid key gets equal weights
-    (where `F.scaled_dot_product_attention` with an all-False mask would give NaN).
+    over all keys (`F.scaled_dot_product_attention` gives such a row a zero output, and older
+    torch NaN): give every sequence at least one valid key.
 
     Args:
         scores: (batch, num_queries, num_keys) attention scores.
