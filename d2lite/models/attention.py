@@ -50,7 +50,7 @@ def masked_softmax(scores: torch.Tensor, valid_lens: torch.Tensor | None = None)
     if scores.dim() != 3:
         raise ValueError(f"masked_softmax(): got scores of shape {tuple(scores.shape)}; expected "
                          "(batch, num_queries, num_keys)")
-    keep = _key_mask(valid_lens, scores.shape[1], scores.shape[2])
+    keep = _key_mask(valid_lens.to(scores.device), scores.shape[1], scores.shape[2])
     scores = scores.masked_fill(~keep, torch.finfo(scores.dtype).min)
     return torch.softmax(scores, dim=-1)
 
