@@ -10,7 +10,15 @@ Modules, one concern each: `cnn` (LeNet-style CNN, VGG), `resnet` (ResNet, Dense
 `attention`, `seq2seq`, `transformer`, `bert`. Each chapter adds its names below.
 """
 from d2lite.models import cnn, resnet, rnn  # noqa: F401  (chapters 4, 5)
-from d2lite.models.attention import AdditiveAttention, DotProductAttention, masked_softmax
+from d2lite.models.attention import (
+    AdditiveAttention,
+    DotProductAttention,
+    MultiHeadAttention,
+    PositionalEncoding,
+    masked_softmax,
+    merge_heads,
+    split_heads,
+)
 from d2lite.models.cnn import VGG, LeNet, vgg_block
 from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
 from d2lite.models.rnn import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
@@ -19,4 +27,5 @@ __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet",
                       "RNNScratch", "GRUScratch", "LSTMScratch", "RNNLM", "lm_loss",
                       "predict",
-                      "masked_softmax", "AdditiveAttention", "DotProductAttention"]
+                      "masked_softmax", "AdditiveAttention", "DotProductAttention",
+                      "split_heads", "merge_heads", "MultiHeadAttention", "PositionalEncoding"]

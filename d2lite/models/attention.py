@@ -1,6 +1,7 @@
-"""Attention (chapter 6): the masked softmax and two scoring functions, additive and scaled
-dot-product, as layers that keep their last attention weights. Batches come first:
-queries (batch, num_queries, d), keys and values (batch, num_keys, d)."""
+"""Attention (chapter 6): the masked softmax, two scoring functions (additive and scaled
+dot-product), multi-head attention and sinusoidal positional encoding, as layers that keep their
+last attention weights. Batches come first: queries (batch, num_queries, d), keys and values
+(batch, num_keys, d)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +9,8 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["AdditiveAttention", "DotProductAttention", "masked_softmax"]
+__all__ = ["AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "PositionalEncoding",
+           "masked_softmax", "merge_heads", "split_heads"]
 
 
 def _key_mask(valid_lens: torch.Tensor, num_queries: int, num_keys: int) -> torch.Tensor:
@@ -143,3 +145,151 @@ class DotProductAttention(nn.Module):
         scores = torch.bmm(queries, keys.transpose(1, 2)) / math.sqrt(d)  # (batch, q, keys)
         self.attention_weights = masked_softmax(scores, valid_lens)
         return torch.bmm(self.dropout(self.attention_weights), values)  # (batch, queries, v)
+
+
+def split_heads(X: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """Cut the last axis of X into `num_heads` pieces and move the heads next to the batch.
+
+    Shape:
+        X: (batch, steps, num_heads * d_head) -> (batch * num_heads, steps, d_head), the rows of
+        one example's heads consecutive (example 0 head 0, example 0 head 1, ...).
+
+    Example:
+        >>> split_heads(torch.arange(8.).reshape(1, 2, 4), num_heads=2)[:, :, 0]
+        tensor([[0., 4.],
+                [2., 6.]])
+    """
+    batch, steps, size = X.shape
+    if size % num_heads:
+        raise ValueError(f"split_heads(): the last axis has size {size}, which {num_heads} heads "
+                         "cannot share; use a size divisible by num_heads")
+    X = X.reshape(batch, steps, num_heads, size // num_heads)  # (batch, steps, heads, d_head)
+    X = X.transpose(1, 2)                                      # (batch, heads, steps, d_head)
+    return X.reshape(batch * num_heads, steps, size // num_heads)
+
+
+def merge_heads(X: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """Undo `split_heads`: concatenate each example's heads along the last axis.
+
+    Shape:
+        X: (batch * num_heads, steps, d_head) -> (batch, steps, num_heads * d_head).
+
+    Example:
+        >>> X = torch.randn(2, 5, 6)
+        >>> torch.equal(merge_heads(split_heads(X, 3), 3), X)
+        True
+    """
+    X = X.reshape(-1, num_heads, X.shape[1], X.shape[2])      # (batch, heads, steps, d_head)
+    X = X.transpose(1, 2)                                      # (batch, steps, heads, d_head)
+    return X.reshape(X.shape[0], X.shape[1], -1)               # (batch, steps, heads * d_head)
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention (Vaswani et al., 2017): `num_heads` scaled dot-product attentions,
+    each on its own slice of learned projections of the queries, keys and values, run as one
+    batched call; their outputs are concatenated and projected by W_o.
+
+    It computes what `nn.MultiheadAttention(num_hiddens, num_heads, dropout, bias=bias,
+    batch_first=True)` computes, with `in_proj_weight` = [W_q; W_k; W_v] stacked and
+    `out_proj` = W_o, and `key_padding_mask[b, j]` = `j >= valid_lens[b]`.
+
+    Args:
+        num_hiddens: the size of queries, keys, values and the output; each head gets
+            num_hiddens // num_heads of it.
+        num_heads: the number of heads; must divide num_hiddens.
+        dropout: dropout on the attention weights (training only).
+        bias: whether W_q, W_k, W_v and W_o have biases.
+
+    After each call, `attention_weights` holds every head's weights (before dropout).
+
+    Shape:
+        queries: (batch, num_queries, num_hiddens); keys, values: (batch, num_keys,
+        num_hiddens); valid_lens: None, (batch,) or (batch, num_queries). Returns
+        (batch, num_queries, num_hiddens); `attention_weights`: (batch, num_heads,
+        num_queries, num_keys).
+
+    Example:
+        >>> attention = MultiHeadAttention(num_hiddens=8, num_heads=2, dropout=0.0)
+        >>> X = torch.randn(3, 5, 8)
+        >>> out = attention(X, X, X, valid_lens=torch.tensor([5, 2, 4]))   # self-attention
+        >>> tuple(out.shape), tuple(attention.attention_weights.shape)
+        ((3, 5, 8), (3, 2, 5, 5))
+        >>> attention.attention_weights[1, :, :, 2:].abs().max().item()   # padding of example 1
+        0.0
+    """
+
+    def __init__(self, num_hiddens: int, num_heads: int, dropout: float, bias: bool = False):
+        super().__init__()
+        if num_hiddens % num_heads:
+            raise ValueError(f"MultiHeadAttention: num_hiddens={num_hiddens} is not divisible "
+                             f"by num_heads={num_heads}; each head needs an equal slice")
+        self.num_heads = num_heads
+        self.attention = DotProductAttention(dropout)
+        self.W_q = nn.Linear(num_hiddens, num_hiddens, bias=bias)
+        self.W_k = nn.Linear(num_hiddens, num_hiddens, bias=bias)
+        self.W_v = nn.Linear(num_hiddens, num_hiddens, bias=bias)
+        self.W_o = nn.Linear(num_hiddens, num_hiddens, bias=bias)
+        self.attention_weights: torch.Tensor | None = None
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                valid_lens: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.num_heads
+        Q = split_heads(self.W_q(queries), h)                  # (batch * h, queries, d_head)
+        K = split_heads(self.W_k(keys), h)                     # (batch * h, keys, d_head)
+        V = split_heads(self.W_v(values), h)                   # (batch * h, keys, d_head)
+        if valid_lens is not None:  # every head of an example shares its lengths
+            valid_lens = torch.repeat_interleave(valid_lens, h, dim=0)  # (batch * h, ...)
+        out = self.attention(Q, K, V, valid_lens)              # (batch * h, queries, d_head)
+        weights = self.attention.attention_weights             # (batch * h, queries, keys)
+        self.attention_weights = weights.reshape(-1, h, *weights.shape[1:])  # (batch, h, q, k)
+        return self.W_o(merge_heads(out, h))                   # (batch, queries, num_hiddens)
+
+
+class PositionalEncoding(nn.Module):
+    """Adds the sinusoidal positional encoding P (Vaswani et al., 2017) to its input, then
+    dropout: P[i, 2j] = sin(i / 10000^(2j/d)), P[i, 2j+1] = cos(i / 10000^(2j/d)).
+
+    Each pair of columns (2j, 2j+1) is a point on a circle that turns by the angle
+    w_j = 10000^(-2j/d) per position, so P[i + delta] is P[i] rotated: a linear map that depends
+    on delta alone.
+
+    Args:
+        num_hiddens: d, the size of the vectors it is added to (even).
+        dropout: dropout on the sum (training only).
+        max_len: the longest sequence it encodes.
+
+    `P` is a (1, max_len, num_hiddens) buffer: it follows `.to(device)` and is not in the
+    state dict.
+
+    Shape:
+        X: (batch, steps, num_hiddens) with steps <= max_len -> the same shape.
+
+    Example:
+        >>> encoding = PositionalEncoding(num_hiddens=4, dropout=0.0, max_len=50)
+        >>> expected = torch.tensor([math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)])
+        >>> torch.allclose(encoding.P[0, 1], expected)   # position 1: frequencies 1 and 1/100
+        True
+        >>> tuple(encoding(torch.zeros(2, 10, 4)).shape)
+        (2, 10, 4)
+    """
+
+    def __init__(self, num_hiddens: int, dropout: float, max_len: int = 1000):
+        super().__init__()
+        if num_hiddens % 2:
+            raise ValueError(f"PositionalEncoding: num_hiddens={num_hiddens} is odd; the "
+                             "encoding fills columns in (sin, cos) pairs, use an even size")
+        self.dropout = nn.Dropout(dropout)
+        positions = torch.arange(max_len, dtype=torch.float64)[:, None]         # (max_len, 1)
+        frequencies = 10000.0 ** (-torch.arange(0, num_hiddens, 2, dtype=torch.float64)
+                                  / num_hiddens)                                # (d / 2,)
+        angles = positions * frequencies                                        # (max_len, d/2)
+        P = torch.zeros(1, max_len, num_hiddens)
+        P[0, :, 0::2], P[0, :, 1::2] = torch.sin(angles), torch.cos(angles)
+        self.register_buffer("P", P, persistent=False)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if X.shape[1] > self.P.shape[1] or X.shape[-1] != self.P.shape[-1]:
+            raise ValueError(f"PositionalEncoding: got X of shape {tuple(X.shape)}; expected "
+                             f"(batch, steps <= {self.P.shape[1]}, {self.P.shape[-1]}); "
+                             "raise max_len for longer sequences")
+        return self.dropout(X + self.P[:, :X.shape[1]].to(X.dtype))  # (batch, steps, d)
