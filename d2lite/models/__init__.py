@@ -22,10 +22,25 @@ from d2lite.models.attention import (
 from d2lite.models.cnn import VGG, LeNet, vgg_block
 from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
 from d2lite.models.rnn import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
+from d2lite.models.seq2seq import (
+    Decoder,
+    Encoder,
+    EncoderDecoder,
+    Seq2SeqDecoder,
+    Seq2SeqEncoder,
+    greedy_decode,
+    masked_cross_entropy,
+    pad_sequences,
+    sequence_mask,
+    shift_right,
+)
 
 __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet",
                       "RNNScratch", "GRUScratch", "LSTMScratch", "RNNLM", "lm_loss",
                       "predict",
                       "masked_softmax", "AdditiveAttention", "DotProductAttention",
-                      "split_heads", "merge_heads", "MultiHeadAttention", "PositionalEncoding"]
+                      "split_heads", "merge_heads", "MultiHeadAttention", "PositionalEncoding",
+                      "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "Seq2SeqDecoder",
+                      "sequence_mask", "pad_sequences", "shift_right", "masked_cross_entropy",
+                      "greedy_decode"]
