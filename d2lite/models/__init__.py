@@ -34,6 +34,7 @@ from d2lite.models.seq2seq import (
     sequence_mask,
     shift_right,
 )
+from d2lite.models.word2vec import SkipGram, nearest, skipgram_examples, skipgram_loss
 
 __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "Residual", "ResNet", "DenseBlock", "transition_block", "DenseNet",
@@ -43,4 +44,5 @@ __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "split_heads", "merge_heads", "MultiHeadAttention", "PositionalEncoding",
                       "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "Seq2SeqDecoder",
                       "sequence_mask", "pad_sequences", "shift_right", "masked_cross_entropy",
-                      "greedy_decode"]
+                      "greedy_decode",
+                      "SkipGram", "skipgram_examples", "skipgram_loss", "nearest"]
