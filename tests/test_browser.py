@@ -31,6 +31,9 @@ RAW_LATEX = re.compile(r"\\(mathbf|boldsymbol|frac|sum|lambda|theta|eta|sigma|ha
 
 
 PAGES = [f + ".html" for f in toc_files()]  # e.g. "book/intro.html"
+# Pages whose widgets are frame sliders, and how many sliders each shows at least: a page whose
+# widget went missing fails here rather than passing check_sliders with nothing to move.
+WIDGET_SLIDERS = {"notebooks/06_attention/multihead_self_attention.html": 3}  # layer, head, example
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +235,8 @@ def check_colab_link(page, path: str) -> None:
 def check_sliders(page, path: str) -> None:
     """On widget pages, moving a frame slider changes the picture."""
     sliders = page.locator("input[type=range]")
+    assert sliders.count() >= WIDGET_SLIDERS.get(path, 0), (
+        f"{path}: {sliders.count()} frame sliders, expected {WIDGET_SLIDERS[path]} or more")
     for i in range(sliders.count()):
         slider = sliders.nth(i)
         before = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)")
