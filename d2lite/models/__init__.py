@@ -34,6 +34,15 @@ from d2lite.models.seq2seq import (
     sequence_mask,
     shift_right,
 )
+from d2lite.models.transformer import (
+    AddNorm,
+    PositionWiseFFN,
+    TransformerDecoder,
+    TransformerDecoderBlock,
+    TransformerEncoder,
+    TransformerEncoderBlock,
+    causal_valid_lens,
+)
 from d2lite.models.word2vec import SkipGram, nearest, skipgram_examples, skipgram_loss
 
 __all__: list[str] = ["LeNet", "vgg_block", "VGG",
@@ -45,4 +54,7 @@ __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "Seq2SeqDecoder",
                       "sequence_mask", "pad_sequences", "shift_right", "masked_cross_entropy",
                       "greedy_decode",
+                      "PositionWiseFFN", "AddNorm", "TransformerEncoderBlock",
+                      "TransformerEncoder", "TransformerDecoderBlock", "TransformerDecoder",
+                      "causal_valid_lens",
                       "SkipGram", "skipgram_examples", "skipgram_loss", "nearest"]

@@ -1,0 +1,183 @@
+"""d2lite.models.transformer: the blocks equal torch's Transformer layers with copied weights,
+the decoder is causal, its cache makes step-by-step decoding equal teacher forcing, padding is
+ignored."""
+import pytest
+import torch
+from torch import nn
+
+from d2lite import models
+from d2lite.models.transformer import (
+    AddNorm,
+    PositionWiseFFN,
+    TransformerDecoder,
+    TransformerDecoderBlock,
+    TransformerEncoder,
+    TransformerEncoderBlock,
+    causal_valid_lens,
+)
+from d2lite.text import Vocab
+
+D, FFN, HEADS = 16, 32, 4
+
+
+def copy_attention(ours, theirs: nn.MultiheadAttention) -> None:
+    """Our MultiHeadAttention's weights into nn.MultiheadAttention's."""
+    with torch.no_grad():
+        theirs.in_proj_weight.copy_(torch.cat([ours.W_q.weight, ours.W_k.weight,
+                                               ours.W_v.weight]))
+        theirs.in_proj_bias.copy_(torch.cat([ours.W_q.bias, ours.W_k.bias, ours.W_v.bias]))
+        theirs.out_proj.weight.copy_(ours.W_o.weight)
+        theirs.out_proj.bias.copy_(ours.W_o.bias)
+
+
+def copy_common(ours, theirs, norms) -> None:
+    theirs.linear1.load_state_dict(ours.ffn.dense1.state_dict())
+    theirs.linear2.load_state_dict(ours.ffn.dense2.state_dict())
+    for i, addnorm in enumerate(norms):
+        getattr(theirs, f"norm{i + 1}").load_state_dict(addnorm.ln.state_dict())
+
+
+def randomise(module: nn.Module) -> None:
+    """LayerNorms start at (1, 0) and biases at 0; give everything random values."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p) * 0.3 + (1.0 if p.dim() == 1 and p.numel() == D else 0))
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("padded", [False, True])
+def test_encoder_block_equals_torch_layer(activation, padded):
+    torch.manual_seed(0)
+    ours = TransformerEncoderBlock(D, FFN, HEADS, dropout=0.0, activation=activation)
+    randomise(ours)
+    theirs = nn.TransformerEncoderLayer(D, HEADS, FFN, dropout=0.0, activation=activation,
+                                        batch_first=True, norm_first=False)
+    copy_attention(ours.attention, theirs.self_attn)
+    copy_common(ours, theirs, (ours.addnorm1, ours.addnorm2))
+    X, valid_lens = torch.randn(3, 7, D), torch.tensor([7, 2, 5])
+    mask = torch.arange(7)[None, :] >= valid_lens[:, None] if padded else None
+    theirs.train()  # no fast path: it zeroes padded rows, which we keep
+    expected = theirs(X, src_key_padding_mask=mask)
+    got = ours(X, valid_lens if padded else None)
+    assert (got - expected).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_decoder_block_equals_torch_layer(padded):
+    torch.manual_seed(1)
+    ours = TransformerDecoderBlock(D, FFN, HEADS, dropout=0.0)
+    randomise(ours)
+    theirs = nn.TransformerDecoderLayer(D, HEADS, FFN, dropout=0.0, batch_first=True,
+                                        norm_first=False)
+    copy_attention(ours.attention1, theirs.self_attn)
+    copy_attention(ours.attention2, theirs.multihead_attn)
+    copy_common(ours, theirs, (ours.addnorm1, ours.addnorm2, ours.addnorm3))
+    X, memory, enc_valid_lens = torch.randn(3, 6, D), torch.randn(3, 5, D), torch.tensor([5, 1, 3])
+    causal = nn.Transformer.generate_square_subsequent_mask(6)
+    memory_mask = torch.arange(5)[None, :] >= enc_valid_lens[:, None] if padded else None
+    expected = theirs(X, memory, tgt_mask=causal, memory_key_padding_mask=memory_mask)
+    got, cache = ours(X, memory, enc_valid_lens if padded else None)
+    assert (got - expected).abs().max() < 1e-5
+    assert torch.equal(cache, X)
+
+
+def test_ffn_addnorm_and_causal_lengths():
+    ffn = PositionWiseFFN(4, 8, activation="gelu")
+    X = torch.randn(2, 3, 4)
+    assert torch.allclose(ffn(X), ffn.dense2(nn.functional.gelu(ffn.dense1(X))))
+    out = AddNorm(4, dropout=0.0)(X, X)
+    assert torch.allclose(out, nn.functional.layer_norm(2 * X, (4,)), atol=1e-6)
+    assert causal_valid_lens(2, 3, 0).tolist() == [[1, 2, 3], [1, 2, 3]]
+    with pytest.raises(ValueError, match=r"PositionWiseFFN: got activation='tanh'; expected one"):
+        PositionWiseFFN(4, 8, activation="tanh")
+
+
+def make_net(seed=0, dropout=0.0):
+    torch.manual_seed(seed)
+    return models.EncoderDecoder(TransformerEncoder(11, D, FFN, HEADS, 2, dropout),
+                                 TransformerDecoder(13, D, FFN, HEADS, 2, dropout)).eval()
+
+
+def test_causal_mask_blocks_the_future():
+    net = make_net()
+    X, valid_lens = torch.randint(11, (2, 6)), torch.tensor([6, 4])
+    Y = torch.randint(13, (2, 7))
+    out = net(X, Y, valid_lens)
+    for t in range(6):
+        changed = Y.clone()
+        changed[:, t + 1] = (changed[:, t + 1] + 1) % 13
+        new = net(X, changed, valid_lens)
+        assert torch.equal(new[:, :t + 1], out[:, :t + 1]), t   # exactly: masked weights are 0
+        assert (new[:, t + 1] - out[:, t + 1]).abs().max() > 1e-4, t
+
+
+def test_teacher_forcing_equals_step_by_step_with_cache():
+    net = make_net(seed=2)
+    X, valid_lens, Y = torch.randint(11, (3, 5)), torch.tensor([5, 3, 1]), torch.randint(13, (3, 6))
+    state = net.decoder.init_state(net.encoder(X, valid_lens), valid_lens)
+    forced, _ = net.decoder(Y, state)
+    forced_cross = net.decoder.cross_attention_weights
+    steps, crosses = [], []
+    for t in range(6):
+        logits, state = net.decoder(Y[:, t:t + 1], state)
+        steps.append(logits)
+        crosses.append(net.decoder.cross_attention_weights)
+    assert (torch.cat(steps, 1) - forced).abs().max() < 1e-5
+    assert [c.shape[1] for c in state[2]] == [6, 6]
+    for layer in range(2):  # cross-attention too, step by step
+        stacked = torch.cat([c[layer] for c in crosses], dim=2)  # (batch, heads, steps, src)
+        assert (stacked - forced_cross[layer]).abs().max() < 1e-6
+    # two chunks of 2 and 4 tokens: the same again
+    state = net.decoder.init_state(net.encoder(X, valid_lens), valid_lens)
+    first, state = net.decoder(Y[:, :2], state)
+    second, _ = net.decoder(Y[:, 2:], state)
+    assert (torch.cat([first, second], 1) - forced).abs().max() < 1e-5
+
+
+def test_padding_is_ignored():
+    net = make_net(seed=3)
+    X, valid_lens, Y = torch.randint(11, (2, 6)), torch.tensor([3, 6]), torch.randint(13, (2, 4))
+    junk = X.clone()
+    junk[0, 3:] = torch.randint(11, (3,))
+    enc, enc_junk = net.encoder(X, valid_lens), net.encoder(junk, valid_lens)
+    assert (enc[0, :3] - enc_junk[0, :3]).abs().max() < 1e-6
+    assert (net(X, Y, valid_lens) - net(junk, Y, valid_lens)).abs().max() < 1e-5
+    weights = net.encoder.attention_weights[0]  # (batch, heads, 6, 6)
+    assert weights[0, :, :, 3:].abs().max() == 0
+    assert net.decoder.cross_attention_weights[1][0, :, :, 3:].abs().max() == 0
+    self_weights = net.decoder.self_attention_weights[0]  # (batch, heads, 4, 4)
+    assert torch.equal(self_weights.triu(1), torch.zeros_like(self_weights))
+
+
+def test_shapes_and_attention_weights():
+    net = make_net()
+    X, valid_lens, Y = torch.randint(11, (2, 6)), torch.tensor([6, 4]), torch.randint(13, (2, 3))
+    logits = net(X, Y, valid_lens)
+    assert logits.shape == (2, 3, 13)
+    assert [w.shape for w in net.encoder.attention_weights] == [(2, HEADS, 6, 6)] * 2
+    assert [w.shape for w in net.decoder.cross_attention_weights] == [(2, HEADS, 3, 6)] * 2
+    assert torch.allclose(net.decoder.attention_weights,
+                          net.decoder.cross_attention_weights[-1].mean(1))
+
+
+def test_greedy_decode_and_dropout_only_in_training():
+    vocab = Vocab([["a", "b", "c"]], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    torch.manual_seed(0)
+    net = models.EncoderDecoder(TransformerEncoder(len(vocab), D, FFN, HEADS, 2, 0.2),
+                                TransformerDecoder(len(vocab), D, FFN, HEADS, 2, 0.2))
+    tokens, attention = models.greedy_decode(net, "a b", vocab, vocab, num_steps=5)
+    assert net.training and len(tokens) <= 5
+    assert attention.shape == (len(tokens) + (len(tokens) < 5), 5)  # <eos>'s step included
+    assert torch.allclose(attention.sum(-1), torch.ones(len(attention)))
+    X, valid_lens, Y = torch.randint(len(vocab), (2, 4)), torch.tensor([4, 2]), \
+        torch.randint(len(vocab), (2, 3))
+    assert not torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))  # training: dropout
+    net.eval()
+    assert torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
+
+
+def test_decoder_rejects_positions_past_max_len():
+    decoder = TransformerDecoder(5, 8, 16, 2, 1, 0.0, max_len=4)
+    state = decoder.init_state(torch.randn(1, 3, 8), None)
+    with pytest.raises(ValueError, match=r"TransformerDecoder: position 4 is past max_len=4"):
+        decoder(torch.zeros(1, 5, dtype=torch.long), state)
