@@ -79,7 +79,18 @@ class Encoder(nn.Module):
 
     Shape:
         X: (batch, num_steps) token indices; valid_lens: (batch,) lengths without padding.
+
+    Example:
+        >>> issubclass(Seq2SeqEncoder, Encoder)
+        True
+        >>> Encoder()(torch.zeros(1, 3, dtype=torch.int64), torch.tensor([3]))
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: Encoder must define forward(X, valid_lens)
     """
+
+    def __init__(self):  # no arguments: subclasses name their own
+        super().__init__()
 
     def forward(self, X: torch.Tensor, valid_lens: torch.Tensor):
         raise NotImplementedError(f"{type(self).__name__} must define forward(X, valid_lens)")
@@ -92,7 +103,18 @@ class Decoder(nn.Module):
 
     Shape:
         Y: (batch, num_steps) token indices -> logits (batch, num_steps, vocab_size).
+
+    Example:
+        >>> issubclass(Seq2SeqDecoder, Decoder)
+        True
+        >>> Decoder().init_state(None, torch.tensor([3]))
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: Decoder must define init_state(enc_outputs, valid_lens)
     """
+
+    def __init__(self):  # no arguments: subclasses name their own
+        super().__init__()
 
     def init_state(self, enc_outputs, valid_lens: torch.Tensor):
         raise NotImplementedError(f"{type(self).__name__} must define init_state(enc_outputs, "
