@@ -1,0 +1,462 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Word vectors with skip-gram
+#
+# A recurrent network reads words as vectors, and so far those vectors were either one-hot or
+# learned from scratch for one task. In this lesson you learn vectors for 6,700 words from raw
+# text alone, with **[skip-gram](../../book/glossary.md#term-skip-gram)** (跳元模型), the model
+# behind word2vec. You see why a softmax over the whole vocabulary is too expensive, replace it
+# with **[negative sampling](../../book/glossary.md#term-negative-sampling)** (负采样), train on
+# the Penn Treebank, and check on held-out text that the nearest neighbours of a word are words
+# that really appear with it.
+
+# %%
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
+import torch
+import d2lite
+import math
+import time
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+from torch import nn
+from torch.nn import functional as F
+from d2lite.models import SkipGram, nearest, skipgram_examples, skipgram_loss
+from d2lite.text import Vocab, tokenize
+
+# %% [markdown]
+# ## From one-hot vectors to embeddings
+#
+# A [one-hot](../../book/glossary.md#term-one-hot-encoding) vector gives every word its own
+# axis. That is honest but says nothing: "bread" is exactly as far from "rice" as from "eat",
+# since any two one-hot vectors are orthogonal. You would like words used in the same way to
+# get similar vectors, and you would like a few hundred numbers per word rather than one per
+# vocabulary entry. A [word embedding](../../book/glossary.md#term-word-embedding) does both:
+# a table with one learned row of $d$ numbers per word. Nobody can label those numbers by
+# hand, so the table has to be learned from a task that text itself supplies.
+#
+# The cell below shows the two in numbers: the cosine similarity of any two one-hot vectors is
+# 0, while an `nn.Embedding` row is just the one-hot vector times the table.
+
+# %%
+num_words, d = 6, 3
+one_hot = torch.eye(num_words)                     # (num_words, num_words)
+table = nn.Embedding(num_words, d)
+cosine = F.cosine_similarity(one_hot[1], one_hot[4], dim=0).item()
+lookup = table(torch.tensor(4))
+print(f"cosine of two one-hot vectors: {cosine:.1f}")
+assert cosine == 0 and torch.allclose(lookup, one_hot[4] @ table.weight)
+
+# %% [markdown]
+# ## The Penn Treebank
+#
+# The text is the Penn Treebank (PTB): 42,068 sentences of *Wall Street Journal* news,
+# lower-cased, with rare words already replaced by `<unk>`. As in
+# [text and language models](text_and_language_models.ipynb), a `Vocab` maps words to indices;
+# words seen fewer than 10 times map to `<unk>` (index 0).
+
+# %%
+train_tokens = tokenize(d2lite.data.load_ptb("train", verbose=False))
+vocab = Vocab(train_tokens, min_freq=10)
+corpus = [vocab[sentence] for sentence in train_tokens]
+print(f"{len(corpus):,} sentences, {sum(map(len, corpus)):,} words, "
+      f"vocabulary of {len(vocab):,}")
+
+# %% [markdown]
+# ## Skip-gram
+#
+# Skip-gram's task: given a word, predict the words around it. In "the chip maker raised
+# prices", the **center word** "maker" should make "chip" and "raised" likely. Each word $i$
+# gets two vectors, $\mathbf{v}_i$ when it is the center and $\mathbf{u}_i$ when it is a
+# context word, and the model scores a pair by their dot product, turned into a distribution
+# over the vocabulary $\mathcal{V}$ by a softmax:
+#
+# $$P(w_o \mid w_c) = \frac{\exp(\mathbf{u}_o^\top \mathbf{v}_c)}
+#   {\sum_{i \in \mathcal{V}} \exp(\mathbf{u}_i^\top \mathbf{v}_c)}. \tag{1}$$
+#
+# Training maximises the probability of every context word within $m$ positions of every
+# center word. Two words that appear among the same neighbours are pushed towards the same
+# context vectors, so their center vectors end up close: that is the similarity you want.
+#
+# The price sits in the denominator. The gradient of $\log P(w_o \mid w_c)$ with respect to
+# $\mathbf{v}_c$ is $\mathbf{u}_o - \sum_{j} P(w_j \mid w_c)\, \mathbf{u}_j$: every step
+# touches all $|\mathcal{V}|$ context vectors, for one pair of words. The next cell times one
+# forward and backward pass of equation (1) on 1,024 pairs against the alternative you meet
+# next, which scores each pair with one true and five random context words.
+
+# %%
+def time_step(loss_fn, repeats=3):
+    """Seconds for one forward + backward pass of loss_fn(), the best of `repeats`."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loss_fn().backward()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+V_emb, U_emb = nn.Embedding(len(vocab), 100), nn.Embedding(len(vocab), 100)
+centers_b, contexts_b = torch.randint(1, len(vocab), (2, 1024))
+full = time_step(lambda: F.cross_entropy(V_emb(centers_b) @ U_emb.weight.T, contexts_b))
+noise_b = torch.randint(1, len(vocab), (1024, 6))
+few = time_step(
+    lambda: F.logsigmoid(U_emb(noise_b) @ V_emb(centers_b)[:, :, None]).mean())
+print(f"softmax over {len(vocab):,} words: {1e3 * full:.1f} ms, "
+      f"6 scores: {1e3 * few:.1f} ms")
+
+# %% [markdown]
+# The time grows with the vocabulary: a softmax scores $|\mathcal{V}|$ context vectors per
+# pair, negative sampling $K + 1$ whatever the vocabulary.
+# [Figure 1](#fig-word2vec-cost) draws the count of dot products per pair; real vocabularies
+# reach millions of words.
+
+# %% mystnb={"figure": {"caption": "Dot products per (center, context) pair: a full softmax over the vocabulary against negative sampling with K = 5 noise words. The dot marks PTB's vocabulary.", "name": "fig-word2vec-cost"}}
+sizes = torch.logspace(3, 6, 20)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.loglog(sizes, sizes, label="softmax: |V|")
+ax.loglog(sizes, torch.full_like(sizes, 6.0), label="negative sampling: K + 1 = 6")
+ax.plot([len(vocab)], [len(vocab)], "o", color="C0")
+ax.set_xlabel("vocabulary size |V|")
+ax.set_ylabel("dot products per pair")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## Negative sampling
+#
+# Negative sampling changes the question. Instead of "which of all words is the context?" it
+# asks "did this pair really occur, yes or no?", a binary classification by the sigmoid
+# $\sigma$: $P(D = 1 \mid w_c, w_o) = \sigma(\mathbf{u}_o^\top \mathbf{v}_c)$. Only asking about
+# true pairs would let the model say "yes" to everything, so each true pair comes with $K$
+# **noise words** $w_1, \dots, w_K$ drawn at random, which the model should reject:
+#
+# $$P(w_o \mid w_c) \approx \sigma(\mathbf{u}_o^\top \mathbf{v}_c)
+#   \prod_{k=1}^{K} \sigma(-\mathbf{u}_{k}^\top \mathbf{v}_c). \tag{2}$$
+#
+# The loss is minus the log of equation (2): binary cross-entropy of one positive and $K$
+# negatives. Mikolov et al. draw the noise words with probability proportional to their count
+# raised to the power 0.75, which flattens the distribution a little so that rare words are
+# drawn more often than their count alone would give
+# ([Mikolov et al., 2013](../../book/references.md)).
+#
+# ## Training examples, step by step
+#
+# First, **[subsampling](../../book/glossary.md#term-subsampling)** (下采样). "the" occurs
+# next to nearly every word, so it teaches little and costs a lot. Each occurrence of a word
+# with relative frequency $f(w)$ is kept with probability $\min(1, \sqrt{t / f(w)})$, with
+# $t = 10^{-4}$; `<unk>` is dropped altogether. All random draws in this section come from one
+# seeded generator, in the order `skipgram_examples` makes them, so the two can be compared.
+
+# %%
+generator = torch.Generator().manual_seed(0)
+tokens = torch.tensor([token for sentence in corpus for token in sentence])
+sentence_ids = torch.repeat_interleave(torch.tensor([len(s) for s in corpus]))
+known = tokens != 0                                        # drop <unk>
+tokens, sentence_ids = tokens[known], sentence_ids[known]
+counts = torch.bincount(tokens).float()                    # (vocab_size,)
+keep_prob = (1e-4 / (counts[tokens] / counts.sum())).sqrt()  # > 1 means "always keep"
+kept = torch.rand(len(tokens), generator=generator) < keep_prob
+sub_tokens, sub_ids = tokens[kept], sentence_ids[kept]
+print(f"kept {len(sub_tokens):,} of {len(tokens):,} words")
+for word in ("the", "company", "chip"):
+    share = kept[tokens == vocab[word]].float().mean().item()
+    print(f"{word!r:>10}: {counts[vocab[word]]:>6.0f} times, {share:.0%} kept")
+
+# %% [markdown]
+# Next, the (center, context) pairs. Each kept word draws a window radius $r$ from 1 to
+# $m = 5$ (so near words are used more often than far ones), and is paired with every word of
+# its own sentence at most $r$ positions away. Looping over distances rather than words keeps
+# this fast: for distance 3, the word at position $i$ and the word at $i + 3$ form a pair in
+# each direction whose center's radius reaches 3.
+
+# %%
+window = 5
+radius = torch.randint(1, window + 1, (len(sub_tokens),), generator=generator)
+centers, positives = [], []
+for distance in range(1, window + 1):
+    left = torch.arange(len(sub_tokens) - distance)
+    right = left + distance
+    same = sub_ids[left] == sub_ids[right]                # both in one sentence
+    for center, context in ((left, right), (right, left)):
+        pair = same & (radius[center] >= distance)
+        centers.append(sub_tokens[center[pair]])
+        positives.append(sub_tokens[context[pair]])
+centers, positives = torch.cat(centers), torch.cat(positives)
+print(f"{len(centers):,} (center, context) pairs")
+
+# %% [markdown]
+# Finally, $K = 5$ noise words per pair from counts$^{0.75}$. A noise word that happens to be
+# the pair's own center or context would be a false "no", so those are drawn again. Each row
+# then holds the true context followed by its noise words, with label 1 for the first column
+# and 0 for the rest.
+
+# %%
+num_negatives = 5
+noise = counts ** 0.75
+negatives = torch.multinomial(noise, len(centers) * num_negatives, replacement=True,
+                              generator=generator).view(-1, num_negatives)
+clash = (negatives == centers[:, None]) | (negatives == positives[:, None])
+while clash.any():
+    negatives[clash] = torch.multinomial(noise, int(clash.sum()), replacement=True,
+                                         generator=generator)
+    clash = (negatives == centers[:, None]) | (negatives == positives[:, None])
+contexts = torch.cat([positives[:, None], negatives], dim=1)  # (N, 1 + K)
+labels = torch.zeros_like(contexts)
+labels[:, 0] = 1
+row = 10
+print(vocab.to_tokens(centers[row].item()), "->", vocab.to_tokens(contexts[row]))
+
+# %% [markdown]
+# `d2lite.models.skipgram_examples` does the same in one call (with a mask of ones, so that
+# its loss also accepts padded rows). With the same seed it returns the same tensors, so later
+# lessons can use it.
+
+# %%
+package = skipgram_examples(corpus, window=window, num_negatives=num_negatives, seed=0)
+for mine, theirs in zip((centers, contexts, labels), package[:3], strict=True):
+    assert torch.equal(mine, theirs), "skipgram_examples differs from the cells above"
+mask = package[3]
+assert mask.eq(1).all()
+
+# %% [markdown]
+# ## The model and its loss
+#
+# The model is two embedding tables and a batched dot product. Following word2vec's own code,
+# the center vectors start small and random and the context vectors at zero, so every score
+# starts at 0, every probability at 1/2, and the loss at $\ln 2 \approx 0.693$.
+
+# %%
+class MySkipGram(nn.Module):
+    def __init__(self, vocab_size, embed_size):
+        super().__init__()
+        self.center = nn.Embedding(vocab_size, embed_size)    # v_i
+        self.context = nn.Embedding(vocab_size, embed_size)   # u_i
+        with torch.no_grad():
+            self.center.weight.uniform_(-0.5 / embed_size, 0.5 / embed_size)
+            self.context.weight.zero_()
+
+    def forward(self, centers, contexts):
+        v = self.center(centers)                         # (batch, d)
+        u = self.context(contexts)                       # (batch, 1 + K, d)
+        return (u @ v[:, :, None]).squeeze(2)            # (batch, 1 + K) scores
+
+# %% [markdown]
+# The loss is equation (2)'s negative log: $-\log\sigma(s)$ for the true context and
+# $-\log\sigma(-s)$ for each noise word, averaged. `F.logsigmoid` computes $\log\sigma$
+# without overflow. The cell checks it, and the model, against the package's versions with the
+# same weights.
+
+# %%
+def my_loss(scores, labels):
+    signs = 2 * labels - 1                               # +1 true context, -1 noise
+    return -F.logsigmoid(signs * scores).mean()
+
+d2lite.seed_everything(0)
+embed_size = 100
+net = MySkipGram(len(vocab), embed_size)
+package_net = SkipGram(len(vocab), embed_size)
+package_net.load_state_dict(net.state_dict())
+with torch.no_grad():
+    net.context.weight.normal_()                        # non-zero, for a real test
+    package_net.context.weight.copy_(net.context.weight)
+    scores = net(centers[:64], contexts[:64])
+    torch.testing.assert_close(scores, package_net(centers[:64], contexts[:64]))
+    torch.testing.assert_close(my_loss(scores, labels[:64]),
+                               skipgram_loss(scores, labels[:64], mask[:64]))
+    net.context.weight.zero_()
+
+# %% [markdown]
+# ## Training
+#
+# A plain loop over shuffled minibatches of 4,096 rows, with Adam. The embedding size (100),
+# the learning rate (0.01) and the batch size were chosen by trials that compared neighbour
+# quality on the validation text, measured as in the next section. The number of epochs is
+# chosen the same way: after every epoch the loop measures the neighbours on the validation
+# text and keeps a copy of the vectors, and you keep the epoch that scored best. The loop
+# records every step's loss.
+
+# %%
+def cooccurrence_lift(lines, pairs):
+    """Sentences of `lines` holding both words of a pair, divided by chance's count."""
+    sentences = [vocab[tokens] for tokens in tokenize(lines)]
+    occurs = torch.zeros(len(vocab), len(sentences), dtype=torch.bool)  # (V, sentences)
+    for j, sentence in enumerate(sentences):
+        occurs[sentence, j] = True
+    occurs[0] = False                                    # <unk> is not a word
+    a, b = occurs[pairs[:, 0]], occurs[pairs[:, 1]]      # (pairs, sentences)
+    observed = (a & b).sum()
+    expected = (a.sum(1).float() * b.sum(1)).sum() / len(sentences)
+    return (observed / expected).item()
+
+# %% [markdown]
+# Which words to look at? The 100 words of frequency rank 50, 55, ..., 545: frequent enough to
+# have good vectors and to appear in held-out text, past the function words at the top. For
+# each, its 5 nearest neighbours by cosine similarity, and, as a baseline, 5 words drawn at
+# random.
+
+# %%
+queries = torch.arange(50, 550, 5)
+
+def neighbour_pairs(embedding, k=5):
+    pairs = [(q, vocab[word]) for q in queries.tolist()
+             for word, _ in nearest(embedding, vocab, vocab.to_tokens(q), k)]
+    return torch.tensor(pairs)                           # (len(queries) * k, 2)
+
+random_pairs = torch.stack([queries.repeat_interleave(5), torch.randint(
+    1, len(vocab), (len(queries) * 5,), generator=torch.Generator().manual_seed(0))], 1)
+valid_lines = d2lite.data.load_ptb("valid", verbose=False)
+
+# %% [markdown]
+# Now the training loop: two passes over the 1.5 million rows, in minibatches of 4,096.
+
+# %%
+device = d2lite.try_gpu()
+net = net.to(device)
+optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+order = torch.Generator().manual_seed(0)
+step_losses, valid_lifts, snapshots = [], [], []
+for epoch in range(2):
+    net.train()
+    for idx in torch.randperm(len(centers), generator=order).split(4096):
+        c, x, y = (t[idx].to(device) for t in (centers, contexts, labels))
+        loss = my_loss(net(c, x), y)                     # forward and loss
+        optimizer.zero_grad()
+        loss.backward()                                  # backward
+        optimizer.step()                                 # step
+        step_losses.append(loss.item())
+    snapshots.append(net.center.weight.detach().cpu().clone())
+    valid_lifts.append(cooccurrence_lift(valid_lines, neighbour_pairs(snapshots[-1])))
+    print(f"epoch {epoch + 1}: loss {sum(step_losses[-50:]) / 50:.3f} (last 50 steps), "
+          f"validation lift {valid_lifts[-1]:.2f}")
+
+# %% [markdown]
+# [Figure 2](#fig-word2vec-loss) shows the loss per step. It starts at $\ln 2$ and falls
+# quickly in the first hundred steps, then slowly. A lower loss does not have to mean better
+# neighbours, which is why the epoch is chosen by the validation lift, not by the loss.
+
+# %% mystnb={"figure": {"caption": "Skip-gram with negative sampling on PTB: the loss of every minibatch of 4,096 rows, over two epochs.", "name": "fig-word2vec-loss"}}
+steps_per_epoch = len(step_losses) / 2
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(torch.arange(len(step_losses)) / steps_per_epoch, step_losses)
+ax.axhline(math.log(2), color="gray", linestyle=":", label="ln 2")
+ax.set_xlabel("epoch")
+ax.set_ylabel("loss")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.legend()
+plt.show()
+
+# %%
+first, last = step_losses[0], sum(step_losses[-50:]) / 50
+print(f"loss: first step {first:.3f}, last 50 steps {last:.3f}")
+assert abs(first - math.log(2)) < 1e-3, f"the first loss {first:.4f} is not ln 2"
+assert last < 0.42, f"the loss only fell from {first:.3f} to {last:.3f}, not below 0.42"
+
+# %% [markdown]
+# The trained model computes the same scores as the package's `SkipGram` with its weights:
+
+# %%
+package_net = SkipGram(len(vocab), embed_size)
+package_net.load_state_dict(net.cpu().state_dict())
+with torch.no_grad():
+    torch.testing.assert_close(package_net(centers[:256], contexts[:256]),
+                               net(centers[:256], contexts[:256]))
+
+# %% [markdown]
+# ## Nearest neighbours
+#
+# The vectors kept are the center vectors $\mathbf{v}_i$. Two words are compared by the
+# **[cosine similarity](../../book/glossary.md#term-cosine-similarity)** (余弦相似度) of their
+# vectors, $\mathbf{v}_a^\top \mathbf{v}_b / (\|\mathbf{v}_a\| \|\mathbf{v}_b\|)$, which ignores
+# their lengths. Here are the nearest neighbours of a few frequent words:
+
+# %%
+best = max(range(len(valid_lifts)), key=valid_lifts.__getitem__)
+embedding = snapshots[best]
+print(f"keeping the vectors after epoch {best + 1} "
+      f"(validation lift {valid_lifts[best]:.2f})")
+for word in ("car", "chip", "stock", "beijing", "president"):
+    print(f"{word:>9}:", ", ".join(f"{w} {cos:.2f}"
+                                   for w, cos in nearest(embedding, vocab, word, 5)))
+
+# %% [markdown]
+# They look related, but looking is not measuring. A measurable version of "related": a word
+# and its neighbour should occur in the same sentence of *unseen* text more often than chance.
+# For a pair $(a, b)$ with $n_a$ and $n_b$ sentences containing each of them, out of $S$,
+# chance predicts $n_a n_b / S$ sentences containing both. The **lift** divides the observed
+# count by that, summed over all pairs: about 1 for unrelated words, higher for words that go
+# together. The validation text, used above to choose the epoch, gave:
+
+# %%
+print(f"validation lift: neighbours {valid_lifts[best]:.2f}, "
+      f"random words {cooccurrence_lift(valid_lines, random_pairs):.2f}")
+
+# %% [markdown]
+# The test text has not been touched so far. It is used once, for the claim: the neighbours'
+# lift is above 4, and at least 4 times that of random words.
+
+# %%
+test_lines = d2lite.data.load_ptb("test", verbose=False)
+test_neighbours = cooccurrence_lift(test_lines, neighbour_pairs(embedding))
+test_random = cooccurrence_lift(test_lines, random_pairs)
+print(f"test lift: neighbours {test_neighbours:.2f}, random words {test_random:.2f}")
+assert test_neighbours > 4, f"neighbour lift {test_neighbours:.2f} is not above 4"
+assert test_neighbours > 4 * test_random, (
+    f"neighbours' lift {test_neighbours:.2f} is not 4x random words' {test_random:.2f}")
+
+# %% [markdown]
+# ## Summary
+#
+# - A word embedding is a learned table with one vector per word; skip-gram learns it by
+#   predicting the words around each word.
+# - A softmax over the vocabulary costs $|\mathcal{V}|$ dot products per pair. Negative
+#   sampling asks a yes/no question about the true context and $K$ noise words drawn from
+#   counts$^{0.75}$, at $K + 1$ dot products.
+# - Subsampling frequent words and random window sizes shape the training pairs;
+#   `d2lite.models.skipgram_examples`, `SkipGram`, `skipgram_loss` and `nearest` package them.
+# - On PTB, two epochs bring the loss from $\ln 2$ to below 0.42, and the nearest
+#   neighbours of a word share held-out sentences with it far more often than random words do.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Subsampling keeps a word with probability $\sqrt{t / f(w)}$. Compute it for "the" and
+#    compare with the share of "the" the training cells above actually kept.
+
+# %% tags=["hide-cell"]
+the = vocab["the"]
+predicted = math.sqrt(1e-4 / (counts[the] / counts.sum()).item())
+measured = kept[tokens == the].float().mean().item()
+print(f"'the': predicted {predicted:.4f}, kept {measured:.4f}")
+assert abs(measured - predicted) < 0.01, "subsampling did not follow the rule"
+
+# %% [markdown]
+# 2. Why the power 0.75? Compute the share of noise draws that fall on the 10 most frequent
+#    words when noise follows the counts, counts$^{0.75}$, and a uniform distribution.
+
+# %% tags=["hide-cell"]
+top10 = counts.argsort(descending=True)[:10]
+for name, weights in (("counts", counts), ("counts ** 0.75", counts ** 0.75),
+                      ("uniform", (counts > 0).float())):
+    print(f"{name:>15}: {(weights[top10].sum() / weights.sum()).item():.3f}")
+shares = [(w[top10].sum() / w.sum()).item() for w in (counts, counts ** 0.75)]
+assert shares[1] < shares[0], "the power 0.75 should draw frequent words less often"
+
+# %% [markdown]
+# 3. Rank neighbours by the dot product $\mathbf{v}_a^\top \mathbf{v}_b$ instead of the cosine.
+#    Which words show up for "car"? Why do vector lengths matter?
+# 4. Train with 64-dimensional vectors, or with window $m = 2$. How do the neighbours and the
+#    validation lift change?
