@@ -1,6 +1,8 @@
 """d2lite.models.seq2seq: the padding helpers and the mask, the encoder's wiring of nn.GRU
 (packing ignores padding), the decoder's context, masked_cross_entropy against a loop,
-teacher forcing against step-by-step decoding, dropout in train/eval, greedy_decode's stop."""
+teacher forcing against step-by-step decoding, dropout in train/eval, greedy_decode's stop;
+the attention decoder: its step equations, weights on valid source positions only, padding
+ignored, teacher forcing = one token at a time, greedy_decode's attention matrix."""
 import pytest
 import torch
 from torch import nn
@@ -10,6 +12,7 @@ from d2lite.models import (
     Decoder,
     Encoder,
     EncoderDecoder,
+    Seq2SeqAttentionDecoder,
     Seq2SeqDecoder,
     Seq2SeqEncoder,
     greedy_decode,
@@ -176,3 +179,85 @@ def test_greedy_decode_matches_teacher_forcing_on_its_own_output():
     with torch.no_grad():
         replay = net.eval()(X, inputs, valid_lens).argmax(-1)[0]
     assert replay[:len(tokens)].tolist() == vocab[tokens]
+
+
+def attention_net(num_layers=2, dropout=0.0, seed=0):
+    torch.manual_seed(seed)
+    return EncoderDecoder(Seq2SeqEncoder(11, 6, 10, num_layers, dropout),
+                          Seq2SeqAttentionDecoder(13, 6, 10, num_layers, dropout))
+
+
+def test_attention_decoder_shapes_and_weights_on_valid_source_positions_only():
+    net = attention_net().eval()
+    X, valid_lens, Y = torch.randint(11, (3, 7)), torch.tensor([7, 2, 4]), torch.randint(13, (3, 5))
+    logits = net(X, Y, valid_lens)
+    weights = net.decoder.attention_weights
+    assert logits.shape == (3, 5, 13) and weights.shape == (3, 5, 7)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 5))
+    assert (weights[1, :, 2:] == 0).all() and (weights[2, :, 4:] == 0).all()
+    assert (weights[1, :, :2] > 0).all() and (weights[0] > 0).all()
+    decoder = net.decoder
+    assert decoder.rnn.input_size == 6 + 10 and decoder.rnn.num_layers == 2
+    assert decoder.attention.W_q.in_features == decoder.attention.W_k.in_features == 10
+
+
+def test_attention_decoder_follows_its_step_equations():
+    net = attention_net().eval()
+    X, valid_lens, Y = torch.randint(11, (2, 6)), torch.tensor([6, 3]), torch.randint(13, (2, 4))
+    enc_outputs, hidden = net.encoder(X, valid_lens)
+    decoder, logits, weights = net.decoder, [], []
+    for t in range(4):  # c_t = sum_j alpha(s_{t-1}, h_j) h_j with the additive score
+        scores = decoder.attention.w_v(torch.tanh(
+            decoder.attention.W_q(hidden[-1])[:, None] + decoder.attention.W_k(enc_outputs)))
+        scores = scores.squeeze(-1).masked_fill(~sequence_mask(valid_lens, 6), -1e30)
+        alpha = torch.softmax(scores, dim=-1)  # (batch, src_steps)
+        context = (alpha[:, :, None] * enc_outputs).sum(1)  # (batch, hiddens)
+        inputs = torch.cat([decoder.embedding(Y[:, t]), context], dim=-1)[:, None]
+        output, hidden = decoder.rnn(inputs, hidden)
+        logits.append(decoder.dense(output))
+        weights.append(alpha)
+    torch.testing.assert_close(net(X, Y, valid_lens), torch.cat(logits, dim=1))
+    torch.testing.assert_close(decoder.attention_weights, torch.stack(weights, dim=1))
+
+
+def test_attention_decoder_ignores_source_padding():
+    net = attention_net().eval()
+    X, valid_lens, Y = torch.randint(11, (2, 8)), torch.tensor([3, 8]), torch.randint(13, (2, 5))
+    logits = net(X, Y, valid_lens)
+    X_other = X.clone()
+    X_other[0, 3:] = (X[0, 3:] + 1) % 11  # other tokens in the padding of row 0
+    torch.testing.assert_close(net(X_other, Y, valid_lens), logits, atol=0, rtol=0)
+    shorter = net(X[:1, :3], Y[:1], valid_lens[:1])  # row 0 without any padding at all
+    torch.testing.assert_close(shorter, logits[:1], atol=1e-6, rtol=1e-5)
+
+
+def test_attention_decoder_teacher_forcing_equals_one_token_at_a_time():
+    net = attention_net(seed=1).eval()
+    X, valid_lens, Y = torch.randint(11, (3, 6)), torch.tensor([6, 4, 1]), torch.randint(13, (3, 5))
+    all_at_once = net(X, Y, valid_lens)
+    weights = net.decoder.attention_weights
+    state = net.decoder.init_state(net.encoder(X, valid_lens), valid_lens)
+    steps, step_weights = [], []
+    for t in range(5):
+        logits, state = net.decoder(Y[:, t:t + 1], state)
+        steps.append(logits)
+        step_weights.append(net.decoder.attention_weights)
+    torch.testing.assert_close(torch.cat(steps, dim=1), all_at_once)
+    torch.testing.assert_close(torch.cat(step_weights, dim=1), weights)
+
+
+def test_attention_decoder_dropout_only_in_training_and_greedy_decode_weights():
+    net = attention_net(dropout=0.5)
+    X, Y, valid_lens = torch.randint(11, (4, 6)), torch.randint(13, (4, 5)), torch.full((4,), 6)
+    net.train()
+    assert not torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
+    net.eval()
+    assert torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
+    vocab = Vocab([list("abcdefgh")], reserved_tokens=RESERVED)
+    torch.manual_seed(2)
+    net = EncoderDecoder(Seq2SeqEncoder(len(vocab), 6, 10, 2),
+                         Seq2SeqAttentionDecoder(len(vocab), 6, 10, 2))
+    tokens, attention = greedy_decode(net, "a b c", vocab, vocab, num_steps=6)
+    assert attention.shape[1] == 6 and attention.shape[0] in (len(tokens), len(tokens) + 1)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(attention.shape[0]))
+    assert (attention[:, 4:] == 0).all()  # "a b c <eos>": 4 valid source positions

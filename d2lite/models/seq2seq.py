@@ -1,6 +1,6 @@
 """Sequence to sequence with recurrent networks (chapter 5): the encoder-decoder interface, a GRU
-encoder and decoder, padding helpers, the masked cross-entropy and greedy decoding. Attention
-and beam search are chapter 6's; its decoders plug into the same interface."""
+encoder and decoder, padding helpers, the masked cross-entropy and greedy decoding; chapter 6's
+GRU decoder with Bahdanau attention plugs into the same interface. No beam search."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,9 +10,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from d2lite.models.attention import AdditiveAttention
 from d2lite.text import Vocab, truncate_pad
 
-__all__ = ["Decoder", "Encoder", "EncoderDecoder", "Seq2SeqDecoder", "Seq2SeqEncoder",
+__all__ = ["Decoder", "Encoder", "EncoderDecoder", "Seq2SeqAttentionDecoder", "Seq2SeqDecoder",
+           "Seq2SeqEncoder",
            "greedy_decode", "masked_cross_entropy", "pad_sequences", "sequence_mask",
            "shift_right"]
 
@@ -222,6 +224,65 @@ class Seq2SeqDecoder(Decoder):
         context = context[:, None, :].expand(-1, Y.shape[1], -1)  # (batch, num_steps, hiddens)
         outputs, hidden = self.rnn(torch.cat([embs, context], dim=-1), hidden)
         return self.dense(outputs), (state[0], hidden)  # (batch, num_steps, vocab_size)
+
+
+class Seq2SeqAttentionDecoder(Decoder):
+    """A GRU decoder with Bahdanau attention (Bahdanau et al., 2015): at every step the top
+    layer's previous hidden state queries the encoder's outputs with additive attention, masked
+    by the source valid lengths, and the resulting context is concatenated to the input token's
+    embedding. The hidden state starts from the encoder's final state, as in `Seq2SeqDecoder`.
+
+    The steps run one at a time, since each query is the state the step before produced; a
+    whole target (teacher forcing) and a token at a time (decoding) compute the same thing.
+    After each call, `attention_weights` holds the weights of every step.
+
+    Shape:
+        init_state(enc_outputs, valid_lens) -> state = (enc_outputs (batch, src_steps,
+        num_hiddens), hidden (num_layers, batch, num_hiddens), valid_lens (batch,)); the
+        encoder's num_layers and num_hiddens must match. forward(Y (batch, num_steps), state)
+        -> (logits (batch, num_steps, vocab_size), state with the new hidden);
+        `attention_weights`: (batch, num_steps, src_steps), zero past each valid length.
+
+    Example:
+        >>> encoder = Seq2SeqEncoder(10, 8, 16, 2)
+        >>> decoder = Seq2SeqAttentionDecoder(12, 8, 16, 2, dropout=0.0)
+        >>> X, valid_lens = torch.randint(10, (4, 7)), torch.tensor([7, 3, 1, 5])
+        >>> state = decoder.init_state(encoder(X, valid_lens), valid_lens)
+        >>> logits, state = decoder(torch.randint(12, (4, 5)), state)
+        >>> tuple(logits.shape), tuple(decoder.attention_weights.shape)
+        ((4, 5, 12), (4, 5, 7))
+        >>> decoder.attention_weights[1, :, 3:].abs().max().item()  # source 1 has 3 tokens
+        0.0
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.GRU(embed_size + num_hiddens, num_hiddens, num_layers, batch_first=True,
+                          dropout=dropout)
+        self.dense = nn.Linear(num_hiddens, vocab_size)
+        self.attention_weights: torch.Tensor | None = None
+
+    def init_state(self, enc_outputs, valid_lens: torch.Tensor):
+        outputs, hidden = enc_outputs  # (batch, src_steps, hiddens), (layers, batch, hiddens)
+        return outputs, hidden, valid_lens
+
+    def forward(self, Y: torch.Tensor, state):
+        enc_outputs, hidden, valid_lens = state
+        embs = self.embedding(Y)  # (batch, num_steps, embed_size)
+        outputs, weights = [], []
+        for t in range(Y.shape[1]):
+            query = hidden[-1][:, None, :]  # (batch, 1, hiddens): the top layer's last state
+            context = self.attention(query, enc_outputs, enc_outputs, valid_lens)  # (b, 1, h)
+            weights.append(self.attention.attention_weights)  # (batch, 1, src_steps)
+            x = torch.cat([embs[:, t:t + 1], context], dim=-1)  # (batch, 1, embed + hiddens)
+            output, hidden = self.rnn(x, hidden)  # (batch, 1, hiddens)
+            outputs.append(output)
+        self.attention_weights = torch.cat(weights, dim=1)  # (batch, num_steps, src_steps)
+        logits = self.dense(torch.cat(outputs, dim=1))  # (batch, num_steps, vocab_size)
+        return logits, (enc_outputs, hidden, valid_lens)
 
 
 def masked_cross_entropy(logits: torch.Tensor, Y: torch.Tensor,

@@ -580,9 +580,10 @@ assert train_bleu > 0.8 and 0.05 < test_bleu < train_bleu - 0.5, "not overfittin
 # Near-perfect on the training sentences and a small fraction of that on new ones: with 600
 # pairs, most French words appear once or twice, and the network has memorised sentences rather
 # than learned to translate. What it gets right on new sentences is mostly the frame of a
-# short sentence ("soyez ... !", "nous avons ... .") around the wrong words. More data helps most; so
-# does attention (chapter 6), which lets the decoder look back at every source token instead
-# of one fixed vector.
+# short sentence ("soyez ... !", "nous avons ... .") around the wrong words. More data helps most.
+# Attention lets the decoder look back at every source token instead of one fixed vector:
+# [Bahdanau attention](../06_attention/bahdanau_attention.ipynb) in chapter 6 adds it to this
+# model and compares the two on longer sentences, where one vector has more to hold.
 
 # %% [markdown]
 # ## Summary
