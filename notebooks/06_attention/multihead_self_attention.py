@@ -469,7 +469,7 @@ plt.show()
 sign_changes = [(P[2:65, c].sign() != P[1:64, c].sign()).sum().item()
                 for c in range(0, 32, 2)]                      # positions 1 to 64
 print("sign changes per sine column:", sign_changes)
-assert all(a >= b for a, b in zip(sign_changes, sign_changes[1:])), sign_changes
+assert sign_changes == sorted(sign_changes, reverse=True), sign_changes
 assert sign_changes[0] >= 20 and sign_changes[-1] == 0, sign_changes
 
 # %% [markdown]
@@ -653,13 +653,13 @@ with torch.no_grad():
     net(X_test.to(device))
 position = torch.arange(length)
 share = {}
-for l, layer in enumerate(net.layers):
+for i, layer in enumerate(net.layers):
     top = layer.attention_weights.argmax(dim=-1).cpu()     # (512, heads, n): top key
     for h in range(top.shape[1]):
-        share[l, h] = ((top[:, h, 1:] == position[1:] - 1).float().mean().item(),
+        share[i, h] = ((top[:, h, 1:] == position[1:] - 1).float().mean().item(),
                        (top[:, h, :-1] == position[:-1] + 1).float().mean().item())
-        print(f"layer {l}, head {h}: top key is the left neighbour "
-              f"{share[l, h][0]:.3f}, the right neighbour {share[l, h][1]:.3f}")
+        print(f"layer {i}, head {h}: top key is the left neighbour "
+              f"{share[i, h][0]:.3f}, the right neighbour {share[i, h][1]:.3f}")
 
 # %%
 left = max(share, key=lambda key: share[key][0])
