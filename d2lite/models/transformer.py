@@ -117,10 +117,10 @@ class TransformerEncoder(Encoder):
     """Token embedding scaled by sqrt(num_hiddens), sinusoidal positions, `num_layers`
     encoder blocks.
 
-    The embedding starts as `nn.Embedding`'s N(0, 1) entries; the factor sqrt(num_hiddens)
-    keeps the tokens on the scale the model was designed for when the embedding is initialised
-    small or shared with the output layer. After each call, `attention_weights` lists every
-    layer's self-attention weights.
+    The embedding starts at N(0, 1/num_hiddens), the scale of a linear layer's weights (the
+    paper shares it with the output layer), so after the factor sqrt(num_hiddens) the tokens
+    enter at unit scale, next to positional encodings of entries in [-1, 1]. After each call,
+    `attention_weights` lists every layer's self-attention weights.
 
     Shape:
         X: (batch, steps) token indices; valid_lens: (batch,) -> (batch, steps, num_hiddens).
@@ -138,6 +138,7 @@ class TransformerEncoder(Encoder):
         super().__init__()
         self.num_hiddens = num_hiddens
         self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        nn.init.normal_(self.embedding.weight, std=num_hiddens ** -0.5)  # x sqrt(d): unit scale
         self.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
         self.blocks = nn.ModuleList([
             TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
@@ -218,9 +219,9 @@ class TransformerDecoderBlock(nn.Module):
 
 
 class TransformerDecoder(Decoder):
-    """Target embedding scaled by sqrt(num_hiddens), sinusoidal positions (counted from the
-    cache, so a token decoded alone gets its true position), `num_layers` decoder blocks, and a
-    linear layer to the vocabulary.
+    """Target embedding (initialised and scaled as `TransformerEncoder`'s), sinusoidal
+    positions (counted from the cache, so a token decoded alone gets its true position),
+    `num_layers` decoder blocks, and a linear layer to the vocabulary.
 
     State: `init_state(enc_outputs, enc_valid_lens)` -> (enc_outputs, enc_valid_lens, cache),
     the cache a list with one entry per layer (None before the first call); `forward(Y, state)`
@@ -260,6 +261,7 @@ class TransformerDecoder(Decoder):
         super().__init__()
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
         self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        nn.init.normal_(self.embedding.weight, std=num_hiddens ** -0.5)  # x sqrt(d): unit scale
         self.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
         self.blocks = nn.ModuleList([
             TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
