@@ -33,7 +33,10 @@ RAW_LATEX = re.compile(r"\\(mathbf|boldsymbol|frac|sum|lambda|theta|eta|sigma|ha
 PAGES = [f + ".html" for f in toc_files()]  # e.g. "book/intro.html"
 # Pages whose widgets are frame sliders, and how many sliders each shows at least: a page whose
 # widget went missing fails here rather than passing check_sliders with nothing to move.
-WIDGET_SLIDERS = {"notebooks/06_attention/multihead_self_attention.html": 3}  # layer, head, example
+WIDGET_SLIDERS = {
+    "notebooks/06_attention/multihead_self_attention.html": 3,  # layer, head, example
+    "notebooks/06_attention/transformer.html": 2,  # head, layer (one sentence in the book)
+}
 
 
 @pytest.fixture(scope="module")
