@@ -170,11 +170,14 @@ def test_models_lists_every_class_of_its_modules():
 
 
 # ---- chapter 4: CNNs (d2lite.models.cnn, d2lite.models.resnet) ------------------------------
-# Their tests are in tests/test_models_cnn.py.
+# Their tests are in tests/test_models_cnn.py and tests/test_models_resnet.py.
 
 
 # ---- chapter 5: RNNs (d2lite.models.rnn) ------------------------------------------------------
 # More tests (RNNLM around nn.GRU/nn.LSTM, lm_loss, predict) are in tests/test_models_rnn.py.
+# Skip-gram (d2lite.models.word2vec) is tested in tests/test_models_word2vec.py; the
+# encoder-decoder, its masked loss, greedy decoding and the Bahdanau attention decoder
+# (d2lite.models.seq2seq) in tests/test_models_seq2seq.py.
 
 def test_rnn_scratch_equals_nn_rnn():
     torch.manual_seed(0)
@@ -185,3 +188,10 @@ def test_rnn_scratch_equals_nn_rnn():
     X, state = torch.randn(9, 3, 5), torch.randn(1, 3, 7)
     assert_same_outputs(ours, reference, X)
     assert_same_outputs(ours, reference, X, state)
+
+
+# ---- chapter 6: attention and the Transformer -------------------------------------------------
+# d2lite.models.attention (= F.scaled_dot_product_attention and nn.MultiheadAttention, masks,
+# positional encoding) is tested in tests/test_models_attention.py; d2lite.models.transformer
+# (= nn.TransformerEncoderLayer / nn.TransformerDecoderLayer, causal mask, cached decoding) in
+# tests/test_models_transformer.py.
