@@ -96,7 +96,8 @@ class EncoderDecoder(nn.Module):
 
 
 # %% [markdown]
-# Chapter 6 keeps this interface and swaps in decoders with attention, then the Transformer.
+# Chapter 6 keeps this interface and swaps in decoders with attention, then
+# [the Transformer](../06_attention/transformer.ipynb).
 #
 # ## English–French sentence pairs
 #

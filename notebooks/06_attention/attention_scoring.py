@@ -51,9 +51,10 @@ from torch.nn import functional as F
 # ## Masked softmax
 #
 # The sentences of a minibatch rarely have the same length. As in chapter 5's
-# sequence-to-sequence models, the short ones are filled up with `<pad>` tokens, and an
-# encoder still produces a key and a value for every position, padding included. Those must
-# get no attention: "go ." padded to four tokens should be read as two.
+# [sequence-to-sequence models](../05_rnn/seq2seq.ipynb), the short ones are filled up with
+# `<pad>` tokens, and an encoder still produces a key and a value for every position,
+# padding included. Those must get no attention: "go ." padded to four tokens should be read
+# as two.
 # The **[masked softmax](../../book/glossary.md#term-masked-softmax)** (掩蔽softmax) takes
 # each example's *valid length* and ignores the keys beyond it: their scores are replaced by
 # the most negative number the dtype holds before the softmax, so their weights come out as
@@ -186,9 +187,9 @@ assert gap < 1e-6 and torch.equal(package_additive.attention_weights,
 #
 # The source notes put it plainly: a score should be large when query and key are alike, and
 # the simplest measure of how alike two vectors are is their dot product, the numerator of the
-# cosine similarity that compares word vectors in chapter 5. It has no parameters and costs
-# one multiplication and addition per dimension, but it needs queries and keys of the same
-# size $d$. **[Scaled dot-product
+# cosine similarity that compares [word vectors](../05_rnn/word2vec.ipynb) in chapter 5. It
+# has no parameters and costs one multiplication and addition per dimension, but it needs
+# queries and keys of the same size $d$. **[Scaled dot-product
 # attention](../../book/glossary.md#term-scaled-dot-product-attention)** (缩放点积注意力)
 # ([Vaswani et al., 2017](../../book/references.md)) divides it by $\sqrt{d}$:
 #

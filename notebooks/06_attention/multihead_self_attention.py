@@ -183,9 +183,9 @@ assert gap < 1e-6, f"with one head the layer differs from single attention by {g
 # %% [markdown]
 # ## Three implementations, one layer
 #
-# `d2lite.models.MultiHeadAttention` is the copy the Transformer lesson imports; loaded with
-# this layer's weights it must give the same outputs and weights. PyTorch's own
-# `nn.MultiheadAttention` stores the three input projections stacked in one
+# `d2lite.models.MultiHeadAttention` is the copy [the Transformer](transformer.ipynb)
+# imports; loaded with this layer's weights it must give the same outputs and weights.
+# PyTorch's own `nn.MultiheadAttention` stores the three input projections stacked in one
 # `in_proj_weight` $[\mathbf{W}_q; \mathbf{W}_k; \mathbf{W}_v]$ $(3d \times d)$ and
 # $\mathbf{W}_o$ as `out_proj`; it takes padding as a `key_padding_mask`, True where a key is
 # to be *ignored*, the opposite of our valid lengths. Copy the weights over and compare, with
@@ -557,8 +557,9 @@ print("".join(letters[t] for t in X_train[0].tolist()), y_train[0, :3].tolist())
 # embed the tokens (step 1), add the positional encoding (step 2), then apply self-attention
 # with several heads (step 3), here two layers of two heads, each added to its input (a
 # [residual connection](../04_cnn/resnet.ipynb), so a token keeps its own identity). A
-# linear layer reads both neighbours' scores from every position's final vector. The
-# Transformer lesson, later in this chapter, adds the rest of the block.
+# linear layer reads both neighbours' scores from every position's final vector.
+# [The Transformer lesson](transformer.ipynb), later in this chapter, adds the rest of the
+# block.
 
 # %%
 class NeighbourNet(nn.Module):
