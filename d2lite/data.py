@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from d2lite.hub import fetch, read_member
-from d2lite.registry import REGISTRY
+from d2lite.registry import REGISTRY, DataFile
 
 __all__ = ["FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "batches", "fetch", "load_fashion_mnist",
-           "load_fra_eng", "load_mnist", "load_ptb", "load_rt_polarity", "load_sms_spam",
-           "load_time_machine", "load_wikitext2", "read_idx", "train_val_split"]
+           "load_fra_eng", "load_minilm", "load_mnist", "load_ptb", "load_rt_polarity",
+           "load_sms_spam", "load_time_machine", "load_wikitext2", "read_idx", "train_val_split"]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
@@ -217,6 +218,35 @@ def load_sms_spam(*, verbose: bool = True) -> tuple[list[str], torch.Tensor]:
         messages.append(message)
         labels.append(1 if kind == "spam" else 0)
     return messages, torch.tensor(labels, dtype=torch.int64)
+
+
+def load_minilm(*, verbose: bool = True, registry: Mapping[str, Sequence[DataFile]] | None = None,
+                ) -> tuple[dict[str, torch.Tensor], list[str], dict]:
+    """Load all-MiniLM-L6-v2, a pretrained 6-layer BERT: `(state_dict, vocab, config)`.
+
+    state_dict: the 104 float32 tensors of `model.safetensors` (read with the `safetensors`
+    package), named as Hugging Face's `BertModel` names them ("embeddings.word_embeddings.weight",
+    "encoder.layer.0.attention.self.query.weight", ...; `d2lite.models.bert_state_dict` maps them
+    to `d2lite.models.BERTEncoder`). vocab: the 30,522 WordPiece tokens of `vocab.txt`, token i
+    on line i. config: `config.json` as a dict (hidden_size 384, num_hidden_layers 6, ...).
+    `registry` replaces `REGISTRY` (for tests). Apache-2.0, from the sentence-transformers model.
+
+    Example:
+        >>> state_dict, vocab, config = load_minilm()
+        >>> len(state_dict), len(vocab), vocab[101], config["hidden_size"]
+        (104, 30522, '[CLS]', 384)
+    """
+    try:
+        from safetensors.torch import load_file  # lazily: only this loader needs it
+    except ImportError as err:
+        raise ImportError("load_minilm() reads the weights with the safetensors package: "
+                          "pip install safetensors") from err
+    state_dict = load_file(fetch("minilm", "model.safetensors", verbose=verbose,
+                                 registry=registry))
+    vocab = _read_lines(fetch("minilm", "vocab.txt", verbose=verbose, registry=registry))
+    config = json.loads(fetch("minilm", "config.json", verbose=verbose,
+                              registry=registry).read_text(encoding="utf-8"))
+    return state_dict, vocab, config
 
 
 class Batches:

