@@ -195,3 +195,9 @@ def test_rnn_scratch_equals_nn_rnn():
 # positional encoding) is tested in tests/test_models_attention.py; d2lite.models.transformer
 # (= nn.TransformerEncoderLayer / nn.TransformerDecoderLayer, causal mask, cached decoding) in
 # tests/test_models_transformer.py.
+
+
+# ---- chapter 7: BERT (d2lite.models.bert) -------------------------------------------------------
+# tests/test_models_bert.py: BERTEncoder = transformers.BertModel (random weights, and the real
+# all-MiniLM-L6-v2 weights on a padded batch with attention masks, <= 1e-5), bert_state_dict's
+# renaming, and d2lite.text.WordPiece = the tokenizers library on all 10,662 polarity sentences.

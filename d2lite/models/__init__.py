@@ -19,6 +19,7 @@ from d2lite.models.attention import (
     merge_heads,
     split_heads,
 )
+from d2lite.models.bert import BERTEmbedding, BERTEncoder, bert_state_dict, load_minilm_encoder
 from d2lite.models.cnn import VGG, LeNet, vgg_block
 from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
 from d2lite.models.rnn import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
@@ -58,4 +59,5 @@ __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "PositionWiseFFN", "AddNorm", "TransformerEncoderBlock",
                       "TransformerEncoder", "TransformerDecoderBlock", "TransformerDecoder",
                       "causal_valid_lens",
-                      "SkipGram", "skipgram_examples", "skipgram_loss", "nearest"]
+                      "SkipGram", "skipgram_examples", "skipgram_loss", "nearest",
+                      "BERTEmbedding", "BERTEncoder", "bert_state_dict", "load_minilm_encoder"]
