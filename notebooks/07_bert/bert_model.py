@@ -30,6 +30,7 @@ if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's h
                     "git+https://github.com/d2lite/d2lite"], check=True)
 import torch
 import d2lite
+import itertools
 import unicodedata
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
@@ -453,15 +454,68 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# A caution about what this shows. The separation is clear on average, but the margin
-# between the closest cross-sense pair and the farthest same-sense pair is a few hundredths,
-# and other sentences close it. These eight were chosen from the sixteen of exercise 1, and
-# of the 4,900 ways to choose four river and four money sentences from those sixteen, only
-# 411 pass the check in all of layers 4 to 6. The sturdier statement is the one exercise 1
-# checks on all sixteen: in every layer above the input, each "bank" vector's nearest
-# neighbour has the same sense. Nothing here was trained by us:
-# the weights learned from raw text, with no word-sense labels, that "bank" near "river" and
-# "bank" near "loan" should be represented differently.
+# ## How sturdy is this?
+#
+# The separation is clear on average, but the margin between the closest cross-sense pair
+# and the farthest same-sense pair is only a few hundredths, so it is fair to ask whether
+# these eight sentences were lucky. They were chosen: they are eight of the sixteen below.
+# The next cell runs all sixteen and computes, for every layer, each "bank" vector's
+# nearest other "bank" vector, a test that does not hinge on the single worst pair.
+
+# %%
+more_river = ["The fisherman sat on the grassy bank all afternoon.",
+              "After the flood, the river bank was covered in mud.",
+              "We walked along the bank and watched the ducks swim by.",
+              "The river burst its bank after the storm."]
+more_money = ["She deposited her salary at the bank on Monday.",
+              "He works as a teller at a bank in the city.",
+              "I need to withdraw some cash from the bank today.",
+              "The central bank raised interest rates."]
+tokens, segs, valid_lens = batch_of(river + more_river + money + more_money)
+where = (tokens == token_to_idx["bank"]).int().argmax(dim=1)
+with torch.no_grad():
+    net(tokens, segs, valid_lens)
+labels = torch.tensor([0] * 8 + [1] * 8)  # 8 river sentences, then 8 money sentences
+all16 = [F.normalize(H[torch.arange(16), where], dim=1) for H in net.hidden_states]
+agree = []
+for V in all16:
+    S = (V @ V.T).fill_diagonal_(-2.0)  # a vector is not its own neighbour
+    agree.append((labels[S.argmax(dim=1)] == labels).float().mean().item())
+print("nearest neighbour of the same sense, layers 0-6:", [f"{a:.0%}" for a in agree])
+
+# %% [markdown]
+# From the first block on, every one of the sixteen vectors has a same-sense nearest
+# neighbour; at the input, position coincidences mislead some of them.
+
+# %%
+assert all(a == 1.0 for a in agree[1:]), f"nearest-neighbour agreement {agree}"
+assert agree[0] < 1.0, "the input layer already puts every bank beside its own sense"
+
+# %% [markdown]
+# The strict check, every same-sense pair above every cross-sense pair, is another matter.
+# Of the 4,900 ways to choose four river and four money sentences out of these sixteen, the
+# next cell counts how many pass it in all of layers 4 to 6.
+
+# %%
+passing = 0
+choices = list(itertools.combinations(range(8), 4))
+for r in choices:
+    for m in choices:
+        rows = torch.tensor(list(r) + [8 + i for i in m])
+        ok = True
+        for layer in (4, 5, 6):
+            S = all16[layer][rows] @ all16[layer][rows].T
+            ok = ok and bool(S[same].min() > S[cross].max())
+        passing += ok
+print(f"{passing} of {len(choices) ** 2:,} choices pass in layers 4-6")
+assert 0 < passing < 0.1 * len(choices) ** 2, f"{passing} choices pass"
+
+# %% [markdown]
+# Fewer than one choice in ten passes, so the strict check says more about the sentences
+# than about the model; the nearest-neighbour test and the mean gap of
+# [Figure 2](#fig-bert_model-gap) are the sturdier evidence. Either way, nothing here was
+# trained by us: the weights learned from raw text, with no word-sense labels, that "bank"
+# near "river" and "bank" near "loan" should be represented differently.
 #
 # ## Summary
 #
@@ -480,31 +534,17 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
-# 1. Take eight river and eight money sentences (the eight above plus eight more). For each
-#    "bank" vector, is its nearest other "bank" vector one of the same sense? Compare the
-#    input layer with the upper layers.
+# 1. Which layer separates the two senses of "bank" best on the sixteen sentences, measured
+#    by the mean same-sense similarity minus the mean cross-sense similarity? Is it the last
+#    layer, and how much larger is its gap than the input layer's?
 
 # %% tags=["hide-cell"]
-more_river = ["The fisherman sat on the grassy bank all afternoon.",
-              "After the flood, the river bank was covered in mud.",
-              "We walked along the bank and watched the ducks swim by.",
-              "The river burst its bank after the storm."]
-more_money = ["She deposited her salary at the bank on Monday.",
-              "He works as a teller at a bank in the city.",
-              "I need to withdraw some cash from the bank today.",
-              "The central bank raised interest rates."]
-tokens, segs, valid_lens = batch_of(river + more_river + money + more_money)
-where = (tokens == token_to_idx["bank"]).int().argmax(dim=1)
-with torch.no_grad():
-    net(tokens, segs, valid_lens)
-labels = torch.tensor([0] * 8 + [1] * 8)
-for layer in (0, 4, 5, 6):
-    V = F.normalize(net.hidden_states[layer][torch.arange(16), where], dim=1)
-    S = (V @ V.T).fill_diagonal_(-2.0)  # a vector is not its own neighbour
-    right = (labels[S.argmax(dim=1)] == labels).float().mean().item()
-    print(f"layer {layer}: nearest neighbour has the same sense for {right:.0%}")
-    if layer > 0:
-        assert right == 1.0, f"layer {layer}: only {right:.0%} of neighbours agree"
+same16 = (labels[:, None] == labels[None, :]) & ~torch.eye(16, dtype=torch.bool)
+cross16 = labels[:, None] != labels[None, :]
+gaps = [((V @ V.T)[same16].mean() - (V @ V.T)[cross16].mean()).item() for V in all16]
+best = max(range(7), key=lambda layer: gaps[layer])
+print("gaps by layer:", [f"{g:.3f}" for g in gaps], "best layer:", best)
+assert best > 0 and gaps[best] > 5 * gaps[0], f"gaps {gaps}"
 
 # %% [markdown]
 # 2. How many of the 10,662 review sentences contain at least one word that WordPiece spells
