@@ -35,6 +35,7 @@ from d2lite.models.seq2seq import (
     pad_sequences,
     sequence_mask,
     shift_right,
+    split_by_source,
 )
 from d2lite.models.transformer import (
     AddNorm,
@@ -55,7 +56,7 @@ __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "split_heads", "merge_heads", "MultiHeadAttention", "PositionalEncoding",
                       "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "Seq2SeqDecoder",
                       "Seq2SeqAttentionDecoder", "sequence_mask", "pad_sequences", "shift_right",
-                      "masked_cross_entropy", "greedy_decode",
+                      "masked_cross_entropy", "greedy_decode", "split_by_source",
                       "PositionWiseFFN", "AddNorm", "TransformerEncoderBlock",
                       "TransformerEncoder", "TransformerDecoderBlock", "TransformerDecoder",
                       "causal_valid_lens",

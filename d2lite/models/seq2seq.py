@@ -3,20 +3,21 @@ encoder and decoder, padding helpers, the masked cross-entropy and greedy decodi
 GRU decoder with Bahdanau attention plugs into the same interface. No beam search."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from d2lite.data import train_val_split
 from d2lite.models.attention import AdditiveAttention
 from d2lite.text import Vocab, truncate_pad
 
 __all__ = ["Decoder", "Encoder", "EncoderDecoder", "Seq2SeqAttentionDecoder", "Seq2SeqDecoder",
            "Seq2SeqEncoder",
            "greedy_decode", "masked_cross_entropy", "pad_sequences", "sequence_mask",
-           "shift_right"]
+           "shift_right", "split_by_source"]
 
 
 def sequence_mask(valid_lens: torch.Tensor, num_steps: int) -> torch.Tensor:
@@ -73,6 +74,33 @@ def shift_right(Y: torch.Tensor, bos_id: int) -> torch.Tensor:
     """
     bos = torch.full_like(Y[:, :1], bos_id)  # (batch, 1)
     return torch.cat([bos, Y[:, :-1]], dim=1)  # (batch, num_steps)
+
+
+def split_by_source(pairs: Sequence[tuple[list[str], list[str]]], fraction: float = 0.15,
+                    seed: int = 0, keep_in_train: Collection[str] = ()) -> dict[str, list]:
+    """Split `(source, target)` token-list pairs into train, validation and test by source sentence,
+    so that no held-out sentence has a translation in training: the test split gets `fraction` of
+    the distinct source sentences, validation `fraction` of the rest (two seeded
+    `d2lite.data.train_val_split`s); sentences in `keep_in_train` (joined by spaces) stay in
+    training. The chapter-5 seq2seq lesson builds this in its cells.
+
+    Example:
+        >>> words = ["go", "go", "hi", "run", "stop", "wait", "help"]
+        >>> pairs = [([w, "."], [f"{w}!"]) for w in words]   # "go ." twice
+        >>> splits = split_by_source(pairs, fraction=0.4, keep_in_train={"go ."})
+        >>> {name: len(p) for name, p in splits.items()}
+        {'train': 4, 'val': 1, 'test': 2}
+    """
+    sentences = list(dict.fromkeys(" ".join(src) for src, _ in pairs))   # distinct, in order
+    ids = torch.tensor([i for i, s in enumerate(sentences) if s not in keep_in_train])
+    (rest, _), (test_ids, _) = train_val_split(ids, ids.float(), fraction, seed=seed)
+    (_, _), (val_ids, _) = train_val_split(rest, rest.float(), fraction, seed=seed)
+    split_of = {sentences[i]: "val" for i in val_ids.tolist()}
+    split_of.update({sentences[i]: "test" for i in test_ids.tolist()})
+    splits: dict[str, list] = {"train": [], "val": [], "test": []}
+    for src, tgt in pairs:
+        splits[split_of.get(" ".join(src), "train")].append((src, tgt))
+    return splits
 
 
 class Encoder(nn.Module):

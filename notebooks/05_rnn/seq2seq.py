@@ -135,6 +135,8 @@ pairs = {"train": [], "val": [], "test": []}
 for src, tgt in zip(source, target, strict=True):
     pairs[split_of[" ".join(src)]].append((src, tgt))
 print({name: len(p) for name, p in pairs.items()}, "pairs")
+assert models.split_by_source(list(zip(source, target, strict=True)),
+                              keep_in_train=examples) == pairs
 
 # %% [markdown]
 # ## Special tokens, padding and valid lengths

@@ -94,16 +94,7 @@ print(len(selected), "pairs")
 # longest French sentence and its `<eos>`.
 
 # %%
-english = list(dict.fromkeys(" ".join(s) for s, _ in selected))   # distinct, in order
-ids = torch.arange(len(english))
-(rest, _), (test_ids, _) = d2lite.data.train_val_split(ids, ids.float(), 0.15, seed=0)
-(_, _), (val_ids, _) = d2lite.data.train_val_split(rest, rest.float(), 0.15, seed=0)
-split_of = collections.defaultdict(lambda: "train")
-split_of.update({english[i]: "val" for i in val_ids.tolist()})
-split_of.update({english[i]: "test" for i in test_ids.tolist()})
-pairs = {"train": [], "val": [], "test": []}
-for src, tgt in selected:
-    pairs[split_of[" ".join(src)]].append((src, tgt))
+pairs = models.split_by_source(selected)
 reserved, num_steps = ["<pad>", "<bos>", "<eos>"], 12
 src_vocab = Vocab([s for s, _ in pairs["train"]], reserved_tokens=reserved)
 tgt_vocab = Vocab([t for _, t in pairs["train"]], reserved_tokens=reserved)

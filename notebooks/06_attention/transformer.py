@@ -66,18 +66,10 @@ from d2lite.text import Vocab, bleu
 
 # %%
 source, target = d2lite.data.load_fra_eng(num_examples=600, verbose=False)
-english = list(dict.fromkeys(" ".join(s) for s in source))   # distinct, in order
 examples = {"go .": "va !", "i lost .": "j'ai perdu .", "he's calm .": "il est calme .",
             "i'm home .": "je suis chez moi ."}
-ids = torch.tensor([i for i, e in enumerate(english) if e not in examples])
-(rest, _), (test_ids, _) = d2lite.data.train_val_split(ids, ids.float(), 0.15, seed=0)
-(_, _), (val_ids, _) = d2lite.data.train_val_split(rest, rest.float(), 0.15, seed=0)
-split_of = collections.defaultdict(lambda: "train")
-split_of.update({english[i]: "val" for i in val_ids.tolist()})
-split_of.update({english[i]: "test" for i in test_ids.tolist()})
-pairs = {"train": [], "val": [], "test": []}
-for src, tgt in zip(source, target, strict=True):
-    pairs[split_of[" ".join(src)]].append((src, tgt))
+pairs = models.split_by_source(list(zip(source, target, strict=True)),
+                              keep_in_train=examples)
 print({name: len(p) for name, p in pairs.items()}, "pairs")
 
 # %%
