@@ -19,7 +19,16 @@ from d2lite.models.attention import (
     merge_heads,
     split_heads,
 )
-from d2lite.models.bert import BERTEmbedding, BERTEncoder, bert_state_dict, load_minilm_encoder
+from d2lite.models.bert import (
+    BERTEmbedding,
+    BERTEncoder,
+    BERTPretrainer,
+    MaskLM,
+    NextSentencePred,
+    bert_pretraining_loss,
+    bert_state_dict,
+    load_minilm_encoder,
+)
 from d2lite.models.cnn import VGG, LeNet, vgg_block
 from d2lite.models.resnet import DenseBlock, DenseNet, Residual, ResNet, transition_block
 from d2lite.models.rnn import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
@@ -61,4 +70,5 @@ __all__: list[str] = ["LeNet", "vgg_block", "VGG",
                       "TransformerEncoder", "TransformerDecoderBlock", "TransformerDecoder",
                       "causal_valid_lens",
                       "SkipGram", "skipgram_examples", "skipgram_loss", "nearest",
-                      "BERTEmbedding", "BERTEncoder", "bert_state_dict", "load_minilm_encoder"]
+                      "BERTEmbedding", "BERTEncoder", "bert_state_dict", "load_minilm_encoder",
+                      "MaskLM", "NextSentencePred", "BERTPretrainer", "bert_pretraining_loss"]

@@ -1,6 +1,6 @@
-"""BERT's encoder (Devlin et al., 2019): token + segment + position embeddings, then chapter 6's
-Transformer encoder blocks with GELU; and a loader for Hugging Face `BertModel` weights. No
-pretraining heads (masked LM, next sentence) and no pooler here."""
+"""BERT (Devlin et al., 2019): the encoder (token + segment + position embeddings, then chapter 6's
+Transformer encoder blocks with GELU), a loader for Hugging Face `BertModel` weights, and the two
+pretraining heads (masked LM, next sentence) with their loss. No fine-tuning heads here."""
 from __future__ import annotations
 
 import re
@@ -8,10 +8,12 @@ from collections.abc import Mapping
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from d2lite.models.transformer import TransformerEncoderBlock
 
-__all__ = ["BERTEmbedding", "BERTEncoder", "bert_state_dict", "load_minilm_encoder"]
+__all__ = ["BERTEmbedding", "BERTEncoder", "BERTPretrainer", "MaskLM", "NextSentencePred",
+           "bert_pretraining_loss", "bert_state_dict", "load_minilm_encoder"]
 
 
 class BERTEmbedding(nn.Module):
@@ -105,6 +107,138 @@ class BERTEncoder(nn.Module):
             self.hidden_states.append(H)
         self.attention_weights = [b.attention.attention_weights for b in self.blocks]
         return H  # (batch, steps, num_hiddens)
+
+
+class MaskLM(nn.Module):
+    """The masked language model's head: an MLP from hidden states to vocabulary logits.
+
+    Dense, GELU, layer norm, then a linear layer to `vocab_size` logits, as BERT's head (BERT
+    also ties the last layer's weight to the token embedding; this head has its own). With
+    `pred_mask`, only the chosen positions are gathered (`H[pred_mask]`) and scored, so the cost
+    of the vocabulary-sized layer is paid where there is something to predict.
+
+    Args:
+        vocab_size, num_hiddens: vocabulary and vector sizes.
+        norm_eps: the layer norm's epsilon (1e-12 in BERT).
+
+    Shape:
+        H: (batch, steps, num_hiddens); pred_mask: None or bool (batch, steps)
+        -> (num_chosen, vocab_size) with num_chosen = pred_mask.sum(), rows in the order of
+        `pred_mask.nonzero()` (batch by batch, then by position); without a mask
+        (batch, steps, vocab_size).
+
+    Example:
+        >>> mlm = MaskLM(vocab_size=10, num_hiddens=8)
+        >>> pred_mask = torch.tensor([[False, True, True], [True, False, False]])
+        >>> tuple(mlm(torch.randn(2, 3, 8), pred_mask).shape)
+        (3, 10)
+    """
+
+    def __init__(self, vocab_size: int, num_hiddens: int, norm_eps: float = 1e-12):
+        super().__init__()
+        self.dense = nn.Linear(num_hiddens, num_hiddens)
+        self.ln = nn.LayerNorm(num_hiddens, eps=norm_eps)
+        self.decoder = nn.Linear(num_hiddens, vocab_size)
+
+    def forward(self, H: torch.Tensor, pred_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if pred_mask is not None:
+            if pred_mask.dtype != torch.bool or pred_mask.shape != H.shape[:2]:
+                raise ValueError(f"MaskLM: pred_mask is {pred_mask.dtype} {tuple(pred_mask.shape)}"
+                                 f"; expected torch.bool of shape {tuple(H.shape[:2])}, True at "
+                                 "the positions to predict")
+            H = H[pred_mask]  # (num_chosen, num_hiddens)
+        return self.decoder(self.ln(F.gelu(self.dense(H))))  # (..., vocab_size)
+
+
+class NextSentencePred(nn.Module):
+    """The next-sentence head: from the [CLS] position's state, two logits (0: the second
+    sentence is a random one, 1: it is the real next sentence).
+
+    The [CLS] state first goes through BERT's pooler (dense + tanh), then a linear layer.
+
+    Shape:
+        H: (batch, steps, num_hiddens), [CLS] at position 0 -> (batch, 2).
+
+    Example:
+        >>> nsp = NextSentencePred(num_hiddens=8)
+        >>> tuple(nsp(torch.randn(4, 5, 8)).shape)
+        (4, 2)
+    """
+
+    def __init__(self, num_hiddens: int):
+        super().__init__()
+        self.pooler = nn.Linear(num_hiddens, num_hiddens)
+        self.output = nn.Linear(num_hiddens, 2)
+
+    def forward(self, H: torch.Tensor) -> torch.Tensor:
+        return self.output(torch.tanh(self.pooler(H[:, 0])))  # (batch, 2)
+
+
+class BERTPretrainer(nn.Module):
+    """`BERTEncoder` with both pretraining heads: `encoder`, `mlm` (`MaskLM`), `nsp`
+    (`NextSentencePred`). Train it with `bert_pretraining_loss`; keep `encoder` afterwards.
+
+    Args:
+        as `BERTEncoder`.
+
+    Shape:
+        tokens, segments: (batch, steps) int64 (segments may be None); valid_lens: None or
+        (batch,); pred_mask: None or bool (batch, steps)
+        -> (mlm_logits, nsp_logits): as `MaskLM` and `NextSentencePred` return them.
+
+    Example:
+        >>> net = BERTPretrainer(20, 8, 16, num_heads=2, num_layers=1, dropout=0.0, max_len=8)
+        >>> tokens = torch.randint(20, (2, 6))
+        >>> mlm, nsp = net(tokens, valid_lens=torch.tensor([6, 4]), pred_mask=tokens > 14)
+        >>> mlm.shape == ((tokens > 14).sum(), 20), tuple(nsp.shape)
+        (True, (2, 2))
+    """
+
+    def __init__(self, vocab_size: int, num_hiddens: int, ffn_num_hiddens: int, num_heads: int,
+                 num_layers: int, dropout: float, max_len: int = 512, num_segments: int = 2,
+                 norm_eps: float = 1e-12):
+        super().__init__()
+        self.encoder = BERTEncoder(vocab_size, num_hiddens, ffn_num_hiddens, num_heads,
+                                   num_layers, dropout, max_len, num_segments, norm_eps)
+        self.mlm = MaskLM(vocab_size, num_hiddens, norm_eps)
+        self.nsp = NextSentencePred(num_hiddens)
+
+    def forward(self, tokens: torch.Tensor, segments: torch.Tensor | None = None,
+                valid_lens: torch.Tensor | None = None,
+                pred_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        H = self.encoder(tokens, segments, valid_lens)  # (batch, steps, num_hiddens)
+        return self.mlm(H, pred_mask), self.nsp(H)
+
+
+def bert_pretraining_loss(mlm_logits: torch.Tensor, mlm_labels: torch.Tensor,
+                          nsp_logits: torch.Tensor, nsp_labels: torch.Tensor
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """BERT's pretraining loss: the mean cross-entropy over the chosen (masked) positions plus
+    the mean cross-entropy of the next-sentence labels. Returns `(loss, mlm_loss, nsp_loss)`.
+
+    With no chosen position in the batch the masked-LM term is 0.
+
+    Shape:
+        mlm_logits: (num_chosen, vocab_size); mlm_labels: (num_chosen,) the original tokens;
+        nsp_logits: (batch, 2); nsp_labels: (batch,) 1 for a real next sentence -> three scalars.
+
+    Example:
+        >>> loss, mlm, nsp = bert_pretraining_loss(torch.zeros(3, 4), torch.tensor([0, 1, 3]),
+        ...                                        torch.zeros(2, 2), torch.tensor([0, 1]))
+        >>> round(mlm.item(), 4), round(nsp.item(), 4), round(loss.item(), 4)  # ln 4, ln 2
+        (1.3863, 0.6931, 2.0794)
+    """
+    if mlm_logits.shape[:-1] != mlm_labels.shape or nsp_logits.shape[:-1] != nsp_labels.shape:
+        raise ValueError(f"bert_pretraining_loss(): logits {tuple(mlm_logits.shape)} and "
+                         f"{tuple(nsp_logits.shape)} do not match labels "
+                         f"{tuple(mlm_labels.shape)} and {tuple(nsp_labels.shape)}; expected "
+                         "(n, vocab_size) with (n,) and (batch, 2) with (batch,)")
+    if mlm_labels.numel():
+        mlm_loss = F.cross_entropy(mlm_logits, mlm_labels)
+    else:
+        mlm_loss = mlm_logits.sum() * 0.0  # keeps the graph; nothing to predict
+    nsp_loss = F.cross_entropy(nsp_logits, nsp_labels)
+    return mlm_loss + nsp_loss, mlm_loss, nsp_loss
 
 
 # Hugging Face BertModel names -> BERTEncoder names (regular expression, replacement).
