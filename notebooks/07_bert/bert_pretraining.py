@@ -442,7 +442,7 @@ ax2.axhline(0.5, color="gray", linestyle="--", label="chance")
 ax2.set(xlabel="step", ylabel="next-sentence accuracy", ylim=(0.3, 0.7))
 ax2.legend()
 for ax in (ax1, ax2):
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
 plt.tight_layout()
 plt.show()
 
