@@ -1,0 +1,585 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fine-tuning BERT: sentences and tokens
+#
+# A pretrained encoder is only useful once it does a job you care about. In this lesson you
+# put a small head on the pretrained BERT of [the first lesson](bert_model.ipynb) and teach it
+# to tell positive movie reviews from negative ones with only 1,000 labelled sentences. You
+# compare a frozen-feature probe and a fine-tuned top layer with the same architecture trained
+# from scratch, a small model from scratch and a bag of words, all on one split and one
+# budget, and you see why computing the frozen layers once makes fine-tuning cheap. At the
+# end you tag single tokens instead of whole sentences.
+
+# %%
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's helpers
+    print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/d2lite/d2lite"], check=True)
+import copy
+import time
+import torch
+import d2lite
+import matplotlib.pyplot as plt
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import pad_sequence
+from d2lite import models
+from d2lite.text import Vocab, truncate_pad
+
+# %% [markdown]
+# ## Fine-tuning: a pretrained body, a small new head
+#
+# Pretraining gave BERT one skill: turning a sentence into one vector per token that reflects
+# the context. Most language tasks can be phrased on top of those vectors with very little
+# extra machinery, which is why one pretrained model serves many tasks:
+#
+# - **A label per sentence** (sentiment, topic, spam): pool the token vectors into one
+#   sentence vector, for example the output at `[CLS]`, and put a linear layer on it.
+# - **A label per token** (part of speech, names of people and places): put the same linear
+#   layer on every token's vector. The last section of this lesson does this.
+# - **A span of the input** (reading comprehension, where the answer is a piece of the text):
+#   feed the question and the passage as a pair separated by `[SEP]`, score every passage
+#   token by its dot product with a learned "start" vector and with a learned "end" vector,
+#   and answer with the span between the best start and the best end.
+# - **Text out** (translation, summaries): BERT is only an encoder, so it needs a decoder on
+#   top, like the one of [the Transformer](../06_attention/transformer.ipynb).
+#
+# Training such a head, together with some or all of the pretrained layers, on the target
+# task is [fine-tuning](../../book/glossary.md#term-fine-tuning) (微调), the same idea as
+# [transfer learning](../04_cnn/transfer_learning.ipynb) with a pretrained CNN.
+#
+# Our checkpoint, all-MiniLM-L6-v2, has one gap: it was distilled from a larger model
+# ([Wang et al., 2020](../../book/references.md)) and then tuned to produce sentence
+# embeddings ([Reimers and Gurevych, 2019](../../book/references.md)), and it ships without the masked-language-model head that predicts
+# hidden words. So it cannot fill in blanks; word fill-in is shown in
+# [the pretraining lesson](bert_pretraining.ipynb) with its miniature BERT. What this
+# checkpoint was tuned for is the mean of its last layer's token vectors as a sentence vector,
+# so mean pooling is the natural first choice here; the probe below also tries `[CLS]`.
+#
+# The next cell loads the encoder (in eval mode) and its WordPiece tokenizer.
+
+# %%
+d2lite.seed_everything(0)
+device = d2lite.try_gpu()
+encoder, tokenizer = models.load_minilm_encoder(verbose=False)
+encoder.to(device)
+num_params = sum(p.numel() for p in encoder.parameters())
+print(f"{num_params / 1e6:.1f} M parameters, {len(encoder.blocks)} layers, "
+      f"{len(tokenizer):,} tokens, running on {device}")
+
+# %% [markdown]
+# ## A subset of sentence polarity
+#
+# The task is the one of [the GRU sentiment lesson](../05_rnn/sentiment_rnn.ipynb): 10,662
+# one-sentence movie reviews, half positive and half negative. We split them exactly as that
+# lesson does (80 % training, 10 % validation, 10 % test, stratified, seed 0), so our test
+# sentences are among its test sentences. Then, to fit this lesson's time on a CPU, we keep a
+# stratified subset: **1,000 training sentences, 500 validation sentences and 500 test
+# sentences**. Few labels is also the situation in which pretraining pays most.
+
+# %%
+seed = 0
+split = d2lite.data.train_val_split
+sentences, labels = d2lite.data.load_rt_polarity(verbose=False)
+ids = torch.arange(len(labels))
+(rest, y_rest), (test_ids, y_test) = split(ids, labels, 0.1, seed=0)
+(train_ids, y_train), (val_ids, y_val) = split(rest, y_rest, 1 / 9, seed=0)
+_, (train_ids, y_train) = split(train_ids, y_train, 1000 / len(train_ids), seed=seed)
+_, (val_ids, y_val) = split(val_ids, y_val, 500 / len(val_ids), seed=seed)
+_, (test_ids, y_test) = split(test_ids, y_test, 500 / len(test_ids), seed=seed)
+shares = [f"{y.float().mean():.2f}" for y in (y_train, y_val, y_test)]
+print(f"train {len(train_ids)}, validation {len(val_ids)}, test {len(test_ids)};",
+      "positive share", ", ".join(shares))
+
+# %% [markdown]
+# Every sentence becomes `[CLS]`, its WordPiece tokens and `[SEP]`. Attention costs grow with
+# length, so we cap the input at a **maximum length of 48 tokens**; the few longer sentences
+# lose their end (we keep the final `[SEP]`).
+
+# %%
+max_len = 48
+def wordpiece_ids(i):
+    row = tokenizer.encode(sentences[i])[0]
+    return row if len(row) <= max_len else row[:max_len - 1] + row[-1:]
+
+used = torch.cat([train_ids, val_ids, test_ids]).tolist()
+token_ids = {i: torch.tensor(wordpiece_ids(i)) for i in used}
+lengths = torch.tensor([len(token_ids[i]) for i in used])
+cut = sum(len(tokenizer.encode(sentences[i])[0]) > max_len for i in used) / len(used)
+print(f"{lengths.float().mean():.1f} tokens on average;",
+      f"{cut:.1%} of sentences were cut")
+
+# %% [markdown]
+# ## Batches of similar length
+#
+# A batch is padded to its longest sentence, and the padding is computed and then thrown away.
+# Sorting the sentences by length before cutting them into batches keeps the padding small.
+# `length_batches` does that for any per-sentence tensors (token indices now, hidden states
+# later) and returns `((X, valid_lens), y)` pairs, the form `d2lite.fit` expects for a model
+# called as `model(X, valid_lens)`. For training, `Shuffled` visits the batches in a new
+# order each epoch.
+
+# %%
+def length_batches(rows, y, per_sentence, batch_size):
+    order = sorted(range(len(rows)), key=lambda j: len(per_sentence[int(rows[j])]))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        chosen = order[start:start + batch_size]
+        items = [per_sentence[int(rows[j])] for j in chosen]
+        X = pad_sequence(items, batch_first=True)   # (batch, longest, ...), 0-padded
+        valid_lens = torch.tensor([len(item) for item in items])
+        batches.append(((X, valid_lens), y[chosen]))
+    return batches
+
+
+class Shuffled:
+    """Fixed batches, visited in a seeded random order that changes every epoch."""
+    def __init__(self, batches, seed):
+        self.batches, self.seed, self.epoch = batches, seed, 0
+    def __len__(self):
+        return len(self.batches)
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self), generator=generator)
+        return iter([self.batches[j] for j in order])
+
+
+# %% [markdown]
+# ## One pass through the frozen encoder
+#
+# Both pretrained methods below leave the lower layers exactly as they are. Then those layers
+# compute the same thing every epoch, so we compute it once: one pass over all 2,000
+# sentences, keeping each sentence's output of layer 5 (the input of the top layer, for
+# fine-tuning) and of layer 6 (for the probe), and the mean over tokens of every layer (for an
+# exercise). Only real tokens are kept, so no padding is stored.
+
+# %%
+def run_frozen(rows, batch_size=64):
+    layer5, layer6, layer_means = {}, {}, {}
+    batches = length_batches(rows, torch.zeros(len(rows)), token_ids, batch_size)
+    order = sorted(rows.tolist(), key=lambda i: len(token_ids[i]))  # as length_batches
+    with torch.no_grad():
+        for (X, valid_lens), _ in batches:
+            encoder(X.to(device), valid_lens=valid_lens.to(device))
+            states = [H.cpu() for H in encoder.hidden_states]  # 7 x (batch, steps, 384)
+            for b, n in enumerate(valid_lens.tolist()):
+                i = order.pop(0)
+                layer5[i], layer6[i] = states[5][b, :n], states[6][b, :n]
+                layer_means[i] = torch.stack([H[b, :n].mean(dim=0) for H in states])
+    return layer5, layer6, layer_means
+
+began = time.process_time()
+layer5, layer6, layer_means = run_frozen(torch.cat([train_ids, val_ids, test_ids]))
+print(f"{len(layer6):,} sentences through 6 layers in {time.process_time() - began:.1f}"
+      " s of CPU time")
+
+# %% [markdown]
+# ## (a) A linear probe on frozen features
+#
+# The cheapest use of the encoder is a [linear probe](../../book/glossary.md#term-linear-probe)
+# (线性探测): logistic regression on a fixed sentence vector. We try the two usual sentence
+# vectors, the last layer's output at `[CLS]` and the mean of its outputs over the real
+# tokens, each standardised with the training mean and standard deviation. The probe is
+# convex, so L-BFGS fits it on the whole training set, with an L2 penalty
+# $\lambda \lVert \mathbf{W} \rVert^2$ as in the
+# [sentiment lesson's baseline](../05_rnn/sentiment_rnn.ipynb).
+
+# %%
+def sentence_vectors(rows, pooling):
+    if pooling == "cls":
+        return torch.stack([layer6[i][0] for i in rows.tolist()])
+    return torch.stack([layer6[i].mean(dim=0) for i in rows.tolist()])  # (n, 384)
+
+def fit_probe(Z, y, lam, iters=100):
+    probe = nn.Linear(Z.shape[1], 2)
+    optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=iters,
+                                  line_search_fn="strong_wolfe")
+    def closure():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(probe(Z), y) + lam * probe.weight.pow(2).sum()
+        loss.backward()
+        return loss
+    optimizer.step(closure)
+    return probe
+
+def accuracy_of(scores, y):
+    return (scores.argmax(dim=1) == y).float().mean().item()
+
+# %% [markdown]
+# Two poolings times three penalties, six probes, judged on the validation split:
+
+# %%
+probe_val, probes = {}, {}
+for pooling in ("cls", "mean"):
+    Z_train = sentence_vectors(train_ids, pooling)
+    mu, sd = Z_train.mean(dim=0), Z_train.std(dim=0)
+    Z_val = (sentence_vectors(val_ids, pooling) - mu) / sd
+    for lam in (0.01, 0.1, 1.0):
+        probe = fit_probe((Z_train - mu) / sd, y_train, lam)
+        with torch.no_grad():
+            probe_val[pooling, lam] = accuracy_of(probe(Z_val), y_val)
+        probes[pooling, lam] = (probe, mu, sd)
+        print(f"{pooling:4s} lambda {lam:<4}: validation {probe_val[pooling, lam]:.3f}")
+best_probe = max(probe_val, key=probe_val.get)
+print("chosen:", best_probe)
+
+# %% [markdown]
+# Mean pooling beats `[CLS]` for every penalty, as expected for a checkpoint tuned for
+# mean-pooled embeddings (its `[CLS]` output was never trained for a task of its own), and a
+# fairly strong penalty helps: 1,000 sentences are few for 384 weights.
+
+# %%
+for lam in (0.01, 0.1, 1.0):
+    assert probe_val["mean", lam] > probe_val["cls", lam], f"lambda {lam}: [CLS] wins"
+assert probe_val[best_probe] > 0.70, f"probe validation {probe_val[best_probe]:.3f}"
+
+# %% [markdown]
+# ## (b) Fine-tuning the top layer
+#
+# A probe cannot change the features. Fine-tuning lets the top of the encoder adapt to the
+# task: here the last Transformer block is trained together with a new head (mean pooling,
+# dropout, a linear layer), while layers 1 to 5 stay frozen. That is where the pass above
+# pays off: the frozen layers' output for every sentence is already stored, so each training
+# step runs one block instead of six. Training only the top layer also keeps the number of
+# changed weights (printed below) modest next to 1,000 examples.
+#
+# The classifier takes any `body` that maps `(X, valid_lens)` to token vectors; for
+# fine-tuning the body is a copy of the pretrained top block, for the models from scratch
+# later it is a whole encoder.
+
+# %%
+class MeanPoolClassifier(nn.Module):
+    """body(X, valid_lens) -> (batch, steps, d); mean over real tokens -> 2 logits."""
+    def __init__(self, body, num_hiddens, dropout=0.1):
+        super().__init__()
+        self.body, self.dropout = body, nn.Dropout(dropout)
+        self.output = nn.Linear(num_hiddens, 2)
+    def forward(self, X, valid_lens):
+        H = self.body(X, valid_lens=valid_lens)                  # (batch, steps, d)
+        steps = torch.arange(H.shape[1], device=H.device)
+        mask = (steps[None, :] < valid_lens[:, None]).unsqueeze(2)  # (batch, steps, 1)
+        pooled = (H * mask).sum(dim=1) / valid_lens[:, None]     # (batch, d)
+        return self.output(self.dropout(pooled))
+
+
+class TopBlocks(nn.Module):
+    """Pretrained Transformer blocks applied to cached hidden states."""
+    def __init__(self, blocks):
+        super().__init__()
+        self.blocks = nn.ModuleList(copy.deepcopy(block) for block in blocks)
+    def forward(self, H, valid_lens):
+        for block in self.blocks:
+            H = block(H, valid_lens)
+        return H
+
+
+# %% [markdown]
+# AdamW with a small learning rate (2e-4) keeps the pretrained block close to where it
+# started; minibatches of 32 sentences. How long to train is chosen on the validation split:
+# up to 2 epochs, keeping the weights of the best epoch.
+
+# %%
+def train_classifier(net, train_data, val_data, epochs, lr):
+    stopper = d2lite.EarlyStopping("val_accuracy", patience=epochs, mode="max",
+                                   restore_best=True)
+    history = d2lite.fit(net, train_data, val_data=val_data, epochs=epochs,
+                         loss_fn=nn.CrossEntropyLoss(), metrics=d2lite.accuracy,
+                         optimizer=torch.optim.AdamW(net.parameters(), lr=lr),
+                         callbacks=[stopper], device=device, plot=False, verbose=False)
+    return net.eval(), history
+
+d2lite.seed_everything(seed)
+tuned = MeanPoolClassifier(TopBlocks(encoder.blocks[5:]), 384)
+trained = sum(p.numel() for p in tuned.parameters())
+began = time.process_time()
+tuned, tuned_history = train_classifier(
+    tuned, Shuffled(length_batches(train_ids, y_train, layer5, 32), seed),
+    length_batches(val_ids, y_val, layer5, 250), epochs=2, lr=2e-4)
+tuned_val = max(tuned_history["val_accuracy"])
+print("validation accuracy per epoch:",
+      [round(a, 3) for a in tuned_history["val_accuracy"]],
+      f"({trained / 1e6:.2f} M weights trained,",
+      f"{time.process_time() - began:.1f} s of CPU)")
+assert tuned_val > 0.70, f"fine-tuned validation accuracy {tuned_val:.3f}"
+
+# %% [markdown]
+# ## (c) The same architecture from scratch
+#
+# Is it the pretrained weights that help, or just the architecture? The control is the same
+# six-layer encoder with random weights, trained end to end. To give it the same budget as
+# (b), count the work: (b) ran one block over 1,000 sentences for 2 epochs; six blocks do the
+# same work in a third of an epoch, so the model from scratch gets 10 minibatches of 32
+# sentences.
+# (It also needs its own full pass to classify the test sentences, which (b) had for free.)
+
+# %%
+train_tokens = Shuffled(length_batches(train_ids, y_train, token_ids, 32), seed)
+d2lite.seed_everything(seed)
+same_arch = MeanPoolClassifier(
+    models.BERTEncoder(len(tokenizer), 384, 1536, num_heads=12, num_layers=6,
+                       dropout=0.1), 384)
+third_epoch = list(train_tokens)[:10]
+began = time.process_time()
+d2lite.fit(same_arch, third_epoch, loss_fn=nn.CrossEntropyLoss(), epochs=1,
+           optimizer=torch.optim.AdamW(same_arch.parameters(), lr=2e-4),
+           device=device, plot=False, verbose=False)
+same_arch.eval()
+print(f"{len(third_epoch)} minibatches in",
+      f"{time.process_time() - began:.1f} s of CPU time")
+
+# %% [markdown]
+# ## (d) A small model from scratch
+#
+# A six-layer model is far too big to learn from 1,000 sentences in that budget. A fairer
+# opponent is a model sized for the data: one Transformer block with 64 numbers per token,
+# 4 heads and an FFN of 128, over its own vocabulary of the WordPiece tokens that occur in the
+# training sentences (others become `[UNK]`). It is cheap, so it may train for up to 8 epochs,
+# the best epoch chosen on validation, with a learning rate of 3e-3.
+
+# %%
+seen = sorted({t for i in train_ids.tolist() for t in token_ids[i].tolist()})
+small_vocab = {t: j for j, t in enumerate(seen, start=2)}   # 0: [PAD], 1: [UNK]
+small_ids = {i: torch.tensor([small_vocab.get(t, 1) for t in token_ids[i].tolist()])
+             for i in used}
+d2lite.seed_everything(seed)
+small = MeanPoolClassifier(
+    models.BERTEncoder(len(seen) + 2, 64, 128, num_heads=4, num_layers=1, dropout=0.1,
+                       max_len=max_len), 64)
+small, small_history = train_classifier(
+    small, Shuffled(length_batches(train_ids, y_train, small_ids, 32), seed),
+    length_batches(val_ids, y_val, small_ids, 250), epochs=8, lr=3e-3)
+small_val = max(small_history["val_accuracy"])
+print(f"{len(seen):,} token types; validation accuracy per epoch:",
+      [round(a, 3) for a in small_history["val_accuracy"]])
+
+# %% [markdown]
+# ## (e) The bag of words
+#
+# The baseline of [the sentiment lesson](../05_rnn/sentiment_rnn.ipynb), refitted on our
+# 1,000 training sentences: logistic regression on which words occur (the sentences' own
+# words, split at spaces; the vocabulary from the training split, words seen twice or more),
+# fitted by L-BFGS with its penalty $\lambda$ chosen on validation.
+
+# %%
+words = {i: sentences[i].split() for i in used}
+vocab = Vocab([words[i] for i in train_ids.tolist()], min_freq=2,
+              reserved_tokens=["<pad>"])
+def bag(rows):
+    """(n, len(vocab)) 0/1 rows marking the words of each sentence."""
+    X = torch.zeros(len(rows), len(vocab))
+    for r, i in enumerate(rows.tolist()):
+        X[r, vocab[words[i]]] = 1.0
+    return X
+
+X_train_bow, X_val_bow = bag(train_ids), bag(val_ids)
+bow_val, bows = {}, {}
+for lam in (1e-4, 1e-3, 1e-2):
+    bows[lam] = fit_probe(X_train_bow, y_train, lam)
+    with torch.no_grad():
+        bow_val[lam] = accuracy_of(bows[lam](X_val_bow), y_val)
+    print(f"lambda {lam:g}: validation {bow_val[lam]:.3f}")
+best_bow = max(bow_val, key=bow_val.get)
+
+# %% [markdown]
+# Here the bag is built as an explicit 0/1 matrix (a few thousand columns is small) and the
+# same `fit_probe` fits it: logistic regression is a linear probe on word-presence features.
+
+# %% [markdown]
+# ## The test split, once
+#
+# Every choice is made. Each of the five models now classifies the 500 test sentences, once.
+# The probe and the fine-tuned block read the stored encoder outputs; the two models from
+# scratch run on the token indices.
+
+# %%
+def test_accuracy(net, per_sentence):
+    net.to(device).eval()
+    correct = 0
+    with torch.no_grad():
+        for (X, valid_lens), y in length_batches(test_ids, y_test, per_sentence, 250):
+            scores = net(X.to(device), valid_lens.to(device)).cpu()
+            correct += (scores.argmax(dim=1) == y).sum().item()
+    return correct / len(test_ids)
+
+probe, mu, sd = probes[best_probe]
+with torch.no_grad():
+    Z_test = (sentence_vectors(test_ids, best_probe[0]) - mu) / sd
+    test = {"linear probe": accuracy_of(probe(Z_test), y_test),
+            "fine-tuned top layer": test_accuracy(tuned, layer5),
+            "same model, from scratch": test_accuracy(same_arch, token_ids),
+            "small model, from scratch": test_accuracy(small, small_ids),
+            "bag of words": accuracy_of(bows[best_bow](bag(test_ids)), y_test)}
+for name, acc in test.items():
+    print(f"{name:26s} {acc:.3f}")
+
+# %% [markdown]
+# [Figure 1](#fig-bert_finetuning-test) shows the result.
+
+# %% mystnb={"figure": {"caption": "Test accuracy of the five models on the same 500 test sentences, each trained on the same 1,000 labelled sentences. The dashed line is chance.", "name": "fig-bert_finetuning-test"}}
+fig, ax = plt.subplots(figsize=(6, 3))
+colors = ["tab:blue", "tab:blue", "tab:gray", "tab:gray", "tab:orange"]
+ax.barh(list(test)[::-1], list(test.values())[::-1], color=colors[::-1])
+ax.axvline(0.5, color="black", linestyle="--", linewidth=1)
+ax.set_xlim(0.4, 0.85)
+ax.set_xlabel("test accuracy")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Both pretrained models beat every model trained from scratch and the bag of words, by at
+# least 5 points, the check below. We also ran this lesson with `seed = 1` and `seed = 2`,
+# which draw other subsets and initialisations: the margin between the weaker pretrained
+# model and the best of the rest was 9.8, 12.2 and 9.0 points with seeds 0, 1 and 2, the
+# probe scored 72.4, 76.4 and 77.0 % and the fine-tuned block 72.4, 74.2 and 75.8 %. The
+# six-layer model from
+# scratch is at chance: 10 steps move 22 M random weights nowhere. The small model and the
+# bag of words learn something, but from 1,000 sentences each word is seen only a few times,
+# while the pretrained encoder brings what it learned from far more text than we could label.
+# The fine-tuned block is level with the probe or a little behind it: with this few labels,
+# and an encoder already tuned for sentence vectors, adapting the top layer buys little.
+# For scale, [the GRU lesson](../05_rnn/sentiment_rnn.ipynb) reports 72.8 % for the bag of
+# words and about 75 to 76 % for its GRU on the full test split, after training on all 8,530
+# training sentences; the probe gets about as far with 1,000.
+
+# %%
+pretrained = min(test["linear probe"], test["fine-tuned top layer"])
+from_scratch = max(test["same model, from scratch"], test["small model, from scratch"],
+                   test["bag of words"])
+print(f"margin: {100 * (pretrained - from_scratch):.1f} points")
+assert test["linear probe"] >= 0.69, f"probe test accuracy {test['linear probe']:.3f}"
+assert test["fine-tuned top layer"] >= 0.69, \
+    f"fine-tuned {test['fine-tuned top layer']:.3f}"
+assert pretrained - from_scratch >= 0.05, \
+    f"the margin is only {pretrained - from_scratch:.3f}"
+assert test["same model, from scratch"] < 0.6, \
+    "the big model from scratch learned something"
+
+# %% [markdown]
+# ## One label per token: tagging
+#
+# For **[sequence tagging](../../book/glossary.md#term-sequence-tagging)** (序列标注), one
+# label per token, nothing about the encoder changes: the head is applied to every token's
+# vector instead of to their mean, and the loss is averaged over tokens. Real tagging
+# tasks (part of speech, named entities) need labelled corpora that this book does not ship,
+# so here is a toy whose labels we can make up: mark every token that is a personal or
+# possessive pronoun (a fixed list). The frozen encoder's last-layer vectors, stored above,
+# are the features; one linear layer, applied to each token, is the tagger. It trains on the
+# tokens of the 1,000 training sentences and is tested on those of the 500 validation
+# sentences, which it never saw.
+
+# %%
+pronouns = set("i me my mine you your yours he him his she her hers it its "
+               "we us our ours they them their theirs".split())
+def token_data(rows):
+    X = torch.cat([layer6[i][1:-1] for i in rows.tolist()])       # no [CLS], [SEP]
+    pieces = [tokenizer.idx_to_token[t]
+              for i in rows.tolist() for t in token_ids[i][1:-1]]
+    return X, torch.tensor([int(p in pronouns) for p in pieces])
+
+X_tok, y_tok = token_data(train_ids)
+X_tok_val, y_tok_val = token_data(val_ids)
+mu_tok, sd_tok = X_tok.mean(dim=0), X_tok.std(dim=0)
+tagger = fit_probe((X_tok - mu_tok) / sd_tok, y_tok, lam=1e-4)
+with torch.no_grad():
+    predicted = tagger((X_tok_val - mu_tok) / sd_tok).argmax(dim=1)  # a tag per token
+tag_acc = (predicted == y_tok_val).float().mean().item()
+recall = predicted[y_tok_val == 1].float().mean().item()
+precision = y_tok_val[predicted == 1].float().mean().item()
+print(f"{len(y_tok):,} training tokens, {y_tok.float().mean():.1%} pronouns; held-out "
+      f"accuracy {tag_acc:.4f} (always 'no': {1 - y_tok_val.float().mean():.4f})")
+print(f"pronouns found {recall:.1%}; tokens tagged that are pronouns {precision:.1%}")
+
+# %% [markdown]
+# With a rare class, accuracy flatters: answering "no" everywhere is already right for about
+# 96 % of the tokens. So the check also asks for the two numbers that matter for a rare tag:
+# most held-out pronouns are found (recall), and most tokens tagged as pronouns are pronouns
+# (precision). The small penalty was fixed, not tuned; the validation sentences only test.
+
+# %%
+always_no = 1 - y_tok_val.float().mean().item()
+assert tag_acc > always_no + 0.02, f"tagging accuracy {tag_acc:.4f} vs {always_no:.4f}"
+assert recall > 0.85 and precision > 0.85, \
+    f"recall {recall:.3f}, precision {precision:.3f}"
+
+# %% [markdown]
+# ## Summary
+#
+# - Fine-tuning puts a small task head on a pretrained encoder: a linear layer on a pooled
+#   sentence vector for a label per sentence, on every token vector for a label per token, two
+#   learned vectors scoring start and end positions for an answer span.
+# - With the lower layers frozen, compute their outputs once and train only the top on the
+#   stored states: each step then costs one block instead of six.
+# - With 1,000 labelled review sentences, a linear probe on the mean-pooled output of
+#   all-MiniLM-L6-v2 and a fine-tuned top block both beat a bag of words, a small Transformer
+#   from scratch and the same six-layer model from scratch by at least 5 points; the big model
+#   from scratch stays at chance on the same budget.
+# - For this checkpoint mean pooling beats `[CLS]`, and fine-tuning one block is level with
+#   the probe; it has no masked-LM head, so word fill-in needs the model of
+#   [the pretraining lesson](bert_pretraining.ipynb).
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. The probe used the last layer. Fit a probe on the mean-pooled output of every layer, from
+#    the input embedding (layer 0) to layer 6, with the same penalty, and compare them on the
+#    validation split. Is the last layer the best one for sentiment?
+
+# %% tags=["hide-cell"]
+lam = best_probe[1]
+layer_val = []
+for layer in range(7):
+    Z_train = torch.stack([layer_means[i][layer] for i in train_ids.tolist()])
+    Z_val = torch.stack([layer_means[i][layer] for i in val_ids.tolist()])
+    mu_l, sd_l = Z_train.mean(dim=0), Z_train.std(dim=0)
+    probe_l = fit_probe((Z_train - mu_l) / sd_l, y_train, lam)
+    with torch.no_grad():
+        layer_val.append(accuracy_of(probe_l((Z_val - mu_l) / sd_l), y_val))
+print("validation accuracy by layer:", [f"{a:.3f}" for a in layer_val])
+# A solution: not the last one. With seeds 0-2 the best was layer 5, 3 and 5: the
+# last layer was tuned for sentence similarity; some sentiment cues fade on the way.
+assert max(layer_val[:6]) > layer_val[6], "the last layer is the best one"
+
+# %% [markdown]
+# 2. How much does pretraining help as the number of labels changes? Fit the probe and the bag
+#    of words on the first 125, 250, 500 and 1,000 training sentences and compare them on the
+#    validation split. Does the gap grow or shrink with more labels?
+
+# %% tags=["hide-cell"]
+Z_all = sentence_vectors(train_ids, "mean")
+gaps = {}
+for n in (125, 250, 500, 1000):
+    mu_n, sd_n = Z_all[:n].mean(dim=0), Z_all[:n].std(dim=0)
+    p = fit_probe((Z_all[:n] - mu_n) / sd_n, y_train[:n], best_probe[1])
+    b = fit_probe(X_train_bow[:n], y_train[:n], best_bow)
+    with torch.no_grad():
+        Z_val_n = (sentence_vectors(val_ids, "mean") - mu_n) / sd_n
+        probe_acc = accuracy_of(p(Z_val_n), y_val)
+        bow_acc = accuracy_of(b(X_val_bow), y_val)
+    gaps[n] = probe_acc - bow_acc
+    print(f"{n:5d} sentences: probe {probe_acc:.3f}, bag of words {bow_acc:.3f}")
+# A solution: the probe leads by about 10 points at every size (seeds 0-2: 9.6 to 15.2).
+assert all(gap > 0.05 for gap in gaps.values()), f"gaps {gaps}"
+
+# %% [markdown]
+# 3. Fine-tune the top two blocks instead of one: store layer 4's output in `run_frozen` and
+#    pass `encoder.blocks[4:]` to `TopBlocks`. Is the validation accuracy worth twice the
+#    training time? (With seeds 0 to 2 this lesson's margins held; check a seed of your own
+#    by changing `seed` at the top.)
+#
+# 4. Give the six-layer model from scratch 10 full epochs instead of a third of one. Does it catch
+#    up with the small model, and how long does it take on your machine?
