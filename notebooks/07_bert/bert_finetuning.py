@@ -16,7 +16,7 @@
 #
 # A pretrained encoder is only useful once it does a job you care about. In this lesson you
 # put a small head on the pretrained BERT of [the first lesson](bert_model.ipynb) and teach it
-# to tell positive movie reviews from negative ones with only 1,000 labelled sentences. You
+# to tell positive movie reviews from negative ones with only 600 labelled sentences. You
 # compare a frozen-feature probe and a fine-tuned top layer with the same architecture trained
 # from scratch, a small model from scratch and a bag of words, all on one split and one
 # budget, and you see why computing the frozen layers once makes fine-tuning cheap. At the
@@ -87,7 +87,7 @@ print(f"{num_params / 1e6:.1f} M parameters, {len(encoder.blocks)} layers, "
 # one-sentence movie reviews, half positive and half negative. We split them exactly as that
 # lesson does (80 % training, 10 % validation, 10 % test, stratified, seed 0), so our test
 # sentences are among its test sentences. Then, to fit this lesson's time on a CPU, we keep a
-# stratified subset: **1,000 training sentences, 500 validation sentences and 500 test
+# stratified subset: **600 training sentences, 400 validation sentences and 400 test
 # sentences**. Few labels is also the situation in which pretraining pays most.
 
 # %%
@@ -97,9 +97,9 @@ sentences, labels = d2lite.data.load_rt_polarity(verbose=False)
 ids = torch.arange(len(labels))
 (rest, y_rest), (test_ids, y_test) = split(ids, labels, 0.1, seed=0)
 (train_ids, y_train), (val_ids, y_val) = split(rest, y_rest, 1 / 9, seed=0)
-_, (train_ids, y_train) = split(train_ids, y_train, 1000 / len(train_ids), seed=seed)
-_, (val_ids, y_val) = split(val_ids, y_val, 500 / len(val_ids), seed=seed)
-_, (test_ids, y_test) = split(test_ids, y_test, 500 / len(test_ids), seed=seed)
+_, (train_ids, y_train) = split(train_ids, y_train, 600 / len(train_ids), seed=seed)
+_, (val_ids, y_val) = split(val_ids, y_val, 400 / len(val_ids), seed=seed)
+_, (test_ids, y_test) = split(test_ids, y_test, 400 / len(test_ids), seed=seed)
 shares = [f"{y.float().mean():.2f}" for y in (y_train, y_val, y_test)]
 print(f"train {len(train_ids)}, validation {len(val_ids)}, test {len(test_ids)};",
       "positive share", ", ".join(shares))
@@ -229,7 +229,7 @@ for pooling in ("cls", "mean"):
     Z_train = sentence_vectors(train_ids, pooling)
     mu, sd = Z_train.mean(dim=0), Z_train.std(dim=0)
     Z_val = (sentence_vectors(val_ids, pooling) - mu) / sd
-    for lam in (0.01, 0.1, 1.0):
+    for lam in (0.1, 1.0, 10.0):
         probe = fit_probe((Z_train - mu) / sd, y_train, lam)
         with torch.no_grad():
             probe_val[pooling, lam] = accuracy_of(probe(Z_val), y_val)
@@ -239,13 +239,16 @@ best_probe = max(probe_val, key=probe_val.get)
 print("chosen:", best_probe)
 
 # %% [markdown]
-# Mean pooling beats `[CLS]` for every penalty, as expected for a checkpoint tuned for
-# mean-pooled embeddings (its `[CLS]` output was never trained for a task of its own), and a
-# fairly strong penalty helps: 1,000 sentences are few for 384 weights.
+# The best mean-pooled probe beats the best `[CLS]` probe by several points (the check below
+# asks for more than 2), as expected for a checkpoint tuned for mean-pooled embeddings (its
+# `[CLS]` output was never trained for a task of its own). Strong penalties help: 600
+# sentences are few for 384 weights. Between $\lambda = 1$ and $10$ the validation accuracy
+# hardly changes, so which of the two wins is down to noise.
 
 # %%
-for lam in (0.01, 0.1, 1.0):
-    assert probe_val["mean", lam] > probe_val["cls", lam], f"lambda {lam}: [CLS] wins"
+best_of = {pooling: max(v for (q, _), v in probe_val.items() if q == pooling)
+           for pooling in ("cls", "mean")}
+assert best_of["mean"] > best_of["cls"] + 0.02, f"best validation accuracies {best_of}"
 assert probe_val[best_probe] > 0.70, f"probe validation {probe_val[best_probe]:.3f}"
 
 # %% [markdown]
@@ -256,7 +259,7 @@ assert probe_val[best_probe] > 0.70, f"probe validation {probe_val[best_probe]:.
 # dropout, a linear layer), while layers 1 to 5 stay frozen. That is where the pass above
 # pays off: the frozen layers' output for every sentence is already stored, so each training
 # step runs one block instead of six. Training only the top layer also keeps the number of
-# changed weights (printed below) modest next to 1,000 examples.
+# changed weights (printed below) modest next to 600 examples.
 #
 # The classifier takes any `body` that maps `(X, valid_lens)` to token vectors; for
 # fine-tuning the body is a copy of the pretrained top block, for the models from scratch
@@ -315,16 +318,16 @@ print("validation accuracy per epoch:",
       [round(a, 3) for a in tuned_history["val_accuracy"]],
       f"({trained / 1e6:.2f} M weights trained,",
       f"{time.process_time() - began:.1f} s of CPU)")
-assert tuned_val > 0.70, f"fine-tuned validation accuracy {tuned_val:.3f}"
+assert tuned_val > 0.65, f"fine-tuned validation accuracy {tuned_val:.3f}"
 
 # %% [markdown]
 # ## (c) The same architecture from scratch
 #
 # Is it the pretrained weights that help, or just the architecture? The control is the same
 # six-layer encoder with random weights, trained end to end. To give it the same budget as
-# (b), count the work: (b) ran one block over 1,000 sentences for 2 epochs; six blocks do the
-# same work in a third of an epoch, so the model from scratch gets 10 minibatches of 32
-# sentences.
+# (b), count the work: (b) ran one block over 600 sentences for 2 epochs; six blocks do the
+# same work in a third of an epoch, so the model from scratch gets a third of its 19
+# minibatches of 32 sentences: 6.
 # (It also needs its own full pass to classify the test sentences, which (b) had for free.)
 
 # %%
@@ -333,7 +336,7 @@ d2lite.seed_everything(seed)
 same_arch = MeanPoolClassifier(
     models.BERTEncoder(len(tokenizer), 384, 1536, num_heads=12, num_layers=6,
                        dropout=0.1), 384)
-third_epoch = list(train_tokens)[:10]
+third_epoch = list(train_tokens)[:round(2 * len(train_tokens) / 6)]  # (b)'s work
 began = time.process_time()
 d2lite.fit(same_arch, third_epoch, loss_fn=nn.CrossEntropyLoss(), epochs=1,
            optimizer=torch.optim.AdamW(same_arch.parameters(), lr=2e-4),
@@ -345,7 +348,7 @@ print(f"{len(third_epoch)} minibatches in",
 # %% [markdown]
 # ## (d) A small model from scratch
 #
-# A six-layer model is far too big to learn from 1,000 sentences in that budget. A fairer
+# A six-layer model is far too big to learn from 600 sentences in that budget. A fairer
 # opponent is a model sized for the data: one Transformer block with 64 numbers per token,
 # 4 heads and an FFN of 128, over its own vocabulary of the WordPiece tokens that occur in the
 # training sentences (others become `[UNK]`). It is cheap, so it may train for up to 8 epochs,
@@ -371,7 +374,7 @@ print(f"{len(seen):,} token types; validation accuracy per epoch:",
 # ## (e) The bag of words
 #
 # The baseline of [the sentiment lesson](../05_rnn/sentiment_rnn.ipynb), refitted on our
-# 1,000 training sentences: logistic regression on which words occur (the sentences' own
+# 600 training sentences: logistic regression on which words occur (the sentences' own
 # words, split at spaces; the vocabulary from the training split, words seen twice or more),
 # fitted by L-BFGS with its penalty $\lambda$ chosen on validation.
 
@@ -402,7 +405,7 @@ best_bow = max(bow_val, key=bow_val.get)
 # %% [markdown]
 # ## The test split, once
 #
-# Every choice is made. Each of the five models now classifies the 500 test sentences, once.
+# Every choice is made. Each of the five models now classifies the 400 test sentences, once.
 # The probe and the fine-tuned block read the stored encoder outputs; the two models from
 # scratch run on the token indices.
 
@@ -430,7 +433,7 @@ for name, acc in test.items():
 # %% [markdown]
 # [Figure 1](#fig-bert_finetuning-test) shows the result.
 
-# %% mystnb={"figure": {"caption": "Test accuracy of the five models on the same 500 test sentences, each trained on the same 1,000 labelled sentences. The dashed line is chance.", "name": "fig-bert_finetuning-test"}}
+# %% mystnb={"figure": {"caption": "Test accuracy of the five models on the same 400 test sentences, each trained on the same 600 labelled sentences. The dashed line is chance.", "name": "fig-bert_finetuning-test"}}
 fig, ax = plt.subplots(figsize=(6, 3))
 colors = ["tab:blue", "tab:blue", "tab:gray", "tab:gray", "tab:orange"]
 ax.barh(list(test)[::-1], list(test.values())[::-1], color=colors[::-1])
@@ -444,17 +447,16 @@ plt.show()
 # Both pretrained models beat every model trained from scratch and the bag of words, by at
 # least 5 points, the check below. We also ran this lesson with `seed = 1` and `seed = 2`,
 # which draw other subsets and initialisations: the margin between the weaker pretrained
-# model and the best of the rest was 9.8, 12.2 and 9.0 points with seeds 0, 1 and 2, the
-# probe scored 72.4, 76.4 and 77.0 % and the fine-tuned block 72.4, 74.2 and 75.8 %. The
-# six-layer model from
-# scratch is at chance: 10 steps move 22 M random weights nowhere. The small model and the
-# bag of words learn something, but from 1,000 sentences each word is seen only a few times,
-# while the pretrained encoder brings what it learned from far more text than we could label.
-# The fine-tuned block is level with the probe or a little behind it: with this few labels,
-# and an encoder already tuned for sentence vectors, adapting the top layer buys little.
-# For scale, [the GRU lesson](../05_rnn/sentiment_rnn.ipynb) reports 72.8 % for the bag of
-# words and about 75 to 76 % for its GRU on the full test split, after training on all 8,530
-# training sentences; the probe gets about as far with 1,000.
+# model and the best of the rest was 15.3, 14.2 and 6.5 points with seeds 0, 1 and 2, the
+# probe scored 73.3, 75.0 and 73.5 % and the fine-tuned block 73.3, 74.3 and 71.5 %. The
+# six-layer model from scratch is at chance: 6 steps move 22 M random weights nowhere. The
+# small model and the bag of words learn something, but from 600 sentences each word is seen
+# only a few times, while the pretrained encoder brings what it learned from far more text
+# than we could label. The fine-tuned block is level with the probe or a little behind it:
+# with this few labels, and an encoder already tuned for sentence vectors, adapting the top
+# layer buys little. For scale, [the GRU lesson](../05_rnn/sentiment_rnn.ipynb) reports
+# 72.8 % for the bag of words and about 75 to 76 % for its GRU on the full test split, after
+# training on all 8,530 training sentences; the probe comes close to that with 600.
 
 # %%
 pretrained = min(test["linear probe"], test["fine-tuned top layer"])
@@ -479,7 +481,7 @@ assert test["same model, from scratch"] < 0.6, \
 # so here is a toy whose labels we can make up: mark every token that is a personal or
 # possessive pronoun (a fixed list). The frozen encoder's last-layer vectors, stored above,
 # are the features; one linear layer, applied to each token, is the tagger. It trains on the
-# tokens of the 1,000 training sentences and is tested on those of the 500 validation
+# tokens of the 600 training sentences and is tested on those of the 400 validation
 # sentences, which it never saw.
 
 # %%
@@ -524,7 +526,7 @@ assert recall > 0.85 and precision > 0.85, \
 #   learned vectors scoring start and end positions for an answer span.
 # - With the lower layers frozen, compute their outputs once and train only the top on the
 #   stored states: each step then costs one block instead of six.
-# - With 1,000 labelled review sentences, a linear probe on the mean-pooled output of
+# - With 600 labelled review sentences, a linear probe on the mean-pooled output of
 #   all-MiniLM-L6-v2 and a fine-tuned top block both beat a bag of words, a small Transformer
 #   from scratch and the same six-layer model from scratch by at least 5 points; the big model
 #   from scratch stays at chance on the same budget.
@@ -556,23 +558,27 @@ assert max(layer_val[:6]) > layer_val[6], "the last layer is the best one"
 
 # %% [markdown]
 # 2. How much does pretraining help as the number of labels changes? Fit the probe and the bag
-#    of words on the first 125, 250, 500 and 1,000 training sentences and compare them on the
-#    validation split. Does the gap grow or shrink with more labels?
+#    of words on the first 75, 150, 300 and 600 training sentences, each with its penalty
+#    chosen on the validation split from the same three values as above, and compare their
+#    validation accuracies. Does the gap grow or shrink with more labels?
 
 # %% tags=["hide-cell"]
 Z_all = sentence_vectors(train_ids, "mean")
-gaps = {}
-for n in (125, 250, 500, 1000):
-    mu_n, sd_n = Z_all[:n].mean(dim=0), Z_all[:n].std(dim=0)
-    p = fit_probe((Z_all[:n] - mu_n) / sd_n, y_train[:n], best_probe[1])
-    b = fit_probe(X_train_bow[:n], y_train[:n], best_bow)
+Z_val_all = sentence_vectors(val_ids, "mean")
+def best_fit(Z, y, Z_val, lams):
+    """The best validation accuracy over the penalties `lams`."""
     with torch.no_grad():
-        Z_val_n = (sentence_vectors(val_ids, "mean") - mu_n) / sd_n
-        probe_acc = accuracy_of(p(Z_val_n), y_val)
-        bow_acc = accuracy_of(b(X_val_bow), y_val)
+        return max(accuracy_of(fit_probe(Z, y, lam)(Z_val), y_val) for lam in lams)
+
+gaps = {}
+for n in (75, 150, 300, 600):
+    mu_n, sd_n = Z_all[:n].mean(dim=0), Z_all[:n].std(dim=0)
+    probe_acc = best_fit((Z_all[:n] - mu_n) / sd_n, y_train[:n],
+                         (Z_val_all - mu_n) / sd_n, (0.1, 1.0, 10.0))
+    bow_acc = best_fit(X_train_bow[:n], y_train[:n], X_val_bow, (1e-4, 1e-3, 1e-2))
     gaps[n] = probe_acc - bow_acc
     print(f"{n:5d} sentences: probe {probe_acc:.3f}, bag of words {bow_acc:.3f}")
-# A solution: the probe leads by about 10 points at every size (seeds 0-2: 9.6 to 15.2).
+# A solution: the probe leads by about 10 points at every size (seeds 0-2: 7.1 to 13.3).
 assert all(gap > 0.05 for gap in gaps.values()), f"gaps {gaps}"
 
 # %% [markdown]

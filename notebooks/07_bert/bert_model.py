@@ -67,8 +67,8 @@ from d2lite.text import WordPiece
 # for the missing patch, or shuffle its tiles and ask for their order. With text you can
 # hide a word and ask which word it was, or glue two sentences together and ask whether the
 # second really followed the first. These are BERT's two pretraining tasks, masked language
-# modelling and next-sentence prediction; the next lesson builds them. Because the text can
-# be any text, the training set can be billions of words.
+# modelling and next-sentence prediction; [the next lesson](bert_pretraining.ipynb) builds
+# them. Because the text can be any text, the training set can be billions of words.
 #
 # Here you skip the expensive part. The data mirror holds the weights of all-MiniLM-L6-v2, a
 # small BERT (6 layers, 384 numbers per token, 12 heads) that was distilled from a larger one
