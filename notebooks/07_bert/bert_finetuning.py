@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pad_sequence
 from d2lite import models
-from d2lite.text import Vocab, truncate_pad
+from d2lite.text import Vocab
 
 # %% [markdown]
 # ## Fine-tuning: a pretrained body, a small new head
@@ -63,9 +63,10 @@ from d2lite.text import Vocab, truncate_pad
 #
 # Our checkpoint, all-MiniLM-L6-v2, has one gap: it was distilled from a larger model
 # ([Wang et al., 2020](../../book/references.md)) and then tuned to produce sentence
-# embeddings ([Reimers and Gurevych, 2019](../../book/references.md)), and it ships without the masked-language-model head that predicts
-# hidden words. So it cannot fill in blanks; word fill-in is shown in
-# [the pretraining lesson](bert_pretraining.ipynb) with its miniature BERT. What this
+# embeddings ([Reimers and Gurevych, 2019](../../book/references.md)), and it ships
+# without the masked-language-model head that predicts hidden words. So it cannot fill in
+# blanks; word fill-in is shown in [the pretraining lesson](bert_pretraining.ipynb) with its
+# miniature BERT. What this
 # checkpoint was tuned for is the mean of its last layer's token vectors as a sentence vector,
 # so mean pooling is the natural first choice here; the probe below also tries `[CLS]`.
 #
