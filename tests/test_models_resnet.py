@@ -48,11 +48,14 @@ def test_resnet_shapes_parameter_count_and_stages():
     assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     assert sum(p.numel() for p in net.parameters()) == 77_658
     assert net.stages(net.stem(torch.randn(2, 1, 28, 28))).shape == (2, 64, 7, 7)
-    pooled = ResNet(channels=(8, 16), blocks_per_stage=2, num_classes=5, in_channels=3,
-                    stem_pool=True)
-    assert pooled(torch.randn(2, 3, 28, 28)).shape == (2, 5)
-    assert len(pooled.stages) == 4
-    assert pooled.stages(pooled.stem(torch.randn(2, 3, 28, 28))).shape == (2, 16, 7, 7)
+    strided = ResNet(channels=(8, 16), blocks_per_stage=2, num_classes=5, in_channels=3,
+                     stem_stride=2)
+    assert strided(torch.randn(2, 3, 28, 28)).shape == (2, 5)
+    assert len(strided.stages) == 4
+    assert strided.stem(torch.randn(2, 3, 28, 28)).shape == (2, 8, 14, 14)
+    assert strided.stages(strided.stem(torch.randn(2, 3, 28, 28))).shape == (2, 16, 7, 7)
+    plain = ResNet(channels=(8, 16), blocks_per_stage=2, num_classes=5, in_channels=3)
+    strided.load_state_dict(plain.state_dict())         # strict: same parameter names
 
 
 def test_resnet_batch_norm_differs_between_train_and_eval():
@@ -93,15 +96,15 @@ def test_densenet_shapes_channels_and_parameter_count():
     assert three.num_features == (((8 + 8) // 2 + 16) // 2) + 24
 
 
-def test_densenet_stem_pool_halves_the_size_and_keeps_the_parameters():
-    pooled = DenseNet((2, 2), growth_rate=16, stem_channels=16, stem_pool=True)
-    assert isinstance(pooled.stem[-1], nn.MaxPool2d)
+def test_densenet_stem_stride_halves_the_size_and_keeps_the_parameters():
+    strided = DenseNet((2, 2), growth_rate=16, stem_channels=16, stem_stride=2)
     X = torch.randn(2, 1, 28, 28)
-    assert pooled.blocks(pooled.stem(X)).shape == (2, 56, 7, 7)
-    assert pooled(X).shape == (2, 10)
-    assert sum(p.numel() for p in pooled.parameters()) == 18_562
+    assert strided.stem(X).shape == (2, 16, 14, 14)
+    assert strided.blocks(strided.stem(X)).shape == (2, 56, 7, 7)
+    assert strided(X).shape == (2, 10)
+    assert sum(p.numel() for p in strided.parameters()) == 18_562
     plain = DenseNet((2, 2), growth_rate=16, stem_channels=16)
-    pooled.load_state_dict(plain.state_dict())          # strict: same parameter names
+    strided.load_state_dict(plain.state_dict())         # strict: same parameter names
 
 
 def test_densenet_eval_is_deterministic_and_batch_independent():

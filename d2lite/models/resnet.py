@@ -61,8 +61,8 @@ class ResNet(nn.Module):
     """A small ResNet for 28 × 28 images: a 3 × 3 stem, stages of `Residual` blocks, global
     average pooling and a linear layer.
 
-    The stem is a 3 × 3 convolution to `channels[0]`, BN, ReLU, then 2 × 2 max-pooling when
-    `stem_pool`. Stage i has `blocks_per_stage` blocks with `channels[i]` output channels; every
+    The stem is a 3 × 3 convolution to `channels[0]` with stride `stem_stride`, BN and ReLU.
+    Stage i has `blocks_per_stage` blocks with `channels[i]` output channels; every
     stage after the first starts with a stride-2 block (1 × 1 shortcut) that halves h and w.
 
     Args:
@@ -70,11 +70,11 @@ class ResNet(nn.Module):
         blocks_per_stage: residual blocks per stage.
         num_classes: outputs (raw scores; use `nn.CrossEntropyLoss`).
         in_channels: channels of the input images.
-        stem_pool: halve the stem's output with 2 × 2 max-pooling (4 times less computation).
+        stem_stride: 2 halves h and w in the stem: everything after it costs 4 times less.
 
     Shape:
         X: `(batch, in_channels, h, w)` -> `(batch, num_classes)`, for any h, w large enough to
-        halve `len(channels) - 1` times (twice more with `stem_pool`).
+        halve `len(channels) - 1` times (once more with `stem_stride=2`).
 
     Example:
         >>> net = ResNet(channels=(16, 32, 64))
@@ -85,11 +85,11 @@ class ResNet(nn.Module):
     """
 
     def __init__(self, channels: Sequence[int] = (16, 32, 64), blocks_per_stage: int = 1,
-                 num_classes: int = 10, in_channels: int = 1, stem_pool: bool = False):
+                 num_classes: int = 10, in_channels: int = 1, stem_stride: int = 1):
         super().__init__()
-        stem = [nn.Conv2d(in_channels, channels[0], kernel_size=3, padding=1, bias=False),
-                nn.BatchNorm2d(channels[0]), nn.ReLU()]
-        self.stem = nn.Sequential(*stem, *([nn.MaxPool2d(2)] if stem_pool else []))
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels[0], kernel_size=3, padding=1,
+                                            stride=stem_stride, bias=False),
+                                  nn.BatchNorm2d(channels[0]), nn.ReLU())
         blocks, previous = [], channels[0]
         for i, c in enumerate(channels):
             for j in range(blocks_per_stage):
@@ -171,17 +171,17 @@ class DenseNet(nn.Module):
     Args:
         num_convs_in_blocks: conv blocks in each dense block.
         growth_rate: channels each conv block adds.
-        stem_channels: output channels of the stem (convolution, BN, ReLU).
+        stem_channels: output channels of the stem (3 × 3 convolution, BN, ReLU).
         num_classes: outputs (raw scores).
         in_channels: channels of the input images.
-        stem_pool: halve the stem's output with 2 × 2 max-pooling (4 times less computation).
+        stem_stride: 2 halves h and w in the stem: everything after it costs 4 times less.
 
     Attributes:
         num_features: channels after the last dense block (the linear layer's input).
 
     Shape:
         X: `(batch, in_channels, h, w)` -> `(batch, num_classes)`, for any h, w large enough to
-        halve `len(num_convs_in_blocks) - 1` times (once more with `stem_pool`).
+        halve `len(num_convs_in_blocks) - 1` times (once more with `stem_stride=2`).
 
     Example:
         >>> net = DenseNet((2, 2), growth_rate=16, stem_channels=16)
@@ -193,12 +193,11 @@ class DenseNet(nn.Module):
 
     def __init__(self, num_convs_in_blocks: Sequence[int] = (2, 2), growth_rate: int = 16,
                  stem_channels: int = 16, num_classes: int = 10, in_channels: int = 1,
-                 stem_pool: bool = False):
+                 stem_stride: int = 1):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, kernel_size=3, padding=1),
-            nn.BatchNorm2d(stem_channels), nn.ReLU(),
-            *([nn.MaxPool2d(2)] if stem_pool else []))
+            nn.Conv2d(in_channels, stem_channels, kernel_size=3, padding=1, stride=stem_stride),
+            nn.BatchNorm2d(stem_channels), nn.ReLU())
         blocks, channels = [], stem_channels
         for i, num_convs in enumerate(num_convs_in_blocks):
             block = DenseBlock(num_convs, channels, growth_rate)

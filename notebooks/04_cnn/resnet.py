@@ -18,7 +18,8 @@
 # this lesson you measure that puzzle on a small scale, see one reason for it (a stack of ReLU
 # layers has a hard time passing its input through unchanged), and build the fix that made
 # networks of a hundred layers trainable: the residual block, which adds its input back to its
-# output. You finish with a small ResNet that classifies Fashion-MNIST above 90 % on the test set.
+# output. You finish with a small ResNet that classifies Fashion-MNIST above 89 % on the test set,
+# trained in two epochs.
 
 # %%
 import importlib.util, subprocess, sys
@@ -319,15 +320,17 @@ print("d2lite.models.Residual gives the same outputs with the same weights")
 # ## A small ResNet
 #
 # A ResNet is a stem, stages of residual blocks, and a head. Here it is sized for 28 × 28 images
-# and a laptop CPU: the stem is a 3 × 3 convolution to 12 channels with BN and ReLU, then a 2 × 2
-# max-pool (which makes everything after it four times cheaper); three stages of one block each
+# and a laptop CPU: the stem is a 3 × 3 convolution to 12 channels with stride 2, then BN and
+# ReLU. The stride halves the height and width at once, which makes everything after the stem
+# four times cheaper; the original ResNet's stem does the same to 224 × 224 images, with a
+# stride-2 convolution followed by a stride-2 max-pool. Then come three stages of one block each
 # with 12, 24 and 48 channels, where the second and third start with a stride-2 block with a
 # 1 × 1 shortcut; and the head averages each channel over the map (global average pooling) and
 # reads the 48 numbers with a linear layer. It is `d2lite.models.ResNet`, built from the
 # `Residual` block above. Follow one batch through it:
 
 # %% tags=["nbval-check-output"]
-resnet = d2lite.models.ResNet(channels=(12, 24, 48), stem_pool=True)
+resnet = d2lite.models.ResNet(channels=(12, 24, 48), stem_stride=2)
 X = torch.zeros(2, 1, 28, 28)
 walk = []
 for name, part in [("stem", resnet.stem), *[(f"stage {i + 1}", block)
@@ -357,7 +360,7 @@ train_data = d2lite.data.batches(X_train, y_train, 256, seed=0, device=device)
 def train_resnet(data, epochs, max_lr, seed=0):
     """A fresh small ResNet trained with Adam + one-cycle; return it and its history."""
     d2lite.seed_everything(seed)
-    net = d2lite.models.ResNet(channels=(12, 24, 48), stem_pool=True)
+    net = d2lite.models.ResNet(channels=(12, 24, 48), stem_stride=2)
     net = net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=max_lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -370,40 +373,42 @@ def train_resnet(data, epochs, max_lr, seed=0):
 
 
 # %% [markdown]
-# The maximum learning rate is not searched here, since a search would cost more time than the
-# lesson has: [the CNN lesson](cnn_mnist.ipynb) chose 0.01 on its validation split for batches
-# of 128, and with twice the batch this lesson doubles it to 0.02, a common rule of thumb
-# (exercise 4 checks it on the validation split). The number of epochs is chosen on the
-# validation split below.
+# Two epochs are what a minute of this lesson's CPU allows, and the learning rate is not
+# searched here, since a search would cost more time than the lesson has. [The CNN
+# lesson](cnn_mnist.ipynb) chose 0.01 on its validation split for batches of 128 and four
+# epochs. This lesson's batches are twice as large and its schedule is half as long, and both
+# call for a larger peak rate: with twice the batch, a common rule of thumb doubles the rate,
+# and a short one-cycle schedule spends less time near its peak. So the peak here is 0.04.
+# Exercise 4 checks this choice on the validation split.
 
 # %%
-best_lr = 0.02
+best_lr = 0.04
 
 # %% [markdown]
-# Now three epochs on the full training split with this rate. The number of epochs is
-# judged on the validation curve: the accuracy still rises in the last epoch, as the learning
-# rate comes down, and ends above 90 %.
+# Now two epochs on the full training split with this rate. The validation curve tells
+# whether training has stopped too early: the accuracy still rises in the last epoch, as the
+# learning rate comes down, and ends above 89 %.
 
 # %%
 began = time.perf_counter()
-resnet, history = train_resnet(train_data, 3, best_lr)
+resnet, history = train_resnet(train_data, 2, best_lr)
 resnet_val = history["val_accuracy"]
 print("validation accuracy per epoch:", [round(a, 4) for a in resnet_val])
 print(f"training took {time.perf_counter() - began:.0f} s on {device}")
 assert resnet_val[-1] > resnet_val[-2], f"validation accuracy per epoch {resnet_val}"
-assert resnet_val[-1] >= 0.90, f"validation accuracy per epoch {resnet_val}"
+assert resnet_val[-1] >= 0.89, f"validation accuracy per epoch {resnet_val}"
 
 # %% [markdown]
 # ## The test split, once
 #
-# All choices are made. The lesson's check: the small ResNet classifies at least 90 % of the
+# All choices are made. The lesson's check: the small ResNet classifies at least 89 % of the
 # 10,000 test images correctly.
 
 # %%
 test_data = d2lite.data.batches(X_test, y_test, 1000, shuffle=False, device=device)
 test_acc = d2lite.evaluate(resnet, test_data, metrics=[d2lite.accuracy])["accuracy"]
 print(f"test accuracy {test_acc:.4f}")
-assert test_acc >= 0.90, f"ResNet test accuracy {test_acc:.4f} is below 90 %"
+assert test_acc >= 0.89, f"ResNet test accuracy {test_acc:.4f} is below 89 %"
 
 # %% [markdown]
 # ## Summary
@@ -417,8 +422,8 @@ assert test_acc >= 0.90, f"ResNet test accuracy {test_acc:.4f} is below 90 %"
 # - A residual block outputs $x + g(x)$: its layers learn only the change, and the identity is
 #   the default ($g = 0$). A 1 × 1 convolution on the shortcut handles a change of shape.
 # - A small ResNet (stem, three stages of one block, global average pooling, 43,942
-#   parameters) trained three epochs with Adam and a one-cycle schedule classifies more than 90 %
-#   of the Fashion-MNIST test images correctly.
+#   parameters, a stride-2 stem) trained two epochs with Adam and a one-cycle schedule
+#   classifies more than 89 % of the Fashion-MNIST test images correctly.
 #
 # ## Exercises
 #
@@ -458,9 +463,13 @@ assert leaky_error > 0.2 and exact_error < 1e-6, (leaky_error, exact_error)
 #    gap grow? Then add `nn.BatchNorm2d` after every convolution of the plain network: how much
 #    of the gap does batch normalization alone close?
 # 4. **The learning rate.** Choose the maximum learning rate on the validation split: train
-#    three epochs with 0.01, 0.02 and 0.04. Does the doubled rate, 0.02, win? Then repeat the
-#    search with one epoch on the first 12,000 training images: does the short search agree?
-# 5. **Wider or deeper.** Train `d2lite.models.ResNet(channels=(16, 32, 64), stem_pool=True)`
-#    and `d2lite.models.ResNet(channels=(12, 24, 48), blocks_per_stage=2, stem_pool=True)` the
-#    same way. How many parameters does each add, how much longer does an epoch take, and what
-#    does each buy on the validation split?
+#    two epochs with 0.01, 0.02 and 0.04. Does 0.04 win? Then repeat the search with one epoch
+#    on the first 12,000 training images: does the short search agree?
+# 5. **Longer, wider or deeper.** Train the same ResNet for three epochs: does it pass 90 % on
+#    the validation split? Then train `d2lite.models.ResNet(channels=(16, 32, 64),
+#    stem_stride=2)` and `d2lite.models.ResNet(channels=(12, 24, 48), blocks_per_stage=2,
+#    stem_stride=2)` for two epochs. How many parameters does each add, how much longer does
+#    an epoch take, and what does each buy on the validation split?
+# 6. **Stride or pooling.** Replace the stride-2 stem by a stride-1 convolution followed by
+#    `nn.MaxPool2d(2)` (same output shape). Time a few training steps of each: how much of a
+#    step does the full-resolution stem cost, and is the accuracy worth it?
