@@ -18,7 +18,7 @@
 # it keeps the input and every intermediate result side by side, by concatenating them along the
 # channels. In this lesson you build the two parts of a DenseNet, the dense block and the
 # transition layer, follow the channel count as it grows, and train a DenseNet of fewer than
-# 19,000 parameters on Fashion-MNIST to above 88 % test accuracy.
+# 18,000 parameters on Fashion-MNIST to above 87 % test accuracy in two epochs.
 
 # %%
 import importlib.util, subprocess, sys
@@ -108,13 +108,14 @@ class DenseBlock(nn.Module):
 
     def __init__(self, num_convs, in_channels, growth_rate):
         super().__init__()
-        self.convs = nn.ModuleList(conv_block(in_channels + i * growth_rate, growth_rate)
-                                   for i in range(num_convs))
+        self.convs = nn.ModuleList(
+            conv_block(in_channels + i * growth_rate, growth_rate)
+            for i in range(num_convs))
         self.out_channels = in_channels + num_convs * growth_rate
 
     def forward(self, X):
         for conv in self.convs:
-            X = torch.cat((X, conv(X)), dim=1)      # (batch, channels + growth_rate, h, w)
+            X = torch.cat((X, conv(X)), dim=1)  # (batch, channels + growth_rate, h, w)
         return X
 
 
@@ -204,28 +205,28 @@ torch.testing.assert_close(package_transition(X), Y)
 # The whole network is a stem, dense blocks with a transition between each pair, and a head.
 # For 28 × 28 Fashion-MNIST images, and a CPU, it is small:
 #
-# - stem: a 3 × 3 convolution from 1 to 16 channels, BN, ReLU, then 2 × 2 max-pooling to
-#   14 × 14;
-# - a dense block of 2 units with growth rate 16: $16 + 2 \cdot 16 = 48$ channels;
-# - a transition that halves both: 24 channels, 7 × 7;
-# - a second dense block of 2 units: $24 + 2 \cdot 16 = 56$ channels;
+# - stem: a 3 × 3 convolution from 1 to 16 channels with stride 2 (so 14 × 14), BN, ReLU;
+# - a dense block of 1 unit with growth rate 16: $16 + 1 \cdot 16 = 32$ channels;
+# - a transition that halves both: 16 channels, 7 × 7;
+# - a second dense block of 3 units: $16 + 3 \cdot 16 = 64$ channels;
 # - head: BN and ReLU (the last unit's convolution has neither after it), global average
-#   pooling, and a linear layer from 56 numbers to 10 class scores.
+#   pooling, and a linear layer from 64 numbers to 10 class scores.
 #
-# Why pool in the stem? Every convolution at 28 × 28 does four times the arithmetic it would do at
-# 14 × 14, and a dense block runs several of them on a growing number of channels. Pooling once,
-# right after the first convolution, makes the whole network about four times cheaper, which is
-# the difference between a minute and several on a laptop CPU (exercise 4 measures it).
+# Two choices keep it cheap enough for a laptop CPU. The stem's stride of 2, as in
+# [the ResNet lesson](resnet.ipynb), halves the height and width at once, so every later
+# convolution does a quarter of the arithmetic it would do at 28 × 28. And most units sit in
+# the second block, at 7 × 7, where a unit costs a quarter of what it costs at 14 × 14; the
+# first block has a single unit. Exercise 4 measures what full resolution would cost.
 
 # %%
 class DenseNet(nn.Module):
-    """Stem (with 2x2 max-pooling), dense blocks with transitions between them, head."""
+    """Stem (stride 2), dense blocks with transitions between them, head."""
 
-    def __init__(self, num_convs_in_blocks=(2, 2), growth_rate=16, stem_channels=16):
+    def __init__(self, num_convs_in_blocks=(1, 3), growth_rate=16, stem_channels=16):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(1, stem_channels, kernel_size=3, padding=1),
-            nn.BatchNorm2d(stem_channels), nn.ReLU(), nn.MaxPool2d(2))
+            nn.Conv2d(1, stem_channels, kernel_size=3, padding=1, stride=2),
+            nn.BatchNorm2d(stem_channels), nn.ReLU())
         blocks, channels = [], stem_channels
         for i, num_convs in enumerate(num_convs_in_blocks):
             block = DenseBlock(num_convs, channels, growth_rate)
@@ -236,8 +237,8 @@ class DenseNet(nn.Module):
                 channels //= 2
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (batch, channels)
-                                  nn.Linear(channels, 10))
+                                  nn.AdaptiveAvgPool2d(1),  # (batch, channels, 1, 1)
+                                  nn.Flatten(), nn.Linear(channels, 10))
 
     def forward(self, X):
         return self.head(self.blocks(self.stem(X)))
@@ -248,29 +249,31 @@ class DenseNet(nn.Module):
 
 # %% tags=["nbval-check-output"]
 net = DenseNet()
-X = torch.zeros(128, 1, 28, 28)
+X = torch.zeros(2, 1, 28, 28)
 shapes = []
 for name, part in [("stem", net.stem), *[(type(b).__name__, b) for b in net.blocks],
                    ("head", net.head)]:
     X = part(X)
     shapes.append(tuple(X.shape[1:]))
     print(f"{name:12s} -> {tuple(X.shape)}")
-assert shapes == [(16, 14, 14), (48, 14, 14), (24, 7, 7), (56, 7, 7), (10,)]
+assert shapes == [(16, 14, 14), (32, 14, 14), (16, 7, 7), (64, 7, 7), (10,)]
 
 # %% [markdown]
 # How many parameters is that? Compare with the small ResNet of
-# [the previous lesson](resnet.ipynb), `d2lite.models.ResNet()`, which goes from 16 to 32 to 64
-# channels. Concatenation lets each layer reuse the features of all earlier ones instead of
-# recomputing them, so the layers can be narrow: 16 new channels each here. The DenseNet has
-# 18,562 parameters, fewer than a quarter of the ResNet's 77,658.
+# [the previous lesson](resnet.ipynb), `d2lite.models.ResNet(channels=(12, 24, 48),
+# stem_stride=2)`, which goes from 12 to 24 to 48 channels. Concatenation lets each layer reuse
+# the features of all earlier ones instead of recomputing them, so the layers can be narrow: 16
+# new channels each here. The DenseNet has 17,978 parameters, fewer than half of the ResNet's
+# 43,942.
 
 # %% tags=["nbval-check-output"]
 dense_params = sum(p.numel() for p in net.parameters())
-resnet_params = sum(p.numel() for p in d2lite.models.ResNet().parameters())
+resnet = d2lite.models.ResNet(channels=(12, 24, 48), stem_stride=2)
+resnet_params = sum(p.numel() for p in resnet.parameters())
 print(f"DenseNet {dense_params:,d} | ResNet {resnet_params:,d} | "
       f"ratio {resnet_params / dense_params:.1f}")
-assert dense_params == 18_562 and resnet_params == 77_658
-assert 4 * dense_params < resnet_params
+assert dense_params == 17_978 and resnet_params == 43_942
+assert 2 * dense_params < resnet_params
 
 # %% [markdown]
 # ## Training on Fashion-MNIST
@@ -278,7 +281,9 @@ assert 4 * dense_params < resnet_params
 # The data and the training loop are those of [the VGG lesson](vgg_and_blocks.ipynb):
 # standardised pixels, 10 % of the training images held out for validation (every choice is made
 # on them), the test split kept for the end, and Adam with a one-cycle schedule stepped after
-# every batch.
+# every batch. As in [the ResNet lesson](resnet.ipynb), batches of 256 and the
+# `channels_last` memory format make each epoch cheaper on a CPU without changing what is
+# computed.
 
 # %%
 device = d2lite.try_gpu()
@@ -287,7 +292,7 @@ mean, std = X_all.mean(), X_all.std()
 X_all, X_test = (X_all - mean) / std, (X_test - mean) / std
 split = d2lite.data.train_val_split(X_all, y_all, val_fraction=0.1, seed=0)
 (X_train, y_train), (X_val, y_val) = split
-train_data = d2lite.data.batches(X_train, y_train, 128, seed=0, device=device)
+train_data = d2lite.data.batches(X_train, y_train, 256, seed=0, device=device)
 val_data = d2lite.data.batches(X_val, y_val, 1000, shuffle=False, device=device)
 test_data = d2lite.data.batches(X_test, y_test, 1000, shuffle=False, device=device)
 print("train", len(X_train), "| validation", len(X_val), "| test", len(X_test))
@@ -295,7 +300,7 @@ print("train", len(X_train), "| validation", len(X_val), "| test", len(X_test))
 # %%
 def train_one_cycle(net, train_data, epochs, max_lr):
     """Adam + OneCycleLR stepped every batch; return validation accuracy per epoch."""
-    net.to(device)
+    net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=max_lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=max_lr, total_steps=epochs * len(train_data))
@@ -314,14 +319,17 @@ def train_one_cycle(net, train_data, epochs, max_lr):
 
 
 # %% [markdown]
-# The maximum learning rate is chosen as before: one epoch on the first 6,000 training images
-# for each of three candidates, compared on the validation split.
+# The maximum learning rate is chosen on the validation split, with a short search that fits
+# the lesson's minute: one epoch on the first 6,000 training images for each of three
+# candidates around the ResNet lesson's rate. A search this short can mislead (exercise 4 of
+# the ResNet lesson asks whether it does there), so the full run below is judged on its own
+# validation curve too.
 
 # %%
-small_data = d2lite.data.batches(X_train[:6_000], y_train[:6_000], 128, seed=0,
+small_data = d2lite.data.batches(X_train[:6_000], y_train[:6_000], 256, seed=0,
                                  device=device)
 search = {}
-for max_lr in (0.003, 0.01, 0.03):
+for max_lr in (0.02, 0.04, 0.08):
     d2lite.seed_everything(0)
     search[max_lr] = train_one_cycle(DenseNet(), small_data, 1, max_lr)[0]
     print(f"max_lr {max_lr}: validation accuracy {search[max_lr]:.4f}")
@@ -329,40 +337,48 @@ best_lr = max(search, key=search.get)
 print("chosen:", best_lr)
 
 # %% [markdown]
-# Now EPOCHS_TEXT on the full training split with the chosen learning rate.
+# Now two epochs on the full training split with the chosen learning rate, as many as the
+# lesson's minute allows. The validation accuracy still rises in the second epoch, as the
+# learning rate comes down.
 
 # %%
 d2lite.seed_everything(0)
 net = DenseNet()
 began = time.perf_counter()
-val_acc = train_one_cycle(net, train_data, epochs=EPOCHS, max_lr=best_lr)
+val_acc = train_one_cycle(net, train_data, epochs=2, max_lr=best_lr)
 print("validation accuracy per epoch:", [round(a, 4) for a in val_acc])
 print(f"training took {time.perf_counter() - began:.0f} s on {device}")
+assert val_acc[1] > val_acc[0] and val_acc[1] >= 0.87, f"validation accuracy {val_acc}"
 
 # %% [markdown]
 # ## The test split, once
 #
-# The lesson's check: at least 88 % of the 10,000 test images classified correctly.
+# The lesson's check: at least 87 % of the 10,000 test images classified correctly.
 
 # %%
 test_acc = d2lite.evaluate(net, test_data, metrics=[d2lite.accuracy])["accuracy"]
 print(f"test accuracy {test_acc:.4f}: "
-      f"{100 * (test_acc - 0.88):.1f} points above the floor")
-assert test_acc >= 0.88, f"test accuracy {test_acc:.4f} is below 88 %"
+      f"{100 * (test_acc - 0.87):.1f} points above the floor")
+assert test_acc >= 0.87, f"test accuracy {test_acc:.4f} is below 87 %"
 
 # %% [markdown]
-# For comparison, the ResNet of [the previous lesson](resnet.ipynb) has four times the
-# parameters; compare the accuracy it reached there with the one printed above.
+# For comparison, the ResNet of [the previous lesson](resnet.ipynb) has 2.4 times the
+# parameters and was trained for the same two epochs; compare the accuracy it reached there
+# with the one printed above. Per parameter, the DenseNet is the thriftier network. Per second
+# of CPU time it is not: every unit normalizes and convolves all the channels before it, and
+# the concatenations copy them, so on a CPU a dense block is slower than a residual block with
+# the same number of parameters.
 #
 # ## The same network in d2lite
 #
-# Later lessons use this network as `d2lite.models.DenseNet`. With `stem_pool=True` it has the
+# Later lessons use this network as `d2lite.models.DenseNet`. With `stem_stride=2` it has the
 # stem used here, and the same parameter names, so the trained weights load into it unchanged and
 # give the same outputs.
 
 # %%
-package_net = d2lite.models.DenseNet((2, 2), growth_rate=16, stem_channels=16,
-                                     stem_pool=True).to(device)
+package_net = d2lite.models.DenseNet((1, 3), growth_rate=16, stem_channels=16,
+                                     stem_stride=2)
+package_net.to(device, memory_format=torch.channels_last)
 package_net.load_state_dict(net.state_dict())
 net.eval(), package_net.eval()
 with torch.no_grad():
@@ -381,8 +397,8 @@ print("d2lite.models.DenseNet gives the same outputs with the trained weights")
 # - A transition layer between dense blocks cuts the channels with a 1 × 1 convolution and halves
 #   the height and width with 2 × 2 average pooling.
 # - Because layers reuse earlier features instead of recomputing them, they can be narrow: a
-#   DenseNet of 18,562 parameters, a quarter of the small ResNet's, reaches more than 88 % test
-#   accuracy on Fashion-MNIST in EPOCHS_TEXT.
+#   DenseNet of 17,978 parameters, fewer than half of the small ResNet's, classifies more than
+#   87 % of the Fashion-MNIST test images correctly after two epochs.
 #
 # ## Exercises
 #
@@ -426,6 +442,9 @@ assert dense_block_params(8, 16, 16) > 2 * dense_block_params(4, 16, 16)
 # 3. **Adding instead of concatenating.** Replace `torch.cat` in `DenseBlock.forward` by a sum
 #    (each unit then needs as many output channels as its input has). What becomes of the channel
 #    count, and of the information about which unit computed what?
-# 4. **The cost of full resolution.** Remove the `nn.MaxPool2d(2)` from the stem, time a few
-#    training steps of both networks on a batch of 128, and train the full-resolution one for
-#    the same budget. Is its accuracy worth its time?
+# 4. **The cost of full resolution.** Give the stem stride 1, so the first dense block works
+#    at 28 × 28, time a few training steps of both networks on a batch of 256, and train the
+#    full-resolution one for the same two epochs. Is its accuracy worth its time?
+# 5. **Where the units go.** Train `DenseNet((2, 2))`, which moves a unit from the 7 × 7 block
+#    to the 14 × 14 one, for two epochs with the same learning rate. Compare its parameters,
+#    its time per epoch and its validation accuracy with `DenseNet((1, 3))`.
