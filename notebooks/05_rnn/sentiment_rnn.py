@@ -142,13 +142,14 @@ class BagOfWords(nn.Module):
     def forward(self, X):
         return self.bag(distinct(X)).squeeze(1) + self.bias
 
-def fit_bow(X, y, lam, iters=60):
+def fit_bow(words, y, lam, iters=60):  # words: distinct(X), computed once
     model = BagOfWords(len(vocab))
     optimizer = torch.optim.LBFGS(model.parameters(), max_iter=iters,
                                   line_search_fn="strong_wolfe")
     def closure():
         optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(model(X), y.float())
+        logits = model.bag(words).squeeze(1) + model.bias        # = model(X)
+        loss = F.binary_cross_entropy_with_logits(logits, y.float())
         loss = loss + lam * model.bag.weight.pow(2).sum()
         loss.backward()
         return loss
@@ -166,7 +167,7 @@ def binary_accuracy(model, X, y):
 
 bows, bow_val = {}, {}
 for lam in (1e-5, 3e-5, 1e-4):
-    bows[lam] = fit_bow(X_train, y_train, lam)
+    bows[lam] = fit_bow(distinct(X_train), y_train, lam)
     bow_val[lam] = binary_accuracy(bows[lam], X_val, y_val)
     train_acc = binary_accuracy(bows[lam], X_train, y_train)
     print(f"lambda {lam:g}: train accuracy {train_acc:.3f}, "
