@@ -375,11 +375,11 @@ def train_resnet(data, epochs, max_lr, seed=0):
 # %% [markdown]
 # Two epochs are what a minute of this lesson's CPU allows, and the learning rate is not
 # searched here, since a search would cost more time than the lesson has. [The CNN
-# lesson](cnn_mnist.ipynb) chose 0.01 on its validation split for batches of 128 and four
-# epochs. This lesson's batches are twice as large and its schedule is half as long, and both
-# call for a larger peak rate: with twice the batch, a common rule of thumb doubles the rate,
-# and a short one-cycle schedule spends less time near its peak. So the peak here is 0.04.
-# Exercise 4 checks this choice on the validation split.
+# lesson](cnn_mnist.ipynb) chose 0.01 on its validation split for batches of 128 and two
+# epochs. With twice the batch, a common rule of thumb doubles the rate, to 0.02; this lesson
+# doubles it once more, to 0.04, because with twice the batch its two epochs are half as many
+# steps, and a short one-cycle schedule spends few of them near its peak. Exercise 4 asks you
+# to check this choice on the validation split.
 
 # %%
 best_lr = 0.04
