@@ -304,18 +304,11 @@ def train_one_cycle(net, train_data, epochs, max_lr):
     optimizer = torch.optim.Adam(net.parameters(), lr=max_lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=max_lr, total_steps=epochs * len(train_data))
-    val_acc = []
-    for _ in range(epochs):
-        net.train()
-        for X, y in train_data:
-            loss = F.cross_entropy(net(X), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()                   # a new learning rate for the next batch
-        result = d2lite.evaluate(net, val_data, metrics=[d2lite.accuracy])
-        val_acc.append(result["accuracy"])
-    return val_acc
+    history = d2lite.fit(net, train_data, loss_fn=F.cross_entropy, optimizer=optimizer,
+                         epochs=epochs, val_data=val_data, metrics=[d2lite.accuracy],
+                         scheduler=schedule, scheduler_step="batch", device=device,
+                         plot=False, verbose=False)
+    return history["val_accuracy"]
 
 
 # %% [markdown]
