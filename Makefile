@@ -14,7 +14,7 @@ ifneq ($(wildcard ../shared/data),)
 export D2LITE_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: book test lab execute setup-book setup-test clean
+.PHONY: book test lab execute sweep setup-book setup-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ lab: $(VENV)/.dev-installed
 # runs one.
 execute: $(VENV)/.test-installed
 	$(PY) tools/execute.py $(NB)
+
+# Run lessons as scripts under other training seeds, CPU kernels and one thread, and record the
+# outcome in notebooks/sweep.csv (a test checks that every lesson's current code passed every
+# variant). `make sweep NB=notebooks/04_cnn/resnet.py` sweeps one; SWEEP_ARGS="--jobs 2" etc.
+sweep: $(VENV)/.test-installed
+	$(PY) tools/sweep.py $(SWEEP_ARGS) $(NB)
 
 clean:
 	rm -rf _build

@@ -13,21 +13,24 @@ import importlib
 
 __version__ = "0.2.0"
 
-from d2lite import data, diagrams, text, transforms  # submodules: d2lite.data.load_mnist()
+from d2lite import data, diagrams, text, transforms, variation  # d2lite.data.load_mnist()
 from d2lite.checkpoint import load_checkpoint, load_model, save_checkpoint
 from d2lite.device import num_gpus, seed_everything, try_all_gpus, try_gpu
 from d2lite.metrics import accuracy
 from d2lite.plots import plot, show_images
 from d2lite.train import EarlyStopping, History, evaluate, fit
+from d2lite.variation import record
 
 _LAZY = ("models", "widgets")  # widgets loads matplotlib: only when a lesson first names it
 
 __all__ = [
-    "__version__", "data", "diagrams", "models", "text", "transforms", "widgets",  # submodules
+    "__version__", "data", "diagrams", "models", "text", "transforms", "variation",
+    "widgets",  # submodules
     "num_gpus", "seed_everything", "try_all_gpus", "try_gpu",  # devices
     "EarlyStopping", "History", "accuracy", "evaluate", "fit",  # training
     "load_checkpoint", "load_model", "save_checkpoint",
     "plot", "show_images",  # plots
+    "record",  # the variation sweep's record
 ]
 
 

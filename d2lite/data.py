@@ -16,6 +16,7 @@ import torch
 
 from d2lite.hub import fetch, read_member
 from d2lite.registry import REGISTRY, DataFile
+from d2lite.variation import training_seed
 
 __all__ = ["FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "batches", "fetch", "load_fashion_mnist",
            "load_fra_eng", "load_minilm", "load_mnist", "load_ptb", "load_rt_polarity",
@@ -259,7 +260,8 @@ class Batches:
         batch_size: rows per batch; the last batch is smaller unless `drop_last=True`.
         shuffle: a new random order every epoch.
         seed: epoch e's order is seeded with seed + e, so runs repeat (set `epoch` to resume);
-            None uses torch's global generator (`d2lite.seed_everything`).
+            None uses torch's global generator (`d2lite.seed_everything`). Batch order is part
+            of training: the sweep's seed offset shifts it (`d2lite.variation.training_seed`).
         device: move X and y there once, up front (e.g. `d2lite.try_gpu()`).
 
     Example:
@@ -300,7 +302,7 @@ class Batches:
         order = None
         if self.shuffle:
             generator = None if self.seed is None else torch.Generator().manual_seed(
-                self.seed + self.epoch)
+                training_seed(self.seed) + self.epoch)
             order = torch.randperm(len(self.y), generator=generator).to(self.y.device)  # (n,)
         self.epoch += 1
         for b in range(len(self)):

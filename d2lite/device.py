@@ -9,6 +9,8 @@ import random
 import numpy as np
 import torch
 
+from d2lite.variation import training_seed
+
 
 def _mps_available() -> bool:
     """True when Apple's Metal backend (MPS) can run tensors on this machine."""
@@ -54,7 +56,8 @@ def try_all_gpus() -> list[torch.device]:
 
 def seed_everything(seed: int = 0) -> int:
     """Seed Python's, NumPy's and torch's generators (CPU and every GPU) so runs repeat; return
-    the seed, so a notebook can print what it used.
+    the seed used, so a notebook can print it. The variation sweep shifts it: with
+    `$D2LITE_SEED_OFFSET=k` the seed used is `seed + 1000 k` (`d2lite.variation.training_seed`).
 
     Example:
         >>> seed_everything(42)
@@ -64,6 +67,7 @@ def seed_everything(seed: int = 0) -> int:
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise ValueError(f"seed_everything(): got seed={seed!r}; expected an int in [0, 2**32)")
+    seed = training_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # seeds CPU, CUDA and MPS generators

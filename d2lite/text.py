@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 
+from d2lite.variation import training_seed
+
 __all__ = ["LMBatches", "Vocab", "WordPiece", "bleu", "random_lm_batches",
            "sequential_lm_batches", "tokenize", "truncate_pad"]
 
@@ -83,7 +85,8 @@ class LMBatches:
     Y is X shifted one token to the right. Each pass starts at a random offset in
     `[0, num_steps)`. Random sampling takes subsequences in random order; sequential sampling
     lets row i of one batch continue row i of the previous batch, so a hidden state can be
-    carried over. Every pass has the same `len()`. With `seed`, pass e uses seed `seed + e`.
+    carried over. Every pass has the same `len()`. With `seed`, pass e uses seed `seed + e`
+    (shifted by the sweep's offset: `d2lite.variation.training_seed`).
     Made by `random_lm_batches` and `sequential_lm_batches`.
 
     Example:
@@ -115,7 +118,7 @@ class LMBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         generator = None if self.seed is None else torch.Generator().manual_seed(
-            self.seed + self.epoch)
+            training_seed(self.seed) + self.epoch)  # the sweep's offset shifts batch order
         self.epoch += 1
         offset = int(torch.randint(self.num_steps, (1,), generator=generator))
         B, T, device = self.batch_size, self.num_steps, self.corpus.device

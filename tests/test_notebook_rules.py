@@ -197,10 +197,25 @@ def rule_paired_source(nb, path):
     return []
 
 
+# Seeding that bypasses both routes of the variation sweep: training seeds go through
+# d2lite.seed_everything (which the sweep's offset shifts), data through an explicit generator.
+GLOBAL_SEEDING = re.compile(r"(?<![\w.])(torch\.(cuda\.|random\.)?manual_seed(_all)?|"
+                            r"(np|numpy)\.random\.seed|random\.seed)\(")
+
+
+def rule_seeding(nb, path):
+    return [f"code cell {i} seeds a global generator with {m[0]}...): seed training with "
+            "d2lite.seed_everything(k) and draw data from torch.Generator().manual_seed(k) "
+            "(or np.random.default_rng(k)), so the sweep varies training and not the data"
+            for i, c in enumerate(code_cells(nb), 1) for m in [GLOBAL_SEEDING.search(c.source)]
+            if m]
+
+
 RULES = [rule_kernel, rule_executed, rule_no_errors, rule_no_absolute_paths, rule_title,
          rule_summary_and_exercises, rule_has_lesson_check, rule_first_code_cell,
          rule_no_star_import, rule_short_cells, rule_size, rule_paired_source,
-         rule_no_myst_roles, rule_no_nbval_comments, rule_line_width, rule_exercise_solutions]
+         rule_no_myst_roles, rule_no_nbval_comments, rule_line_width, rule_exercise_solutions,
+         rule_seeding]
 
 
 def notebook_id(path: Path) -> str:
@@ -301,7 +316,16 @@ BROKEN = {
     "first cell computes": lambda c: c[:1] + [("code", c[1][1] + "\nx = 1")] + c[2:],
     "star import": lambda c: c + [("code", "from math import *")],
     "long cell": lambda c: c + [("code", "\n".join(f"x{i} = {i}" for i in range(31)))],
+    "a bare torch seed": lambda c: c + [("code", "import torch\ntorch.manual_seed(0)")],
+    "a bare NumPy seed": lambda c: c + [("code", "import numpy as np\nnp.random.seed(0)")],
+    "a bare Python seed": lambda c: c + [("code", "import random\nrandom.seed(0)")],
 }
+
+
+def test_explicit_generators_are_not_global_seeding(tmp_path):
+    cells = good_cells() + [("code", "import torch\ng = torch.Generator().manual_seed(0)\n"
+                                     "import numpy as np\nrng = np.random.default_rng(0)")]
+    assert problems_of(make_notebook(tmp_path, cells)) == []
 
 
 @pytest.mark.parametrize("change", BROKEN, ids=list(BROKEN))

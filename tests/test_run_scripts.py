@@ -22,5 +22,5 @@ def test_runs_lessons_and_reports_a_failed_check(tmp_path, capsys):
         rows = list(csv.DictReader(f))
     assert [(r["notebook"], r["device"]) for r in rows] == [("bad.ipynb", "cpu"),
                                                              ("good.ipynb", "cpu")]
-    assert all(float(r["seconds"]) > 0 for r in rows)
+    assert all(float(r["seconds"]) >= 0 for r in rows)  # a number; how large is the host's
     assert (tmp_path / "logs" / "bad.log").read_text().count("AssertionError") == 1

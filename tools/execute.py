@@ -26,8 +26,9 @@ def lesson_sources() -> list[Path]:
                   or p.read_text(encoding="utf-8").startswith("# ---"))
 
 
-def execute(source: Path) -> float:
-    """Run `source` top to bottom in a fresh python3 kernel, write the .ipynb, return seconds."""
+def execute(source: Path, record: Path | None = None) -> float:
+    """Run `source` top to bottom in a fresh python3 kernel, write the .ipynb, return seconds.
+    The values the lesson names with `d2lite.record` go to the file `record`."""
     # Imported here, so tools/run_scripts.py can use lesson_sources() where Jupyter is absent.
     import jupytext
     import nbformat
@@ -39,7 +40,9 @@ def execute(source: Path) -> float:
     # Stored outputs are CPU ones (even where a GPU exists), with the kernel-free widgets.
     # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, which on a busy
     # 2-core machine made small training runs 10-40x slower.
-    os.environ.update(CUDA_VISIBLE_DEVICES="", D2LITE_WIDGETS="static", OMP_WAIT_POLICY="PASSIVE")
+    os.environ.update(CUDA_VISIBLE_DEVICES="", D2LITE_WIDGETS="static", OMP_WAIT_POLICY="PASSIVE",
+                      D2LITE_RECORD=str(record or os.devnull))
+    os.environ.pop("D2LITE_SEED_OFFSET", None)  # stored outputs are seed 0's
     client = NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
@@ -73,14 +76,22 @@ def write_timings(new: dict[str, float]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    import tempfile
+
+    import sweep  # the stored run is the sweep table's 'stored' row
     sources = [Path(a).resolve().with_suffix(".py") for a in argv] or lesson_sources()
     timings = {}
     for source in sources:
         name = source.relative_to(ROOT / "notebooks").with_suffix(".ipynb").as_posix()
         print(f"executing {name} ...", flush=True)
-        timings[name] = execute(source)
+        with tempfile.TemporaryDirectory() as tmp:
+            record = Path(tmp) / "record.jsonl"
+            timings[name] = execute(source, record)
+            values = sweep.read_values(record)
         print(f"  {timings[name]:.1f} s", flush=True)
         write_timings({name: timings[name]})
+        sweep.write_rows([sweep.make_row(source, "stored", {}, True, timings[name], "",
+                                         values)])
     return 0
 
 

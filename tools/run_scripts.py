@@ -43,9 +43,11 @@ def lesson_name(source: Path) -> str:
         return source.with_suffix(".ipynb").name
 
 
-def run_lesson(source: Path, log_dir: Path | None, timeout: float) -> tuple[float, int]:
-    """Run one lesson in a fresh interpreter from its own folder; return (seconds, exit code)."""
-    env = dict(os.environ, MPLBACKEND="Agg", D2LITE_WIDGETS="static",
+def run_lesson(source: Path, log_dir: Path | None, timeout: float,
+               env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Run one lesson in a fresh interpreter from its own folder, with `env` added to this
+    process's environment; return (seconds, exit code, its output)."""
+    env = dict(os.environ, MPLBACKEND="Agg", D2LITE_WIDGETS="static", **(env or {}),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     start = time.perf_counter()
     try:
@@ -60,7 +62,7 @@ def run_lesson(source: Path, log_dir: Path | None, timeout: float) -> tuple[floa
         (log_dir / f"{source.stem}.log").write_text(output, encoding="utf-8")
     if code != 0:  # show where it failed: the end of the traceback
         print("\n".join(output.splitlines()[-15:]), flush=True)
-    return seconds, code
+    return seconds, code, output
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def one(source: Path) -> None:
         name = lesson_name(source)
-        seconds, code = run_lesson(source, args.log_dir, args.timeout)
+        seconds, code, _ = run_lesson(source, args.log_dir, args.timeout)
         status = "ok" if code == 0 else f"FAILED (exit {code})"
         print(f"{name:55s} {seconds:7.1f} s  {status}", flush=True)
-        rows.append({"notebook": name, "seconds": f"{seconds:.1f}", "device": device})
+        rows.append({"notebook": name, "seconds": f"{seconds:.3f}", "device": device})
         if code != 0:
             failed.append(name)
 

@@ -80,7 +80,7 @@ from torch.nn import functional as F
 # batch or the maps. The cell checks both counts.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 dense_out = torch.randn(5, 10)                     # (batch, neurons)
 conv_out = torch.randn(5, 3, 7, 7)                 # (batch, channels, h, w)
 dense_mean = dense_out.mean(dim=0)                 # (10,): over the batch
@@ -171,7 +171,7 @@ class BatchNorm(nn.Module):
 # has per-channel means of about 3, -1 and 10 and very different spreads.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 bn = BatchNorm(3)
 X = torch.randn(16, 3, 8, 8) * torch.tensor([1.0, 5.0, 0.1]).reshape(1, 3, 1, 1) \
     + torch.tensor([3.0, -1.0, 10.0]).reshape(1, 3, 1, 1)     # (16, 3, 8, 8)
@@ -198,7 +198,7 @@ assert (Y.std(dim=(0, 2, 3), correction=0) - 1).abs().max() < 1e-3, "and std 1"
 # PyTorch's `momentum=0.1`.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 ours, theirs = BatchNorm(4, decay=0.9), nn.BatchNorm2d(4, momentum=0.1)
 with torch.no_grad():
     for p in (ours.weight, ours.bias):
@@ -257,7 +257,7 @@ assert alone_eval < 1e-6 < 0.1 < alone_train
 # averages.
 
 # %%
-torch.manual_seed(1)
+d2lite.seed_everything(1)
 layer = nn.BatchNorm2d(1)
 batch_mean_curve, running_curve = [], []
 for _ in range(60):
@@ -304,7 +304,7 @@ assert [type(m) for m in net.features[:3]] == [nn.Conv2d, nn.BatchNorm2d, nn.ReL
 # convolution without one give the same output after BN.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 conv = nn.Conv2d(3, 5, kernel_size=3)
 conv_no_bias = nn.Conv2d(3, 5, kernel_size=3, bias=False)
 with torch.no_grad():
@@ -450,7 +450,7 @@ assert sig_bn_val < 1.0, f"sigmoid with BN: {sig_bn_val:.3f}"
 #    computes what `nn.BatchNorm1d` does, in training and in evaluation mode.
 
 # %% tags=["hide-cell"]
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 ours1d, theirs1d = BatchNorm(6), nn.BatchNorm1d(6)
 for step in range(3):
     X = torch.randn(10, 6) * (step + 2) - step               # (10, 6)
@@ -497,7 +497,7 @@ assert raised, "PyTorch refuses a batch of one in training mode"
 #    evaluation mode, and check the outputs agree.
 
 # %% tags=["hide-cell"]
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 conv, bn = nn.Conv2d(3, 5, kernel_size=3), nn.BatchNorm2d(5)
 with torch.no_grad():
     for tensor in (bn.running_mean, bn.weight, bn.bias):

@@ -319,7 +319,7 @@ d2lite.show_images([digit[0, 0].cpu(), *maps], 1, 7,
 
 # %%
 stages = [(1, 64), (1, 128), (2, 256), (2, 512), (2, 512)]   # (convs, channels)
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 X = torch.randn(1, 3, 224, 224)                                # (batch, channels, h, w)
 walk, in_channels = [], 3
 began = time.perf_counter()

@@ -136,7 +136,7 @@ assert torch.equal(corr2d(X_small, K_small), torch.full((2, 2), -4.0))
 # k_w)`. On a random image and kernel the loop and the library agree.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 X_rand, K_rand = torch.randn(8, 10), torch.randn(3, 4)
 ours = corr2d(X_rand, K_rand)
 theirs = F.conv2d(X_rand[None, None], K_rand[None, None])[0, 0]   # (5, 7)
@@ -256,7 +256,7 @@ print("shifted input -> shifted feature map")
 # kernel every kind of pattern to respond to; the square outline alone would not (exercise 3).
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 X_train = torch.randn(32, 1, 12, 12)                         # (batch, 1, 12, 12)
 Y_train = F.conv2d(X_train, K_edge[None, None])               # (batch, 1, 10, 10)
 layer = nn.Conv2d(1, 1, kernel_size=3, bias=False)

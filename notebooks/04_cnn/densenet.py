@@ -60,7 +60,7 @@ from torch.nn import functional as F
 # number of channels, concatenating adds them up and leaves the input readable as it was.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 X = torch.randn(1, 3, 4, 4)                        # (batch, channels, h, w)
 g_of_X = torch.randn(1, 3, 4, 4)                   # stands in for a layer's output
 added = X + g_of_X                                 # (1, 3, 4, 4): ResNet
@@ -153,7 +153,7 @@ for num_convs, in_channels, growth_rate in [(1, 1, 4), (2, 16, 16), (4, 24, 12),
 # in evaluation mode has something to compare.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 block = DenseBlock(3, 5, growth_rate=4)
 for _ in range(3):
     block(torch.randn(8, 5, 6, 6) * 2 + 1)             # updates the running statistics

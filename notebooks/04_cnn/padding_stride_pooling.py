@@ -172,7 +172,7 @@ def corr2d_multi(X, K):
 # stores exactly $3 \times 2 = 6$ kernels of 3 × 3.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 X3, K32 = torch.randn(3, 7, 7), torch.randn(2, 3, 3, 3)         # c_i = 3, c_o = 2
 ours = corr2d_multi(X3, K32)                                     # (2, 5, 5)
 assert torch.allclose(ours, F.conv2d(X3[None], K32)[0], atol=1e-5)
@@ -287,7 +287,7 @@ def receptive_field(layers):
     rows, cols = X.grad[0, 0].nonzero(as_tuple=True)
     return (rows.max() - rows.min() + 1).item(), (cols.max() - cols.min() + 1).item()
 
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 two_3x3 = nn.Sequential(nn.Conv2d(1, 1, 3, bias=False), nn.Conv2d(1, 1, 3, bias=False))
 one_5x5 = nn.Conv2d(1, 1, 5, bias=False)
 
@@ -368,7 +368,7 @@ assert list(nn.BatchNorm2d(8, affine=False).parameters()) == []
 # the output has the input's shape. In evaluation mode it passes the input through.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 dropout = nn.Dropout(p=0.3)
 X = torch.ones(100_000)
 Y = dropout(X)

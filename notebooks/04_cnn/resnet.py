@@ -305,7 +305,7 @@ print("with gamma = 0 the block passes its input through unchanged")
 # same outputs.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 for block in (Residual(16, 16), Residual(16, 32, stride=2, use_1x1conv=True)):
     package_block = d2lite.models.Residual(
         block.conv1.in_channels, block.conv1.out_channels,

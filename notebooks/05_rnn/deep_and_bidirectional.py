@@ -90,7 +90,7 @@ class StackedRNN(nn.Module):
 # to confirm what flows between them.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 inputs = torch.randn(35, 4, 28)                       # (steps, batch, features)
 deep = StackedRNN([GRUScratch(28, 32), GRUScratch(32, 32)])
 outputs, state = deep(inputs)
@@ -285,7 +285,7 @@ def dependence_on_next_input(model, t=10):
     outputs, _ = model.rnn(inputs)                      # (steps, 1, directions * h)
     (grad,) = torch.autograd.grad(model.output(outputs[t]).sum(), inputs)
     return grad[t + 1].norm().item()
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 peek = {bidirectional: dependence_on_next_input(RNNLM(
             nn.GRU(len(vocab), 64, bidirectional=bidirectional), len(vocab)))
         for bidirectional in (False, True)}

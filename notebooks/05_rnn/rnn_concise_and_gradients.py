@@ -46,7 +46,7 @@ from d2lite.text import Vocab, sequential_lm_batches
 # one-hot character) and 64 hidden units.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 rnn = nn.RNN(input_size=28, hidden_size=64)
 inputs = torch.randn(35, 4, 28)                     # (steps, batch, features)
 output, h_n = rnn(inputs)
@@ -125,7 +125,7 @@ for start in (None, state):
 # (`retain_grad` keeps gradients of intermediate tensors).
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 d, T = 32, 60
 A = torch.randn(d, d, dtype=torch.float64)
 A = A / torch.linalg.eigvals(A).abs().max()          # spectral radius 1
@@ -208,7 +208,7 @@ print("row 0, batch 2:", repr("".join(vocab.to_tokens(X2[0]))))
 # it, the forward pass gives exactly the numbers of one uninterrupted run over 64 steps.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 model = RNNLM(nn.RNN(len(vocab), 64), len(vocab))
 X = corpus[:2 * 32 * 8].reshape(8, 64)                   # 8 rows of 64 characters
 Y = corpus[1:2 * 32 * 8 + 1].reshape(8, 64)

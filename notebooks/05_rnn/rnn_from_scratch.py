@@ -127,7 +127,7 @@ class RNN(nn.Module):
 # and check that both compute the same numbers, from a zero state and from a given one.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 rnn = RNN(len(vocab), 16)
 outputs, state = rnn(inputs)
 print("outputs", tuple(outputs.shape), "state", tuple(state.shape))
@@ -290,7 +290,7 @@ def clip_gradients(model, theta):
 # calls when you pass `grad_clip`) must produce the same gradients on a copy of the model.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 net = RNNLM(RNN(len(vocab), 64), len(vocab))
 with torch.no_grad():
     net.rnn.W_hh.mul_(8)
@@ -427,7 +427,7 @@ def real_word_fraction(net, seed):
     words = predict("the ", 400, net, vocab, sample=True, temperature=0.6,
                     seed=seed).split()[1:-1]
     return sum(w in book_words for w in words) / len(words)
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 untrained = RNNLM(RNN(len(vocab), 256), len(vocab)).to(device)
 trained_frac = sum(real_word_fraction(model, s) for s in range(3)) / 3
 untrained_frac = sum(real_word_fraction(untrained, s) for s in range(3)) / 3
@@ -466,7 +466,7 @@ assert abs(limits[-1] - 4.0) < 1e-9 and limits[0] < limits[1] < limits[2]
 #    clipped gradient of a random model is a positive multiple of the original one.
 
 # %% tags=["hide-cell"]
-torch.manual_seed(1)
+d2lite.seed_everything(1)
 net = RNNLM(RNN(len(vocab), 32), len(vocab))
 lm_loss(net(X), Y).backward()
 original = torch.cat([p.grad.flatten() for p in net.parameters()]).clone()

@@ -74,7 +74,7 @@ val_data = d2lite.data.batches(X_val, y_val, batch_size=500, shuffle=False)
 
 
 def make_net():
-    torch.manual_seed(0)
+    d2lite.seed_everything(0)
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
                          nn.Linear(128, 10))
 
@@ -82,7 +82,7 @@ def make_net():
 # %%
 net_loop = make_net()
 optimizer = torch.optim.SGD(net_loop.parameters(), lr=0.1, momentum=0.9)
-torch.manual_seed(1)
+d2lite.seed_everything(1)
 for epoch in range(3):
     train_data.set_epoch(epoch)         # this epoch's seeded order (fit does the same)
     net_loop.train()
@@ -93,7 +93,7 @@ for epoch in range(3):
         optimizer.step()
 
 net_fit = make_net()
-torch.manual_seed(1)
+d2lite.seed_everything(1)
 optimizer = torch.optim.SGD(net_fit.parameters(), lr=0.1, momentum=0.9)
 history = d2lite.fit(net_fit, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=3,
                      optimizer=optimizer,
@@ -196,7 +196,7 @@ folder = Path(tempfile.mkdtemp())
 
 def train(epochs, checkpoint, resume=False, callbacks=()):
     net = make_net()
-    torch.manual_seed(1)
+    d2lite.seed_everything(1)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     history = d2lite.fit(net, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=epochs,
                          optimizer=optimizer, val_data=val_data, checkpoint=checkpoint,

@@ -210,7 +210,7 @@ val_data = d2lite.data.batches(X_val, y_val, 1000, shuffle=False, device=device)
 
 
 def train_mlp(amp):
-    torch.manual_seed(0)
+    d2lite.seed_everything(0)
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
                         nn.Linear(256, 10))
     history = d2lite.fit(net, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=2,
@@ -244,7 +244,7 @@ assert val_loss["fp32"] < 0.6, f"float32 itself did not learn: {val_loss['fp32']
 # numbers, up to the order of additions.
 
 # %%
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 cnn = d2lite.models.LeNet().to(device).eval()
 images = X_test[:512].to(device)
 cnn_last = copy.deepcopy(cnn).to(memory_format=torch.channels_last)   # same weights
@@ -331,7 +331,7 @@ import os, sys, torch
 from torch import nn
 import d2lite
 
-torch.manual_seed(0)
+d2lite.seed_everything(0)
 X = torch.randn(1024, 20)                                     # (1024, 20)
 y = (X[:, :5].sum(dim=1) > 0).long()                          # (1024,)
 net = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
