@@ -63,6 +63,12 @@ def stable_cell_ids(nb) -> None:
 
 def write_timings(new: dict[str, float]) -> None:
     """Merge `new` ({notebook: seconds}) into notebooks/timings.csv, keeping other rows."""
+    from sweep import locked  # two `make execute` at once each keep the other's rows
+    with locked(TIMINGS):
+        merge_timings(new)
+
+
+def merge_timings(new: dict[str, float]) -> None:
     rows = {}
     if TIMINGS.exists():
         with TIMINGS.open(newline="") as f:

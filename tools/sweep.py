@@ -23,14 +23,15 @@ changing a lesson means: `make execute NB=...`, then `make sweep NB=...`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import fcntl
 import hashlib
 import json
 import os
 import re
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -115,14 +116,24 @@ def read_rows(path: Path = SWEEP) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold an exclusive lock beside `path`, so sweeps and `make execute` running at the same
+    time each merge their rows instead of overwriting each other's."""
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def write_rows(new: list[dict[str, str]], path: Path = SWEEP) -> None:
     """Merge `new` into the table: one row per (lesson, variant), the newest kept."""
-    rows = {(r["lesson"], r["variant"]): r for r in read_rows(path)}
-    rows.update({(r["lesson"], r["variant"]): r for r in new})
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows[key] for key in sorted(rows))
+    with locked(path):
+        rows = {(r["lesson"], r["variant"]): r for r in read_rows(path)}
+        rows.update({(r["lesson"], r["variant"]): r for r in new})
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows[key] for key in sorted(rows))
 
 
 def make_row(source: Path, variant: str, env: dict[str, str], passed: bool, seconds: float,
@@ -174,13 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sweeping {len(sources)} lessons x {len(names)} variants ({', '.join(names)}), "
           f"{args.jobs} at a time with {threads} thread(s) each", flush=True)
 
-    lock = threading.Lock()
-
     def one(run: tuple[Path, str]) -> dict[str, str]:
         source, name = run
         row = sweep_one(source, name, table[name], threads, args.timeout, args.log_dir)
-        with lock:  # as it goes: an interrupted sweep keeps what it measured
-            write_rows([row], args.out)
+        write_rows([row], args.out)  # as it goes: an interrupted sweep keeps what it measured
         status = "ok" if row["passed"] == "True" else f"FAILED: {row['message']}"
         print(f"{row['lesson']:45s} {name:12s} {float(row['seconds']):7.1f} s  {status}",
               flush=True)
