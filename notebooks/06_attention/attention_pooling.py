@@ -126,10 +126,10 @@ assert weights[1] < weights[2], "the sweet carrot got as much as the mushroom"
 def true_f(x):
     return torch.sin(2 * x) + x / 2
 
-d2lite.seed_everything(0)
+data_gen = torch.Generator().manual_seed(0)                # the data's own seed
 noise_std = 0.3
-x_all = 5 * torch.rand(200)
-y_all = true_f(x_all) + noise_std * torch.randn(200)
+x_all = 5 * torch.rand(200, generator=data_gen)
+y_all = true_f(x_all) + noise_std * torch.randn(200, generator=data_gen)
 (x_rest, y_rest), (x_test, y_test) = d2lite.data.train_val_split(x_all, y_all, 0.25)
 (x_train, y_train), (x_val, y_val) = d2lite.data.train_val_split(x_rest, y_rest, 0.2)
 print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test points")
@@ -194,6 +194,8 @@ print(f"Nadaraya-Watson, h = 1: validation MSE {val_error['width 1']:.3f}")
 row_sums = val_weights.sum(dim=1)
 assert val_weights.min() >= 0 and (row_sums - 1).abs().max() < 1e-5, "not distributions"
 assert val_error["width 1"] < 0.5 * val_error["average"], "not half the average's error"
+d2lite.record("val_mse_average", val_error["average"])
+d2lite.record("val_mse_width1", val_error["width 1"])
 
 # %% [markdown]
 # Every row of weights is a probability distribution over the 120 training points, and looking
@@ -311,6 +313,8 @@ plt.show()
 print(f"validation MSE: learned width {val_error['learned']:.3f}, "
       f"best on the grid {min(grid_errors):.3f}, h = 1 {val_error['width 1']:.3f}")
 assert val_error["learned"] < 1.1 * min(grid_errors), "learned width not near the best"
+d2lite.record("learned_width", learned_width)
+d2lite.record("val_mse_learned", val_error["learned"])
 
 # %% [markdown]
 # With the learned width the band of attention in
@@ -324,6 +328,7 @@ show_heatmap(learned_weights, x_val, x_train, f"learned h = {learned_width:.2f}"
 print(f"effective number of keys per query: {effective_keys(learned_weights):.1f}")
 narrow_band, wide_band = effective_keys(learned_weights), effective_keys(val_weights)
 assert narrow_band < 16 and narrow_band < wide_band / 4, "the band is not so narrow"
+d2lite.record("effective_keys_learned", narrow_band)
 
 # %% [markdown]
 # ## The test split, once
@@ -343,6 +348,8 @@ print(", ".join(f"{name} {error:.3f}" for name, error in test_error.items()))
 assert test_error["width 1"] < 0.5 * test_error["average"], f"{test_error}"
 assert test_error["learned"] < 0.5 * test_error["width 1"], f"{test_error}"
 assert test_error["learned"] < noise_std ** 2 + 0.06, f"{test_error}"
+for name, error in test_error.items():
+    d2lite.record(f"test_mse_{name.replace(' ', '')}", error)
 
 # %% [markdown]
 # ## Summary
@@ -369,7 +376,8 @@ assert test_error["learned"] < noise_std ** 2 + 0.06, f"{test_error}"
 
 # %% tags=["hide-cell"]
 # A solution: with itself among the keys, a tiny width copies each y_i (almost) exactly:
-# the training loss goes to zero as h -> 0, while the validation error there is worse.
+# the training loss goes to zero as h -> 0 (a point averages only with keys closer than
+# a few h), while the validation error there is worse.
 narrow = KernelRegression(width=0.001)
 with torch.no_grad():
     with_self = mse(narrow(x_train, x_train, y_train), y_train)
@@ -377,7 +385,7 @@ with torch.no_grad():
     narrow_val = mse(narrow(x_val, x_train, y_train), y_val)
 print(f"h = 0.001: training MSE {with_self:.1e} with itself, {left_out:.3f} left out; "
       f"validation {narrow_val:.3f} vs {val_error['learned']:.3f} learned")
-assert with_self < 1e-3 < left_out and narrow_val > val_error["learned"]
+assert with_self < left_out / 10 and narrow_val > val_error["learned"]
 
 # %% [markdown]
 # 2. Show that average pooling is the special case of a very wide kernel: for $h = 1000$,

@@ -203,9 +203,10 @@ assert max(gaps) < 1e-6
 # training pairs in the same minibatches, the same encoder, sizes (32 embedding dimensions,
 # 32 hidden units, two layers, dropout 0.1), initial seed, optimizer and number of epochs.
 # The budget is equal epochs, 15 of them, with Adam at learning rate 0.02 on minibatches of
-# 128 pairs (chosen on the validation split in a scratch run, against 0.01 on minibatches of
-# 64, which was about as good at twice the time). Validation then chooses the epoch: each
-# model keeps the weights of its epoch with the lowest validation loss.
+# 128 pairs and gradient clipping at 1. These settings are fixed for this lesson, not tuned:
+# the comparison asks only that both models get the same ones, and tuning them for one model
+# would tilt it. Validation then chooses the epoch: each model keeps the weights of its epoch
+# with the lowest validation loss.
 
 # %%
 def minibatches(name, batch_size, seed=None):
@@ -247,8 +248,7 @@ for name, (_, history, seconds) in runs.items():
 
 # %% [markdown]
 # [Figure 1](#fig-bahdanau_attention-loss) shows both validation losses, epoch by epoch. The
-# attention model's is the lower one at the end; the lesson checks it below, on the epoch
-# each model keeps.
+# two curves run close together; which one ends lower is the question of the next sections.
 
 # %% mystnb={"figure": {"caption": "Masked cross-entropy per token on the validation pairs (held-out English sentences of 5 to 10 tokens), epoch by epoch, for the plain GRU encoder-decoder and the one with Bahdanau attention, trained on the same minibatches.", "name": "fig-bahdanau_attention-loss"}}
 epochs = list(range(1, len(runs["plain"][1]) + 1))
@@ -307,32 +307,73 @@ print(f"{some[0]!r} -> {' '.join(tokens)!r}: the same, for all {len(some)} sente
 # ## Comparing on the validation split
 #
 # As in chapter 5, a sentence scores its best BLEU ($k = 2$) over its French translations, and
-# a split's BLEU is the mean over its distinct English sentences. Next to it, each model's
-# validation loss at the epoch it kept.
+# a split's BLEU is the mean over its distinct English sentences.
+#
+# A held-out score needs a baseline, and chapter 5's
+# [French-only guess](../05_rnn/seq2seq.ipynb) is the one to beat: a translator that knows
+# French but never reads the English, and writes for every input the likeliest sentence under
+# the bigram counts of the training French. Whatever a model scores above it comes from
+# reading the source.
 
 # %%
-def split_bleu(net, name):
+def split_labels(name):
+    """English sentence -> its French translations, for the sentences of a split."""
     labels = collections.defaultdict(list)
     for src, tgt in pairs[name]:
         labels[" ".join(src)].append(tgt)
-    outputs = translate(net, list(labels))
+    return labels
+
+def mean_bleu(outputs, labels):
     scores = [max(bleu(tokens, label, k=2) for label in ls)
-              for (tokens, _), ls in zip(outputs, labels.values(), strict=True)]
+              for tokens, ls in zip(outputs, labels.values(), strict=True)]
     return sum(scores) / len(scores)
 
+def split_bleu(net, name):
+    labels = split_labels(name)
+    return mean_bleu([tokens for tokens, _ in translate(net, list(labels))], labels)
 
+def french_only_guess():
+    """Greedy decoding of a bigram model of the training French: one fixed sentence."""
+    follow = collections.defaultdict(collections.Counter)   # token -> next-token counts
+    for _, tgt in pairs["train"]:
+        tokens = ["<bos>"] + tgt + ["<eos>"]
+        for a, b in zip(tokens[:-1], tokens[1:], strict=True):
+            follow[a][b] += 1
+    words, token = [], "<bos>"
+    while len(words) < num_steps:
+        token = follow[token].most_common(1)[0][0]
+        if token == "<eos>":
+            break
+        words.append(token)
+    return words
+
+# %% [markdown]
+# The guess, and each model's validation BLEU next to its validation loss at the epoch it
+# kept:
+
+# %%
+guess, val_labels = french_only_guess(), split_labels("val")
+guess_bleu = mean_bleu([guess] * len(val_labels), val_labels)
+print(f"guess for every sentence: {' '.join(guess)}; validation BLEU {guess_bleu:.3f}")
 val_loss = {name: min(history["val_loss"]) for name, (_, history, _) in runs.items()}
 val_bleu = {name: split_bleu(net, "val") for name, (net, _, _) in runs.items()}
 for name in runs:
     print(f"{name:9s}: validation loss {val_loss[name]:.3f}, BLEU {val_bleu[name]:.3f}")
-assert val_loss["attention"] < val_loss["plain"] - 0.01, "attention's loss is not lower"
-assert val_bleu["attention"] > val_bleu["plain"] + 0.01, "attention's BLEU not higher"
+for name in runs:
+    assert val_bleu[name] > guess_bleu + 0.1, f"{name}: BLEU {val_bleu[name]:.3f}"
+    d2lite.record(f"val_loss_{name}", val_loss[name])
+    d2lite.record(f"val_bleu_{name}", val_bleu[name])
+d2lite.record("val_guess_bleu", guess_bleu)
+d2lite.record("val_loss_gap", val_loss["plain"] - val_loss["attention"])
 
 # %% [markdown]
-# Both margins are small, and one seed is one draw. A scratch run repeated the whole
-# comparison with initial seeds 0, 1 and 2 (the same data, split and minibatches): attention's
-# validation loss was lower by 0.020, 0.092 and 0.033, and its validation BLEU higher by
-# 0.040, 0.040 and 0.014. The checks above use margins of 0.01, which all three runs pass.
+# Both models read the English: their BLEU is well above the guess that never does. Between
+# the two, at this budget, the comparison is close. Over the book's sweep (seed 0 and the
+# three variants) attention's validation loss was lower by 0.024 to 0.121, small next to how
+# far one model's loss moves from one training run to the next (plain's ranged from 1.820 to
+# 1.880); and the BLEU did not follow the loss: in one of the runs attention's validation BLEU
+# was 0.316 against plain's 0.341. So the lesson checks what holds in every run, that both
+# models beat the guess, and declares no winner.
 #
 # ## The test split, once
 #
@@ -349,21 +390,26 @@ for name, (net, _, _) in runs.items():
     test_bleu[name] = split_bleu(net, "test")
     print(f"{name:9s}: test BLEU {test_bleu[name]:.3f}, "
           f"test loss {test_loss[name]:.3f}")
-assert test_bleu["attention"] > test_bleu["plain"] + 0.02, "attention's BLEU not higher"
-assert test_loss["attention"] < test_loss["plain"] + 0.05, "attention's loss is higher"
+test_labels = split_labels("test")
+guess_test_bleu = mean_bleu([guess] * len(test_labels), test_labels)
+print(f"French-only guess: test BLEU {guess_test_bleu:.3f}")
+for name in runs:
+    assert test_bleu[name] > guess_test_bleu + 0.1, f"{name}: {test_bleu[name]:.3f}"
+    d2lite.record(f"test_bleu_{name}", test_bleu[name])
+    d2lite.record(f"test_loss_{name}", test_loss[name])
+d2lite.record("test_bleu_gap", test_bleu["attention"] - test_bleu["plain"])
 
 # %% [markdown]
-# The test split agrees with validation on BLEU: attention's is higher by more than 0.02 (in
-# the scratch runs with seeds 0, 1 and 2 by 0.052, 0.065 and 0.033). The test loss is the
-# weaker truth: attention's was lower for seeds 0 and 1 and higher by 0.013 for seed 2, so the
-# lesson checks only that it is not higher by more than 0.05. Both models are still far from
-# good: with 1,333 training pairs, BLEU stays near a third.
+# Both models beat the guess on the test sentences too. Over the book's sweep attention's
+# test BLEU was the higher one in every run, but in one of them only 0.314 against 0.310, and
+# the test BLEU of the two models ranged from 0.244 to 0.333: both are still far from good
+# with 1,333 training pairs.
 #
 # One more caveat. The budget was equal epochs, not equal time: the per-step loop makes an
-# attention epoch cost 1.5 to 2.5 times the CPU time of a plain one in our runs (compare the
-# CPU seconds printed after training). Given that time instead, the plain model could train for more
-# epochs; on chapter 5's two-to-four-token sentences, where the fixed vector is no
-# bottleneck, attention does not pay for itself at all.
+# attention epoch cost more CPU time than a plain one (compare the CPU seconds printed after
+# training). Given that time instead, the plain model could train for more epochs. Whether
+# attention pays for itself on chapter 5's two-to-four-token sentences, where the fixed
+# vector is no bottleneck, is exercise 3.
 #
 # ## Where the decoder looks
 #
@@ -386,9 +432,7 @@ for sentence, (tokens, _) in zip(examples, translations, strict=True):
 # The padding columns are left out; they have weight 0.
 
 # %%
-labels = collections.defaultdict(list)
-for src, tgt in pairs["test"]:
-    labels[" ".join(src)].append(tgt)
+labels = split_labels("test")
 exact = [(sentence, tokens, w) for sentence, (tokens, w)
          in zip(labels, translate(attention_net, list(labels)), strict=True)
          if tokens in labels[sentence]]
@@ -436,16 +480,19 @@ print(f"{count} pairs of consecutive words: {forward / count:.1%} do not move ba
       f"{moves[1]} forward, {moves[-1]} backward")
 assert forward / count > 0.7 and forward / count > chance / count + 0.1, "no diagonal"
 assert moves[1] > 1.2 * moves[-1], "the moves are not mostly forward"
+d2lite.record("not_backward_share", forward / count)
+d2lite.record("forward_over_backward", moves[1] / moves[-1])
 
 # %% [markdown]
 # The diagonal is rough: the most-weighted position often stays on one English word for
-# several French words, sometimes jumps back, and with a third of the test BLEU the model
-# often writes the wrong word anyway. In the scratch runs with seeds 0, 1 and 2, 83 %, 78 %
-# and 88 % of the pairs did not move backwards, and the moves went forward 425, 350 and 237
-# times against 199, 264 and 136 times backward; hence the checks' margins. The
-# Transformer, later in this chapter, replaces the recurrent encoder and decoder with
-# attention everywhere; its decoder's attention over the source draws the same kind of
-# picture.
+# several French words, sometimes jumps back, and the model often writes the wrong word
+# anyway. Over the book's sweep 77.1 % to 83.4 % of the pairs did not move backwards, and
+# the forward moves outnumbered the backward ones 1.30 to 2.19 times. Hence the checks'
+# floors, each between those runs and chance: a share above 0.7 and at least 0.1 above that
+# of random positions, and 1.2 times as many forward moves as backward ones, where random
+# positions would give as many of each. The Transformer, later in this chapter, replaces the
+# recurrent encoder and decoder with attention everywhere; its decoder's attention over the
+# source draws the same kind of picture.
 
 # %% [markdown]
 # ## Summary
@@ -458,9 +505,10 @@ assert moves[1] > 1.2 * moves[-1], "the moves are not mostly forward"
 #   teacher forcing and step-by-step decoding give the same scores, and the padding of the
 #   source changes nothing. `d2lite.models.Seq2SeqAttentionDecoder` is the same decoder.
 # - On English sentences of 5 to 10 tokens, trained on the same pairs for the same 15
-#   epochs, attention had the lower validation loss and the higher validation and test BLEU,
-#   for three initial seeds; its test loss was not reliably lower, and each of its epochs
-#   cost 1.5 to 2.5 times the CPU time.
+#   epochs, both models beat a French-only guess, but at this small budget neither wins
+#   reliably: over the book's sweep attention's validation loss was a little lower, its
+#   validation BLEU higher in some runs and lower in others, and each of its epochs cost more
+#   CPU time.
 # - The attention weights form a rough diagonal: the source position a word looks at mostly
 #   moves forward with the output, as English and French word orders mostly agree.
 
