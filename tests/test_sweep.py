@@ -45,6 +45,8 @@ def test_sweep_records_each_variant(tmp_path, capsys):
     assert "ATEN_CPU_CAPABILITY=" in mine["cpu-kernels"]["env"]
     assert all(r["code_hash"] == sweep.code_hash(source) for r in mine.values())
     assert "2 of 3 runs passed" in capsys.readouterr().out
+    assert sweep.main([str(source), "--out", str(out), "--missing"]) == 0  # nothing left to run
+    assert "0 runs" in capsys.readouterr().out
 
 
 def test_the_code_hash_follows_code_not_prose(tmp_path):

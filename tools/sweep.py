@@ -19,6 +19,7 @@ changing a lesson means: `make execute NB=...`, then `make sweep NB=...`.
     python tools/sweep.py notebooks/04_cnn/resnet.py        # one lesson
     python tools/sweep.py --variants seed+1 --jobs 2        # one variant, two lessons at a time
     python tools/sweep.py --device cuda                     # the GPU variant too
+    python tools/sweep.py --missing                         # only what the record lacks
 """
 from __future__ import annotations
 
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per lesson")
     parser.add_argument("--out", type=Path, default=SWEEP)
     parser.add_argument("--log-dir", type=Path, help="write each run's output here")
+    parser.add_argument("--missing", action="store_true",
+                        help="skip runs that already have a row for the lesson's current code")
     args = parser.parse_args(argv)
     table = variants(args.device)
     names = args.variants or [*DEFAULT_VARIANTS, *(["cuda"] if args.device == "cuda" else [])]
@@ -182,8 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     sources = [p.resolve().with_suffix(".py") for p in args.lessons] or lesson_sources()
     threads = max(1, (os.cpu_count() or 1) // args.jobs)  # jobs share the cores, not oversubscribe
     runs = [(source, name) for source in sources for name in names]
-    print(f"sweeping {len(sources)} lessons x {len(names)} variants ({', '.join(names)}), "
-          f"{args.jobs} at a time with {threads} thread(s) each", flush=True)
+    if args.missing:  # resume a sweep: the same code under the same variant gives the same row
+        done = {(r["lesson"], r["variant"], r["code_hash"]) for r in read_rows(args.out)}
+        runs = [(source, name) for source, name in runs
+                if (lesson_name(source), name, code_hash(source)) not in done]
+    print(f"sweeping {len(sources)} lessons x {len(names)} variants ({', '.join(names)}): "
+          f"{len(runs)} runs, {args.jobs} at a time with {threads} thread(s) each", flush=True)
 
     def one(run: tuple[Path, str]) -> dict[str, str]:
         source, name = run

@@ -175,6 +175,7 @@ for lam in (1e-5, 3e-5, 1e-4):
 best_lam = max(bow_val, key=bow_val.get)
 bow = bows[best_lam]
 assert bow_val[best_lam] > 0.72, f"the baseline reaches only {bow_val[best_lam]:.3f}"
+d2lite.record("bow_val", bow_val[best_lam])
 
 # %% [markdown]
 # Around three reviews in four, from single words. That is the number to beat. The words with
@@ -325,8 +326,10 @@ for name, (_, history) in runs.items():
 # vectors give the GRU a head start: its first epoch already passes what the randomly
 # initialised one reaches at its best, and its best epoch is more than 5 points ahead of it.
 # Against the bag of words, though, the skip-gram GRU is only level or slightly ahead on
-# validation (by 0.6, 1.4 and 0.6 points with seeds 0, 1 and 2): word order is worth little
-# when a model learns it from 8,500 short sentences.
+# validation: over the book's sweep (seed 0, two other training seeds and other CPU kernels)
+# its lead ranged from 0 to 0.7 points. Word order is worth little when a model learns it from
+# 8,500 short sentences. The check below asks only for that: the GRU may not fall behind the
+# baseline on validation by more than half a point.
 
 # %% mystnb={"figure": {"caption": "Validation accuracy per epoch of the bidirectional GRU with random and with skip-gram word vectors; the dashed line is the bag-of-words logistic regression.", "name": "fig-sentiment_rnn-validation"}}
 fig, ax = plt.subplots(figsize=(5, 3))
@@ -345,28 +348,42 @@ assert gru_val["skip-gram"] > gru_val["random"] + 0.05, (
     f"skip-gram vectors {gru_val['skip-gram']:.3f} vs random {gru_val['random']:.3f}")
 lead = gru_val["skip-gram"] - bow_val[best_lam]
 assert lead > -0.005, f"the GRU is {-lead:.3f} behind the baseline on validation"
+d2lite.record("gru_val_random", gru_val["random"])
+d2lite.record("gru_val_skipgram", gru_val["skip-gram"])
+d2lite.record("val_lead", lead)
 
 # %% [markdown]
 # ## The test split, once
 #
 # The skip-gram GRU and the baseline were both chosen on the validation split; now each reads
-# the 1,066 test sentences once. With seeds 0 to 2 the GRU scored 75.1 to 76.2 % here and the
-# baseline 72.9 %, so the check below asks for a lead of at least one point. Keep the
-# validation numbers in mind when you read it: one split of 1,066 sentences moves accuracies
-# by a point or two either way (a standard error of about 1.3 points), and on validation the
-# lead was smaller.
+# the 1,066 test sentences once. What may you expect? Validation says the two are level, the
+# GRU perhaps a little ahead. And one split of $n$ sentences moves an accuracy $p$ by its
+# standard error, $\sqrt{p(1 - p)/n}$, either way: on 1,066 sentences, more than a point. So
+# the check asks only what validation supports: the GRU reaches 70 %, 20 points above chance,
+# and it is not behind the bag of words by more than two standard errors.
 
 # %%
 net = runs["skip-gram"][0]
 with torch.no_grad():
     gru_test = (net(X_test).argmax(dim=1) == y_test).float().mean().item()
 bow_test = binary_accuracy(bow, X_test, y_test)
+se = (bow_test * (1 - bow_test) / len(y_test)) ** 0.5    # standard error of an accuracy
 print(f"test accuracy: GRU {gru_test:.3f}, bag of words {bow_test:.3f}, "
-      f"difference {100 * (gru_test - bow_test):+.1f} points")
+      f"difference {100 * (gru_test - bow_test):+.1f} points; "
+      f"standard error {100 * se:.1f} points")
 assert gru_test >= 0.70, f"GRU test accuracy {gru_test:.3f} is below 70 %"
-assert gru_test > bow_test + 0.01, f"GRU {gru_test:.3f} vs bag of words {bow_test:.3f}"
+assert gru_test > bow_test - 2 * se, f"GRU {gru_test:.3f} vs baseline {bow_test:.3f}"
+d2lite.record("gru_test", gru_test)
+d2lite.record("bow_test", bow_test)
+d2lite.record("test_lead", gru_test - bow_test)
 
 # %% [markdown]
+# Over the book's sweep the GRU scored 75.4 to 76.2 % on the test split and the bag of words
+# 72.8 to 72.9 %: a lead of 2.5 to 3.3 points, larger than any seen on validation. With a
+# standard error of more than a point on each split, that difference between the splits may
+# well be noise. Do not read it as a finding: the validation split, which the lesson tuned on,
+# is the guide to how much word order is worth here, and it says little.
+#
 # ## Your own sentences
 #
 # To classify new text, tokenize it the way the data was (lower case, punctuation split off),
@@ -386,12 +403,17 @@ positive = {review: predict_sentiment(net, review) for review in reviews}
 for review, p in positive.items():
     print(f"P(positive) = {p:.2f}  {review}")
 assert positive[reviews[0]] > 0.5 > positive[reviews[1]], "the obvious ones are misread"
+names = ("wonderful", "dull", "thin_plot", "not_funny", "never_seen")
+for review, name in zip(reviews, names, strict=True):
+    d2lite.record(f"p_{name}", positive[review])
 
 # %% [markdown]
-# The clear cases come out right with every seed tried. The mixed one ("thin plot, but a joy
-# to watch") leans negative, and "not funny at all" comes out positive: the words "funny" and
-# "all" carry more weight than one "not", because negation is rare in 8,500 sentences. The
-# exercises look at word order more closely.
+# The two clear cases are the lesson's check, and over the book's sweep they always came out
+# right: P(positive) was at least 0.99 for "a wonderful , moving film" and at most 0.004 for
+# "dull and lifeless". The mixed one ("thin plot, but a joy to watch") leans negative, from
+# 0.05 to 0.11 over the sweep. "Not funny at all" comes out positive, from 0.54 to 0.88: the
+# words "funny" and "all" carry more weight than one "not", whose effect on the word after it
+# the GRU has not learned. The exercises look at word order more closely.
 
 # %% [markdown]
 # ## Summary
@@ -405,9 +427,9 @@ assert positive[reviews[0]] > 0.5 > positive[reviews[1]], "the obvious ones are 
 #   reviews: measure it before you build anything sequential.
 # - Skip-gram vectors trained on the training sentences alone give the GRU a head start over
 #   random vectors.
-# - On this data the skip-gram GRU beat the bag of words by about 3 points on the test split
-#   (76.2 against 72.9 % with seed 0) but by only 0.6 to 1.4 points on validation: word order
-#   buys little on one-sentence reviews when the model learns from 8,500 of them.
+# - On this data the skip-gram GRU is level with the bag of words on validation, or slightly
+#   ahead, and the test split, read once, agrees within its noise: word order buys little on
+#   one-sentence reviews when the model learns from 8,500 of them.
 
 # %% [markdown]
 # ## Exercises

@@ -453,12 +453,13 @@ assert precision("le le le .".split(), "le chat dort .".split(), 1) == 2 / 4  # 
 # short), and averages over the distinct English sentences of a split.
 
 # %%
-def split_bleu(net, name):
-    """Mean over the English sentences of a split: the best BLEU over the labels."""
+def split_bleu(translator, name):
+    """Mean over the English sentences of a split: the best BLEU over the labels.
+    translator: English str -> French tokens, e.g. lambda s: translate(net, s)."""
     labels = collections.defaultdict(list)
     for src, tgt in pairs[name]:
         labels[" ".join(src)].append(" ".join(tgt))
-    scores = [max(bleu(translate(net, s), label.split(), k=2) for label in ls)
+    scores = [max(bleu(translator(s), label.split(), k=2) for label in ls)
               for s, ls in labels.items()]
     return sum(scores) / len(scores)
 
@@ -494,7 +495,8 @@ class ValidationBLEU:
     def on_epoch_end(self, state):
         if (state.epoch + 1) % 10 == 0:
             self.epochs.append(state.epoch + 1)
-            self.scores.append(split_bleu(state.model, "val"))
+            translator = functools.partial(translate, state.model)
+            self.scores.append(split_bleu(translator, "val"))
             state.model.train()
 
 
@@ -524,6 +526,8 @@ for lr, (_, history, val_bleu) in runs.items():
 best_lr = max(runs, key=lambda lr: runs[lr][2].scores[-1])
 net, history, val_bleu = runs[best_lr]
 print("chosen learning rate:", best_lr)
+d2lite.record("best_lr", best_lr)
+d2lite.record("val_bleu", val_bleu.scores[-1])
 
 # %% [markdown]
 # [Figure 1](#fig-seq2seq-loss) shows the chosen run's masked loss on the training and the
@@ -544,16 +548,15 @@ print(f"validation loss: lowest {min(val):.2f} after epoch {best_epoch}, "
       f"last {val[-1]:.2f}")
 assert last < 0.6 and last < first / 8, f"training loss {first:.2f} -> {last:.2f}"
 assert best_epoch < len(val) / 2 and min(val) < val[-1] - 0.5, "no overfitting seen"
+d2lite.record("best_epoch", best_epoch)
+d2lite.record("val_loss_rise", val[-1] - min(val))
 
 # %% [markdown]
 # ## Translations
 #
 # The four sentences that the d2l book translates: three are training sentences, which the
 # network should mostly reproduce; "he's calm ." is new, though "he's" and "calm" occur in
-# other training sentences. (With training seeds 0, 1 and 2, the mean BLEU of the four was
-# 0.92, 0.64 and 0.75: "he's calm ." came out as "il est ... ." or as something else, and with
-# seed 1 the lower learning rate was chosen and left "i'm home ." half right. Hence a floor of
-# 0.5.)
+# other training sentences.
 
 # %%
 scores = []
@@ -563,27 +566,64 @@ for english_sentence, label in examples.items():
     print(f"{english_sentence:12s} => {french:22s} BLEU {scores[-1]:.3f}")
 mean_bleu = sum(scores) / len(scores)
 print(f"mean BLEU {mean_bleu:.3f}")
-assert mean_bleu > 0.5, f"mean BLEU of the four examples {mean_bleu:.3f} <= 0.5"
+assert mean_bleu > 0, "the network translates none of the four examples"
+d2lite.record("examples_bleu", mean_bleu)
 
 # %% [markdown]
-# That looks good, and it is misleading. The honest number is BLEU on the test split, English
-# sentences the network has never seen, read once, now; next to it, BLEU on the training
-# sentences.
+# Four sentences are a handful of coin flips: which of them come out right changes with the
+# training run. Over the book's sweep (seed 0, two other training seeds and other CPU
+# kernels) the mean BLEU of the four ranged from 0.387 to 0.915. The honest number is BLEU on
+# the test split, English sentences the network has never seen, read once, now; next to it,
+# BLEU on the training sentences.
+#
+# A held-out score needs a baseline. The simplest translator that knows French but never reads
+# the English writes the same sentence for every input: the likeliest one under the
+# [bigram counts](text_and_language_models.ipynb) of the training French, taking the most
+# frequent next token from `<bos>` until `<eos>`. It is a decoder without an encoder, so
+# whatever the network scores above it comes from reading the source.
 
 # %%
-train_bleu, test_bleu = split_bleu(net, "train"), split_bleu(net, "test")
+def french_only_guess():
+    """Greedy decoding of a bigram model of the training French: one fixed sentence."""
+    follow = collections.defaultdict(collections.Counter)   # token -> next-token counts
+    for _, tgt in pairs["train"]:
+        tokens = ["<bos>"] + tgt + ["<eos>"]
+        for a, b in zip(tokens, tokens[1:]):
+            follow[a][b] += 1
+    words, token = [], "<bos>"
+    while len(words) < num_steps:
+        token = follow[token].most_common(1)[0][0]
+        if token == "<eos>":
+            return words
+        words.append(token)
+    return words
+
+
+guess = french_only_guess()
+guess_bleu = split_bleu(lambda s: guess, "test")
+print(f"for every sentence: {' '.join(guess)}; test BLEU {guess_bleu:.3f}")
+
+# %%
+translator = functools.partial(translate, net)
+train_bleu, test_bleu = split_bleu(translator, "train"), split_bleu(translator, "test")
 print(f"BLEU: training sentences {train_bleu:.3f}, "
       f"held-out test sentences {test_bleu:.3f}")
 for src, tgt in pairs["test"][:40:8]:                  # a few held-out sentences
     print(f"{' '.join(src):18s} => {' '.join(translate(net, ' '.join(src))):24s}"
           f" (one label: {' '.join(tgt)})")
-assert train_bleu > 0.8 and 0.05 < test_bleu < train_bleu - 0.5, "not overfitting?"
+assert train_bleu - test_bleu > 0.5, f"training {train_bleu:.3f}: no overfitting?"
+assert test_bleu > guess_bleu, f"test BLEU {test_bleu:.3f} vs guess {guess_bleu:.3f}"
+d2lite.record("train_bleu", train_bleu)
+d2lite.record("test_bleu", test_bleu)
+d2lite.record("test_over_guess", test_bleu - guess_bleu)
 
 # %% [markdown]
-# Near-perfect on the training sentences and a small fraction of that on new ones: with 600
-# pairs, most French words appear once or twice, and the network has memorised sentences rather
-# than learned to translate. What it gets right on new sentences is mostly the frame of a
-# short sentence ("soyez ... !", "nous avons ... .") around the wrong words. More data helps most.
+# Far higher on the training sentences than on new ones: with 600 pairs, most French words
+# appear once or twice, and the network has memorised sentences rather than learned to
+# translate. Over the book's sweep the training BLEU ranged from 0.839 to 0.988 and the test
+# BLEU from 0.107 to 0.253. Even the lowest is above the French-only guess, so the network does
+# read the source; but what it gets right on new sentences is mostly the frame of a short
+# sentence, its punctuation and first word, around the wrong words. More data helps most.
 # Attention lets the decoder look back at every source token instead of one fixed vector:
 # [Bahdanau attention](../06_attention/bahdanau_attention.ipynb) in chapter 6 adds it to this
 # model and compares the two on longer sentences, where one vector has more to hold.
@@ -600,8 +640,8 @@ assert train_bleu > 0.8 and 0.05 < test_bleu < train_bleu - 0.5, "not overfittin
 # - Teacher forcing trains the decoder on the true previous tokens, all positions in one call;
 #   greedy search translates by feeding back the likeliest token, one step at a time.
 # - BLEU multiplies $n$-gram precisions, weighted by $1/2^n$, with a brevity penalty. On 600
-#   pairs the network reproduces its training sentences (BLEU near 1) but scores far lower on
-#   held-out sentences: it overfits.
+#   pairs the network mostly reproduces its training sentences but scores far lower on
+#   held-out sentences, though above a guess that never reads the English: it overfits.
 
 # %% [markdown]
 # ## Exercises

@@ -149,11 +149,11 @@ for words in sentences:
 # best possible mean squared error of a one-step prediction is its variance, $\sigma^2 = 0.04$.
 
 # %%
-d2lite.seed_everything(0)
+rng = torch.Generator().manual_seed(0)    # the data's own generator: fixed noise
 num_steps, noise = 1000, 0.2
 timeline = torch.arange(1, num_steps + 1, dtype=torch.float32)   # (1000,)
 clean = torch.sin(0.01 * timeline)                               # (1000,)
-x = clean + noise * torch.randn(num_steps)                      # (1000,)
+x = clean + noise * torch.randn(num_steps, generator=rng)       # (1000,)
 print(f"{len(x)} steps, noise variance {noise ** 2:.2f}, "
       f"measured {(x - clean).var():.4f}")
 assert abs((x - clean).var() - noise ** 2) < 0.005, "the noise has the wrong variance"
@@ -209,9 +209,13 @@ assert torch.equal(features[0], x[28:32]) and labels[0, 0] == x[32], "wrong wind
 #
 # The model is a small [multilayer perceptron](../../book/glossary.md#term-multilayer-perceptron):
 # $\tau$ inputs, 10 ReLU units, one output, trained with the squared loss and Adam for 10 epochs
-# in minibatches of 16. Two settings are open: the order $\tau$ and the learning rate. The cell
-# below trains every pair from a grid on the training stretch and records the mean squared error
-# on the validation stretch.
+# in minibatches of 16. The learning rate follows a
+# [schedule](../03_mlp/mlp_mnist.ipynb): it decays along a cosine, from its starting value to
+# zero at the end of the 10th epoch. At a constant rate, the weights after the last minibatch
+# of 16 noisy examples would be one random step away from where training was heading, and that
+# noise would blur the comparison between settings. Two settings are open: the order $\tau$ and
+# the (starting) learning rate. The cell below trains every pair from a grid on the training
+# stretch and records the mean squared error on the validation stretch.
 
 # %%
 def make_model(tau):
@@ -225,10 +229,11 @@ def train(tau, lr, end, val_range=None, seed=0):
     train_data = d2lite.data.batches(*windows(x, tau, 32, end), batch_size=16)
     val_data = None if val_range is None else d2lite.data.batches(
         *windows(x, tau, *val_range), batch_size=256, shuffle=False)
-    history = d2lite.fit(net, train_data, loss_fn=nn.MSELoss(),
-                         optimizer=torch.optim.Adam(net.parameters(), lr=lr),
-                         epochs=10, val_data=val_data, device="cpu",
-                         plot=False, verbose=False)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    history = d2lite.fit(net, train_data, loss_fn=nn.MSELoss(), optimizer=optimizer,
+                         scheduler=schedule, epochs=10, val_data=val_data,
+                         device="cpu", plot=False, verbose=False)
     return net, history
 
 
@@ -255,6 +260,11 @@ print(f"best: order {best_tau}, learning rate {best_lr}, "
 # as the best order. Looking further back averages the noise away, up to a point; at order 32 the
 # network has more inputs to learn from the same 468 examples, and it gets worse again. And no
 # setting beats the noise: every validation error stays above $\sigma^2 = 0.04$.
+#
+# Between the extremes the orders are close, and which of them wins depends on the training
+# run: over the book's sweep (seed 0, two other training seeds and other CPU kernels) the
+# search picked order 8 or 16, with different learning rates. So the checks below ask only
+# what holds in every run: the two extremes lose by a clear margin, and nothing beats the noise.
 
 # %%
 best_val = val_mse[best_tau, best_lr]
@@ -264,6 +274,12 @@ order_32 = min(val_mse[32, lr] for lr in rates)
 assert order_32 > 1.1 * best_val, f"order 32: {order_32:.4f} vs best {best_val:.4f}"
 assert min(val_mse.values()) > noise ** 2, "no model can predict the noise"
 assert 2 <= best_tau <= 16, f"order {best_tau} chosen"
+d2lite.record("best_tau", best_tau)
+d2lite.record("best_lr", best_lr)
+d2lite.record("order_1_ratio", order_1 / best_val)
+d2lite.record("order_32_ratio", order_32 / best_val)
+for tau in orders:
+    d2lite.record(f"val_mse_{tau}", min(val_mse[tau, lr] for lr in rates))
 
 # %% [markdown]
 # ## One step ahead on the test stretch
@@ -281,6 +297,7 @@ with torch.no_grad():
 test_mse = nn.functional.mse_loss(one_step, test_labels).item()
 print(f"one-step test MSE {test_mse:.4f} (noise variance {noise ** 2:.2f})")
 assert noise ** 2 < test_mse < 1.5 * noise ** 2, f"one-step test MSE {test_mse:.4f}"
+d2lite.record("test_mse", test_mse)
 
 # %% [markdown]
 # The one-step error is within 50 % of the noise variance: the model tracks the wave, and
@@ -345,6 +362,8 @@ print(", ".join(f"{k}-step MSE {k_mse[k]:.4f}" for k in horizons))
 assert k_mse[1] < k_mse[16], f"1-step {k_mse[1]:.4f} >= 16-step {k_mse[16]:.4f}"
 assert k_mse[16] > 1.1 * k_mse[1], "the 16-step error should be clearly larger"
 assert k_mse[64] > 3 * noise ** 2 and k_mse[64] > 2 * k_mse[16], f"{k_mse[64]:.4f}"
+for k in horizons:
+    d2lite.record(f"k_mse_{k}", k_mse[k])
 
 # %% mystnb={"figure": {"caption": "Mean squared error of k-step-ahead predictions on the test stretch against the horizon k, with the noise variance (dotted) as the floor no model can go below.", "name": "fig-sequence-models-error"}}
 ax = d2lite.plot(horizons, [[k_mse[k] for k in horizons], [noise ** 2] * len(horizons)],
@@ -366,6 +385,8 @@ wave_mse = {k: ((ahead[:, k - 1] - clean[starts + k - 1]) ** 2).mean().item()
             for k in (1, 64)}
 print(f"MSE against the sine: 1-step {wave_mse[1]:.4f}, 64-step {wave_mse[64]:.4f}")
 assert wave_mse[1] < 0.01 and wave_mse[64] > noise ** 2, f"{wave_mse}"
+d2lite.record("wave_mse_1", wave_mse[1])
+d2lite.record("wave_mse_64", wave_mse[64])
 
 # %% mystnb={"figure": {"caption": "k-step-ahead predictions on the test stretch, each drawn at the time step it predicts: the further ahead, the flatter and later.", "name": "fig-sequence-models-ahead"}}
 fig, ax = plt.subplots(figsize=(6, 3))
