@@ -394,8 +394,11 @@ def evaluate(net, data, chunk=1000):
 
 # %% [markdown]
 # The learning rate is the choice that matters most in a run this short. We try three on
-# short runs of 40 steps and keep the one with the lowest fill-in loss on the first 3,000
-# validation pairs.
+# short runs of 40 steps and measure the fill-in loss on the first 3,000 validation pairs.
+# A short trial flatters a large rate: the rate that moves fastest in 40 steps may be too
+# large for a run six times as long, and land in a worse place (Exercise 3 tries it). So
+# among the rates whose loss is within 0.1 of the lowest we keep the smallest, the safer
+# choice when the trials cannot tell them apart.
 
 # %%
 candidates = [2e-3, 5e-3, 1e-2]
@@ -403,8 +406,20 @@ val_subset = [t[:3000] for t in val_data]
 val_loss = {lr: evaluate(pretrain(lr, 40)[0], val_subset)["mlm_loss"]
             for lr in candidates}
 print({lr: round(loss, 3) for lr, loss in val_loss.items()})
-best_lr = min(val_loss, key=val_loss.get)
+lowest = min(val_loss.values())
+best_lr = min(lr for lr, loss in val_loss.items() if loss < lowest + 0.1)
 print("chosen learning rate:", best_lr)
+
+# %% [markdown]
+# What the trials show, and the check asserts, is that the smallest rate is clearly
+# behind after 40 steps (by more than 0.2) while the two larger ones are close (within
+# 0.1). Which of those two has the lower loss is down to the run; the rule, not that
+# noise, decides.
+
+# %%
+assert val_loss[2e-3] > lowest + 0.2, f"0.002 is not clearly behind: {val_loss}"
+assert abs(val_loss[5e-3] - val_loss[1e-2]) < 0.1, f"no near-tie: {val_loss}"
+d2lite.record("chosen_lr", best_lr)
 
 # %% [markdown]
 # Now the real run: 250 steps of 64 pairs with the chosen learning rate.
@@ -422,6 +437,8 @@ print(f"fill-in loss: first 20 steps {first:.2f}, last 20 steps {last:.2f};"
 
 # %%
 assert first > 8.0 and last < first - 2.0, f"loss {first:.2f} -> {last:.2f}"
+d2lite.record("loss_first_20", first)
+d2lite.record("loss_last_20", last)
 
 # %% [markdown]
 # [Figure 1](#fig-bert_pretraining-curves) shows both tasks step by step (averaged over 10
@@ -472,15 +489,17 @@ print(f"small BERT:       accuracy {test['mlm_accuracy']:.3f},"
       f" loss {test['mlm_loss']:.3f}")
 
 # %% [markdown]
-# The model fills in the blanks better than word frequencies alone: its accuracy is well
-# above the baseline's and its loss below the unigram cross-entropy. It has learned
-# something about context, if not much.
+# The model fills in the blanks better than word frequencies alone: its accuracy is more
+# than 3 points above the baseline's and its loss more than 0.1 below the unigram
+# cross-entropy. It has learned something about context, if not much.
 
 # %%
 assert test["mlm_accuracy"] > unigram_accuracy + 0.03, \
     f"accuracy {test['mlm_accuracy']:.3f} vs baseline {unigram_accuracy:.3f}"
-assert test["mlm_loss"] < unigram_loss - 0.05, \
+assert test["mlm_loss"] < unigram_loss - 0.1, \
     f"loss {test['mlm_loss']:.3f} vs unigram {unigram_loss:.3f}"
+d2lite.record("mlm_accuracy", test["mlm_accuracy"])
+d2lite.record("mlm_loss", test["mlm_loss"])
 
 # %% [markdown]
 # Next-sentence prediction is another story. If the model were guessing, its accuracy on
@@ -494,6 +513,7 @@ nsp_acc = test["nsp_accuracy"]
 print(f"next-sentence accuracy {nsp_acc:.3f} on {n_test:,} pairs"
       f" (chance: 0.5 ± {spread:.3f})")
 assert abs(nsp_acc - 0.5) < spread, f"next-sentence accuracy {nsp_acc:.3f}"
+d2lite.record("nsp_accuracy", nsp_acc)
 
 # %% [markdown]
 # It is at chance: in this budget the model learned nothing about whether two sentences
@@ -596,12 +616,15 @@ kinds = {"<mask>": shown == MASK, "random": (shown != MASK) & (shown != truth),
          "unchanged": shown == truth}
 acc = {k: (guesses[m] == truth[m]).float().mean().item() for k, m in kinds.items()}
 print({k: round(a, 3) for k, a in acc.items()})
-assert acc["unchanged"] > 2 * acc["<mask>"], acc
+assert acc["unchanged"] > acc["<mask>"] + 0.05, acc
 assert acc["random"] < acc["<mask>"] + 0.03, acc
+for kind, name in (("<mask>", "masked"), ("random", "random"), ("unchanged", "same")):
+    d2lite.record(f"accuracy_{name}", acc[kind])
 
 # %% [markdown]
-# The unchanged words are the easiest: the model sees the answer and has learned to trust
-# it, though not blindly. A random word is no help; those blanks are filled in no better
+# The unchanged words are the easiest (the check asks for at least 5 points more than the
+# masked ones): the model sees the answer and has learned to trust it, though not blindly.
+# A random word is no help; those blanks are filled in no better
 # than the masked ones, since the model cannot tell a swapped word from a genuine one. That
 # doubt is what the 10 % of random words is there to create.
 #
@@ -617,11 +640,14 @@ acc_rest = (guesses[~frequent] == truth[~frequent]).float().mean().item()
 print(f"top-10 words: {frequent.float().mean():.1%} of the blanks,"
       f" accuracy {acc_top:.3f}; the rest {acc_rest:.3f}")
 assert acc_top > 3 * acc_rest, f"{acc_top:.3f} vs {acc_rest:.3f}"
+d2lite.record("accuracy_top10", acc_top)
+d2lite.record("accuracy_rest", acc_rest)
 
 # %% [markdown]
-# 3. In the 40-step trials, 0.01 came out almost level with the chosen 0.005. Pretrain for
-#    250 steps with 0.01 instead. Does it still beat the unigram baseline on the validation
-#    pairs? What does that say about choosing a learning rate on short trials?
+# 3. In the 40-step trials the largest rate, 0.01, came out almost level with 0.005.
+#    Pretrain for 250 steps with 0.01 instead, with a few values of `seed`. Does it always
+#    beat the unigram baseline on the validation pairs? What does that say about choosing
+#    a learning rate on short trials?
 #
 # 4. RoBERTa masks each sequence anew every time it is seen ("dynamic" masking) instead of
 #    once when the data is built. Change `pretrain` to call `mask_words` on every batch.
