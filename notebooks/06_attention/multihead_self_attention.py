@@ -143,8 +143,9 @@ class MultiHeadAttention(nn.Module):
 # %%
 d2lite.seed_everything(0)
 attention = MultiHeadAttention(num_hiddens=16, num_heads=4, dropout=0.0).eval()
-queries, keys = torch.randn(2, 4, 16), torch.randn(2, 6, 16)
-values, lengths = torch.randn(2, 6, 16), torch.tensor([6, 3])
+g = torch.Generator().manual_seed(0)                       # the data: fixed samples
+queries, keys = torch.randn(2, 4, 16, generator=g), torch.randn(2, 6, 16, generator=g)
+values, lengths = torch.randn(2, 6, 16, generator=g), torch.tensor([6, 3])
 output = attention(queries, keys, values, lengths)
 print("output", tuple(output.shape),
       "weights", tuple(attention.attention_weights.shape))
@@ -237,7 +238,8 @@ for lens in (None, lengths):
 
 # %%
 d2lite.seed_everything(0)
-tokens = torch.randn(2, 5, 16)                             # (B, n, d): 2 sentences
+g = torch.Generator().manual_seed(1)
+tokens = torch.randn(2, 5, 16, generator=g)                # (B, n, d): 2 sentences
 self_attention = MultiHeadAttention(16, num_heads=4, dropout=0.0).eval()
 with torch.no_grad():
     Y = self_attention(tokens, tokens, tokens, torch.tensor([5, 3]))
@@ -306,10 +308,11 @@ def self_attention_core(X):                                # softmax(XX^T/sqrt(d
 # %%
 d, k = 64, 5
 conv = nn.Conv1d(d, d, kernel_size=k, padding=k // 2, bias=False)
-W_x, W_h = torch.randn(d, d), torch.randn(d, d)
+g = torch.Generator().manual_seed(2)
+W_x, W_h = torch.randn(d, d, generator=g), torch.randn(d, d, generator=g)
 flops = {}
 for n in (16, 64, 256):
-    X = torch.randn(1, n, d)
+    X = torch.randn(1, n, d, generator=g)
     flops[n] = {"CNN": count_flops(conv, X.transpose(1, 2)),   # conv wants (1, d, n)
                 "RNN": count_flops(rnn_layer, X, W_x, W_h),
                 "self-attention": count_flops(self_attention_core, X)}
@@ -325,7 +328,8 @@ for n in (16, 64, 256):
 # %%
 def layers_to_connect(make_layer, n, max_layers=100):
     """Fewest stacked layers after which output n-1 depends on input 0."""
-    X = torch.randn(1, n, d, requires_grad=True)
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(1, n, d, generator=g, requires_grad=True)
     H = X
     for depth in range(1, max_layers + 1):
         H = make_layer()(H)
@@ -607,14 +611,32 @@ for lr in (0.01, 0.03, 0.1):
     runs[lr] = (history["val_loss"][-1], history["val_accuracy"][-1], net)
     print(f"lr {lr}: validation loss {runs[lr][0]:.4f}, "
           f"accuracy {runs[lr][1]:.3f}")
-best_lr = min(runs, key=lambda lr: runs[lr][0])
-net = runs[best_lr][2].eval()
-assert best_lr == 0.03 and runs[0.1][0] > 1.0, f"{best_lr}, {runs[0.1][:2]}"
 
 # %% [markdown]
-# At 0.1 the loss blows up; 0.01 and 0.03 both learn the task, and 0.03, with the lowest
-# validation loss, is kept. Its model is tested once, on the test sequences: it names both
-# neighbours of at least 99 % of the positions.
+# Guessing each neighbour uniformly among the 10 letters scores a loss of
+# $\ln 10 \approx 2.30$. The search should find a rate that does far better, and the
+# largest rate should show what too large means: the check asks for a validation loss below
+# a twentieth of the guess's, and for 0.1 to stay above 1.
+
+# %%
+guess_loss = math.log(vocab_size)                            # uniform guess: ln 10
+best_lr = min(runs, key=lambda lr: runs[lr][0])
+net = runs[best_lr][2].eval()
+print(f"kept: lr {best_lr}, validation loss {runs[best_lr][0]:.4f} "
+      f"(uniform guess {guess_loss:.2f})")
+assert runs[best_lr][0] < guess_loss / 20, f"best loss {runs[best_lr][0]:.3f}"
+assert runs[0.1][0] > 1.0, f"lr 0.1 learned the task: {runs[0.1][:2]}"
+d2lite.record("best_val_loss", runs[best_lr][0])
+d2lite.record("largest_lr_val_loss", runs[0.1][0])
+d2lite.record("best_lr", best_lr)
+
+# %% [markdown]
+# At 0.1 the loss stays at the level of guessing: the steps are too large. The smaller rates
+# bring it far down, and the one with the lowest validation loss, printed above, is kept.
+# The check does not ask which of the two smaller rates wins: when both solve the task, which
+# one ends a little lower is a detail of the run, not a property of the method. The kept
+# model is tested once, on the test sequences: it names both neighbours of at least 99 % of
+# the positions (guessing would name one in ten).
 
 # %%
 with torch.no_grad():
@@ -622,20 +644,21 @@ with torch.no_grad():
 test_accuracy = correct.item() / count
 print(f"learning rate {best_lr}: test accuracy {test_accuracy:.4f}")
 assert test_accuracy >= 0.99, f"test accuracy {test_accuracy:.4f} is below 99 %"
+d2lite.record("test_accuracy", test_accuracy)
 
 # %% [markdown]
-# Now look at the attention of each layer and head on three test sequences. Each heatmap has
-# a row per query position and a column per key position, labelled with the letters; move the
-# sliders to change the layer, the head and the sequence. Look for a head whose weight sits
-# on the line just *below* the diagonal: every position looks at the one before it (query
-# $i$, key $i - 1$), the left neighbour. Another head has its line just *above* the
-# diagonal, the right neighbour. In this run both are in the second layer (layer 1); the
-# first layer's heads show no such clean line. The letters themselves do not matter to the
-# two clean heads: the same line appears on every sequence, because they attend by position,
-# as the rotation argument above allows.
+# Now look at the attention of each layer and head on three validation sequences. Each
+# heatmap has a row per query position and a column per key position, labelled with the
+# letters; move the sliders to change the layer, the head and the sequence. Look for a head
+# whose weight sits on the line just *below* the diagonal: every position looks at the one
+# before it (query $i$, key $i - 1$), the left neighbour. Another head has its line just
+# *above* the diagonal, the right neighbour. Which layer and which head take each role is up
+# to training; the check below finds them. The letters themselves do not matter to the two
+# clean heads: the same line appears on every sequence, because they attend by position, as
+# the rotation argument above allows.
 
 # %%
-examples = X_test[:3]                                          # (3, 12)
+examples = X_val[:3]                                           # (3, 12)
 labels = [[letters[t] for t in row] for row in examples.tolist()]
 with torch.no_grad():
     net(examples.to(device))
@@ -644,14 +667,15 @@ explorer = d2lite.widgets.attention_explorer(weights, labels, labels)
 explorer
 
 # %% [markdown]
-# To check what the prose says, run all 512 test sequences through the model and, for every
-# layer and head, record how often each query's largest weight falls on the position just
-# before it (left) or just after it (right). The widget's own `update` (on a second copy,
-# `probe`, so the one above keeps its state) must show the same line on the first sequence.
+# To check what the prose says, run all 512 validation sequences through the model and, for
+# every layer and head, record how often each query's largest weight falls on the position
+# just before it (left) or just after it (right). The widget's own `update` (on a second
+# copy, `probe`, so the one above keeps its state) must show the same line on the first
+# sequence.
 
 # %%
 with torch.no_grad():
-    net(X_test.to(device))
+    net(X_val.to(device))
 position = torch.arange(length)
 share = {}
 for i, layer in enumerate(net.layers):
@@ -663,21 +687,25 @@ for i, layer in enumerate(net.layers):
               f"{share[i, h][0]:.3f}, the right neighbour {share[i, h][1]:.3f}")
 
 # %%
-left = max(share, key=lambda key: share[key][0])
+left = max(share, key=lambda key: share[key][0])     # (layer, head) looking left most
 right = max(share, key=lambda key: share[key][1])
-assert left != right and left[0] == right[0] == 1, f"left {left}, right {right}"
+print(f"left neighbour: layer {left[0]}, head {left[1]}; "
+      f"right neighbour: layer {right[0]}, head {right[1]}")
+assert left != right, f"one head, {left}, is the best at both"
 assert share[left][0] >= 0.95 and share[right][1] >= 0.95, f"{share}"
-assert max(max(share[0, h]) for h in range(2)) < 0.95, "a clean head in layer 0"
+d2lite.record("left_share", share[left][0])
+d2lite.record("right_share", share[right][1])
 probe = d2lite.widgets.attention_explorer(weights, labels, labels, mode="static")
 shown = probe.update(layer=left[0], head=left[1], example=0)["weights"]   # (12, 12)
 assert (shown.argmax(axis=1)[1:] == range(length - 1)).mean() >= 0.9, shown.round(2)
 
 # %% [markdown]
-# On the held-out sequences, one head of the second layer puts its largest weight on the
-# left neighbour for at least 95 % of the positions, and the other head on the right
-# neighbour for at least 95 %, while neither head of the first layer does either for 95 %.
-# (Training from seeds 1 and 2 gave the same split.) Nobody told the heads to divide the work; the task and the
-# two separate softmaxes made it the easy solution.
+# On the validation sequences, one head puts its largest weight on the left neighbour for at
+# least 95 % of the positions, and another head on the right neighbour for at least 95 %. A
+# head that ignored positions would pick the left neighbour about once in eleven. The
+# printout shows where the two heads sit in this run and what the other heads do. Nobody told
+# the heads to divide the work; the task and the two separate softmaxes made it the easy
+# solution.
 
 # %% [markdown]
 # ## Summary
