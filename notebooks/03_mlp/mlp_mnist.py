@@ -17,9 +17,10 @@
 # Everything from the last lessons comes together here: you build a network that reads a
 # handwritten digit and says which one it is. In this lesson you prepare the MNIST images, build
 # the source notes' 784 → 28 → 10 network with ReLU and a log-softmax output, see why
-# log-softmax followed by the negative log-likelihood is exactly the cross-entropy, choose the
-# training settings on a validation split, train with Adam for three epochs to above 95.5 %
-# test accuracy, and look at the digits it still gets wrong. Along the way you meet training
+# log-softmax followed by the negative log-likelihood is exactly the cross-entropy, compare two
+# sets of training settings on a validation split over three training runs each, train with
+# Adam for three epochs to above 95.5 % test accuracy, and look at the digits it still gets
+# wrong. Along the way you meet training
 # and evaluation modes, `torch.no_grad()`, and checkpoints that let an interrupted run carry on
 # as if it had never stopped.
 
@@ -63,11 +64,11 @@ assert 0 <= X_all_raw.min() and X_all_raw.max() <= 1, "pixels should lie in [0, 
 assert sorted(y_all.unique().tolist()) == list(range(10)), "labels should be 0-9"
 
 # %% [markdown]
-# This lesson chooses its training settings, so, as in
+# This lesson compares training settings, so, as in
 # [the regularization lesson](regularization.ipynb), it holds out a
 # [validation set](../../book/glossary.md#term-validation-set): 5,999 of the 60,000 training
-# images, a tenth of each digit (rounded), on which every choice is made. The 10,000 test images
-# are opened once, at the end.
+# images, a tenth of each digit (rounded), on which the comparison is made. The 10,000 test
+# images are opened once, at the end.
 
 # %%
 (X_train_raw, y_train), (X_val_raw, y_val) = d2lite.data.train_val_split(
@@ -234,7 +235,7 @@ assert all(abs(v - reference) < 1e-6 for v in losses.values()), "the losses diff
 
 # %%
 print(f"untrained loss: {losses['F.nll_loss']:.3f}, ln 10 = {math.log(10):.3f}")
-assert abs(losses["F.nll_loss"] - math.log(10)) < 0.15, "untrained loss not near ln 10"
+assert abs(losses["F.nll_loss"] - math.log(10)) < 0.2, "untrained loss not near ln 10"
 
 # %% [markdown]
 # ## Testing: evaluation mode and `no_grad`
@@ -287,7 +288,7 @@ assert not net.training and not net.hidden_layer.training, "eval() reaches every
 assert torch.equal(net(X), net.train()(X)), "no dropout here: both modes agree"
 loss0, acc0 = test(net, val_data)
 print(f"untrained: validation loss {loss0:.3f}, accuracy {acc0:.3f}")
-assert net.training and 0.03 < acc0 < 0.17, f"accuracy {acc0:.3f} is not near a guess"
+assert net.training and 0.02 < acc0 < 0.25, f"accuracy {acc0:.3f} is not near a guess"
 
 # %% [markdown]
 # `d2lite.evaluate` does the same work (evaluation mode, `no_grad`, sums divided at the end), so
@@ -385,65 +386,111 @@ assert history["val_loss"][0] < history["train_loss"][0], "val loss above train 
 # %% [markdown]
 # ### What the two changes buy
 #
-# Were the two changes worth it? That is a choice of settings, so the validation split decides
-# it. Train the notes' own recipe for the same budget of three epochs: batches of 128,
-# `Adam(lr=1e-3)`, no schedule, from the same seed.
+# Were the two changes worth it? That is a question about training settings, so the
+# validation split answers it. But one training run is one draw: another random start and
+# another order of the batches give another final accuracy, and two recipes can differ by less
+# than that run-to-run noise. So train each recipe three times, from seeds 0, 1 and 2, for the
+# same budget of three epochs: the notes' own recipe (batches of 128, `Adam(lr=1e-3)`, no
+# schedule) and this lesson's, whose seed-0 run is the one above.
 
 # %%
+def train_recipe(seed, data, lr, gamma):
+    """A new network trained for 3 epochs from `seed` on `data` with Adam at `lr` and,
+    unless gamma is None, the schedule; returns (network, optimizer, history)."""
+    d2lite.seed_everything(seed)
+    model, opt, sched = make_model(lr=lr, gamma=gamma)
+    model_history = d2lite.fit(model, data, loss_fn=F.nll_loss, optimizer=opt,
+                               scheduler=sched, epochs=3, val_data=val_data,
+                               metrics=[d2lite.accuracy], plot=False, verbose=False)
+    return model, opt, model_history
+
+
+seeds = [0, 1, 2]
 notes_data = d2lite.data.batches(X_train, y_train, batch_size=128, device=device)
-d2lite.seed_everything(0)
-notes_net, notes_optimizer, _ = make_model(lr=1e-3, gamma=None)
-notes_history = d2lite.fit(notes_net, notes_data, loss_fn=F.nll_loss,
-                           optimizer=notes_optimizer, epochs=3, val_data=val_data,
-                           metrics=[d2lite.accuracy], plot=False, verbose=False)
-notes_acc, our_acc = notes_history["val_accuracy"][-1], history["val_accuracy"][-1]
-print(f"validation accuracy after 3 epochs: notes' settings {notes_acc:.4f}, "
-      f"this lesson's {our_acc:.4f}")
-print(f"validation loss: notes' {notes_history['val_loss'][-1]:.4f}, "
-      f"this lesson's {history['val_loss'][-1]:.4f}")
+notes_runs = [train_recipe(seed, notes_data, lr=1e-3, gamma=None) for seed in seeds]
+lesson_runs = [(net, optimizer, history)]               # seed 0: the run above
+lesson_runs += [train_recipe(seed, train_data, lr=0.003, gamma=0.5)
+                for seed in seeds[1:]]
+notes_net, notes_optimizer, notes_history = notes_runs[0]
 
 # %% [markdown]
-# The lesson's settings give a higher validation accuracy and a lower validation loss after
-# every one of the three epochs. By the end the margin is small, under half a point of
-# accuracy, and that is the honest size of it; with twice the budget the notes' recipe
-# overtakes it (exercise 2).
+# The table lists each run's validation accuracy and loss after the three epochs, then the
+# mean over the three seeds and the spread (largest minus smallest) within each recipe.
 
 # %%
-assert 0 < our_acc - notes_acc < 0.005, f"ours {our_acc:.4f}, notes' {notes_acc:.4f}"
-assert all(ours < theirs for ours, theirs in
-           zip(history["val_loss"], notes_history["val_loss"], strict=True)), "val loss"
-assert all(ours > theirs for ours, theirs in
-           zip(history["val_accuracy"], notes_history["val_accuracy"], strict=True))
+def last(runs, key):
+    """The last epoch's `key` ("val_accuracy" or "val_loss") of each run."""
+    return [run_history[key][-1] for _, _, run_history in runs]
+
+def average(values):
+    return sum(values) / len(values)
+
+our_accs = last(lesson_runs, "val_accuracy")
+notes_accs = last(notes_runs, "val_accuracy")
+our_losses, notes_losses = last(lesson_runs, "val_loss"), last(notes_runs, "val_loss")
+print("seed   | accuracy: lesson  notes' | loss: lesson  notes'")
+for i, seed in enumerate(seeds):
+    print(f"{seed:<6} |           {our_accs[i]:.4f}  {notes_accs[i]:.4f} |       "
+          f"{our_losses[i]:.4f}  {notes_losses[i]:.4f}")
+for name, stat in (("mean", average), ("spread", lambda v: max(v) - min(v))):
+    print(f"{name:6} |           {stat(our_accs):.4f}  {stat(notes_accs):.4f} |       "
+          f"{stat(our_losses):.4f}  {stat(notes_losses):.4f}")
+our_acc = history["val_accuracy"][-1]                   # the seed-0 run, used below
+
+# %% [markdown]
+# Two things are robust here. Every run with the lesson's settings ends with a lower
+# validation loss than every run of the notes' recipe, its worst beating their best. And on
+# average over the seeds the lesson's settings read more than half a point more of the
+# validation digits. The spread within each recipe is the run-to-run noise: it is why one pair
+# of runs, one seed each, could not settle the question. With twice the budget the notes'
+# recipe closes most of the gap (exercise 2), so what the changes buy is speed.
+
+# %%
+acc_gain = average(our_accs) - average(notes_accs)
+print(f"mean gain in validation accuracy: {100 * acc_gain:.2f} points")
+assert max(our_losses) < min(notes_losses), f"ours {our_losses}, notes' {notes_losses}"
+d2lite.record("val_loss_margin", min(notes_losses) - max(our_losses))
+assert acc_gain > 0.005, f"the lesson's settings gain only {100 * acc_gain:.2f} points"
+d2lite.record("val_acc_gain", acc_gain)
 
 # %% [markdown]
 # ### Testing once
 #
-# The choices are made. Now open the test set, once, and measure both models on it: the
-# network trained with this lesson's settings, which the validation split chose, and, for the
-# record, the notes' recipe. The lesson's check: at least 95.5 % of the 10,000 test digits are
-# read correctly after three epochs. The notes' recipe falls short of that floor in the same
-# budget, here by about half a point. (The notes report about 96 % for their own run, which
-# trained on all 60,000 images from another random start; one run's accuracy varies by a few
-# tenths of a point.) The test digits also come out a little easier than the validation
-# digits, by about 0.8 points: a held-out split and a test set collected separately need not
-# agree exactly.
+# The comparison is made. Now open the test set, once, and measure all six networks on it.
+# The lesson's check is about the recipe, not about one run: averaged over its three runs,
+# this lesson's recipe reads at least 95.5 % of the 10,000 test digits correctly after three
+# epochs, while the notes' recipe, the baseline, averages below that floor in the same budget.
+# (The notes report about 96 % for their own run, which trained on all 60,000 images from
+# another random start.) For both recipes the test digits also come out a little easier than
+# the validation digits, by less than a point and a half on average: a held-out split and a
+# test set collected separately need not agree exactly.
 
 # %%
-final = {name: d2lite.evaluate(model, test_data, loss_fn=F.nll_loss,
-                               metrics=[d2lite.accuracy])
-         for name, model in (("lesson", net), ("notes", notes_net))}
-test_acc, notes_test_acc = final["lesson"]["accuracy"], final["notes"]["accuracy"]
-print(f"test accuracy: this lesson's settings {test_acc:.4f} "
-      f"({100 * (test_acc - 0.955):+.2f} points from the floor), "
-      f"notes' settings {notes_test_acc:.4f}")
-assert test_acc >= 0.955, f"test accuracy {test_acc:.3f} is below 95.5 %"
-assert 0.945 < notes_test_acc < 0.955, f"the notes' settings reach {notes_test_acc:.3f}"
-assert 0.003 < test_acc - our_acc < 0.015, "test and validation should be close"
+def test_accuracy(model):
+    return d2lite.evaluate(model, test_data, loss_fn=F.nll_loss,
+                           metrics=[d2lite.accuracy])["accuracy"]
+
+our_tests = [test_accuracy(model) for model, _, _ in lesson_runs]
+notes_tests = [test_accuracy(model) for model, _, _ in notes_runs]
+test_acc = our_tests[0]                      # seed 0: the network studied below
+mean_test, notes_mean_test = average(our_tests), average(notes_tests)
+print("test accuracy for seeds", seeds)
+print(f"  this lesson's settings {[round(a, 4) for a in our_tests]}, "
+      f"mean {mean_test:.4f} ({100 * (mean_test - 0.955):+.2f} points from the floor)")
+print(f"  notes' settings        {[round(a, 4) for a in notes_tests]}, "
+      f"mean {notes_mean_test:.4f}")
+assert mean_test >= 0.955, f"mean test accuracy {mean_test:.4f} is below 95.5 %"
+d2lite.record("mean_test_acc", mean_test)
+assert 0.93 < notes_mean_test < 0.955, f"notes' settings: {notes_mean_test:.4f}"
+d2lite.record("notes_mean_test_acc", notes_mean_test)
+for tests, accs in ((our_tests, our_accs), (notes_tests, notes_accs)):
+    assert 0 < average(tests) - average(accs) < 0.015, "test and validation differ"
 
 # %% [markdown]
 # ## The digits it gets wrong
 #
-# About one test digit in 24 is still misread. Now that no choice depends on the test set any
+# About 4 % of the test digits, one in 25 or so, are still misread by the seed-0 network.
+# Now that no choice depends on the test set any
 # more, looking at those digits costs nothing, and it tells you more than the accuracy does. The
 # cell predicts all 10,000 test digits at once, in evaluation mode and without gradients, and
 # collects the ones whose prediction differs from the label.
@@ -455,7 +502,7 @@ with torch.no_grad():
 wrong = (predicted != y_test).nonzero().squeeze(1)             # (num_wrong,)
 print(f"{len(wrong)} of {len(y_test):,d} test digits misclassified")
 assert len(wrong) == round((1 - test_acc) * len(y_test)), "disagrees with evaluate"
-assert 1 / 26 < len(wrong) / len(y_test) < 1 / 22, "not about one digit in 24"
+assert 0.035 < len(wrong) / len(y_test) < 0.045, "not about 4 % of the digits"
 
 # %% [markdown]
 # [Figure 3](#fig-mlp-mnist-mistakes) shows the first 18 of them, each titled with the
@@ -622,9 +669,11 @@ workdir.cleanup()
 #   training images for validation. Standardise the pixels with the training split's mean 0.1307
 #   and standard deviation 0.3081, validation and test images included.
 # - The notes' recogniser is an MLP 784 → 28 → 10 with ReLU: 22,270 parameters. Trained with
-#   Adam for three epochs with settings chosen on the validation split (batches of 64, learning
-#   rate 0.003 halved every epoch), it reads more than 95.5 % of the test digits correctly; the
-#   notes' batches of 128 at a fixed rate of $10^{-3}$ fall short of that in the same budget.
+#   Adam for three epochs with batches of 64 and a learning rate of 0.003 halved every epoch,
+#   it reads more than 95.5 % of the test digits correctly, averaged over three training runs;
+#   the notes' batches of 128 at a fixed rate of $10^{-3}$ fall short of that in the same
+#   budget. On the validation split every run of the first recipe ends with a lower loss than
+#   every run of the second: compare settings over several seeds, not on one run each.
 # - Log-softmax followed by the negative log-likelihood equals the cross-entropy of the raw
 #   scores; `log_softmax` stays finite where `log(softmax(...))` gives $-\infty$.
 # - Test in evaluation mode (`net.eval()`) and under `torch.no_grad()`, and add up losses and
@@ -655,17 +704,20 @@ for h in (8, 28, 128):
 
 # %% tags=["hide-cell"]
 # A solution. Copy the notes' model and optimizer so that the objects above stay as
-# they were, then train three more epochs. Six epochs of the notes' recipe overtake
-# three of ours: the changes buy speed, not a better end point.
+# they were, then train three more epochs. Six epochs of the notes' recipe close more
+# than half of the average gap to three of ours: the changes buy speed. Whether they
+# also buy a better end point would need six epochs of ours too.
 longer_net, longer_optimizer, _ = make_model(lr=1e-3, gamma=None)
 longer_net.load_state_dict(notes_net.state_dict())
 longer_optimizer.load_state_dict(notes_optimizer.state_dict())
 longer = d2lite.fit(longer_net, notes_data, loss_fn=F.nll_loss,
                     optimizer=longer_optimizer, epochs=3, val_data=val_data,
                     metrics=[d2lite.accuracy], plot=False, verbose=False)
-print(f"notes' recipe after 6 epochs: {longer['val_accuracy'][-1]:.4f}; "
-      f"this lesson's after 3: {our_acc:.4f}")
-assert longer["val_accuracy"][-1] > our_acc, "six epochs should overtake three"
+longer_acc, our_mean = longer["val_accuracy"][-1], average(our_accs)
+print(f"notes' recipe after 3 epochs: {notes_accs[0]:.4f}, after 6: {longer_acc:.4f}; "
+      f"this lesson's after 3 (mean of 3 seeds): {our_mean:.4f}")
+assert longer_acc > notes_accs[0], "three more epochs should help"
+assert our_mean - longer_acc < acc_gain / 2, "six epochs should close most of the gap"
 
 # %% [markdown]
 # 3. **Scores instead of log-probabilities.** Train a copy of the network whose `forward`

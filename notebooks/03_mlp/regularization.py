@@ -100,19 +100,21 @@ from torch import nn
 # training and the other 16 for validation. A further 1,000 points from the same source are the
 # test set, which stays in the drawer until the end of the polynomial experiments. No model can
 # predict the noise, so the best possible mean squared error (MSE) on new points is its
-# variance, $0.2^2 = 0.04$.
+# variance, $0.2^2 = 0.04$. The points are drawn once, from a generator of their own seeded
+# with 0, so every reader gets the same sample; what follows is what *this* sample shows.
 
 # %%
 def cubic(x):
     return 0.5 + 1.2 * x - 1.7 * x**2 + 0.9 * x**3
 
 NOISE = 0.2
-d2lite.seed_everything(0)
+g = torch.Generator().manual_seed(0)          # the data's own generator: a fixed sample
 x_all = torch.linspace(-1, 1, 32, dtype=torch.float64)
-x_all = x_all + 0.025 * (2 * torch.rand(32, dtype=torch.float64) - 1)  # jitter the grid
-y_all = cubic(x_all) + NOISE * torch.randn(32, dtype=torch.float64)
-x_test = 2 * torch.rand(1000, dtype=torch.float64) - 1     # the drawer: opened once
-y_test = cubic(x_test) + NOISE * torch.randn(1000, dtype=torch.float64)
+jitter = 2 * torch.rand(32, dtype=torch.float64, generator=g) - 1
+x_all = x_all + 0.025 * jitter                               # jitter the grid
+y_all = cubic(x_all) + NOISE * torch.randn(32, dtype=torch.float64, generator=g)
+x_test = 2 * torch.rand(1000, dtype=torch.float64, generator=g) - 1   # the drawer
+y_test = cubic(x_test) + NOISE * torch.randn(1000, dtype=torch.float64, generator=g)
 (x_train, y_train), (x_val, y_val) = d2lite.data.train_val_split(
     x_all, y_all, val_fraction=0.5, seed=0)
 print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test points")
@@ -189,7 +191,9 @@ plt.show()
 # Now sweep the degree from 0 to 15. A polynomial of degree $d$ is also one of degree $d + 1$
 # whose last coefficient is zero, so the best training loss can only go down as $d$ grows.
 # The validation loss has no such obligation. Choosing the degree is choosing a setting, so the
-# choice is made on the validation split: the degree with the lowest validation MSE.
+# choice is made on the validation split: the degree with the lowest validation MSE. On this
+# sample it is the true degree, 3; with only 16 validation points that is partly luck, as the
+# next section shows.
 
 # %%
 degrees = range(16)
@@ -199,7 +203,7 @@ val_curve = [mse(w, x_val, y_val) for w in sweep]
 best = min(degrees, key=lambda d: val_curve[d])
 print(f"lowest validation MSE {val_curve[best]:.4f} at degree {best}")
 assert torch.tensor(train_curve).diff().max() <= 1e-12, "the training MSE never rises"
-assert best == 3, f"the validation split should pick the true degree 3, not {best}"
+assert best == 3, f"on this sample the split picks the true degree 3, not {best}"
 assert max(val_curve[3:6]) < 2.5 * NOISE**2, "degrees 3-5 should stay near the floor"
 
 # %% [markdown]
@@ -251,10 +255,11 @@ assert cv_best == 3, f"4-fold cross-validation should pick degree 3, not {cv_bes
 # %% [markdown]
 # Both methods pick degree 3 here. How often does each pick it? Repeat the whole choice with 20
 # different random splits (and, for cross-validation, 20 different fold assignments) of the
-# same 32 points, over degrees 0 to 10. A single split picks the true degree 10 times in 20;
-# cross-validation, which averages over four judges, 15 times. Neither is infallible: with so
-# few points, a degree-8 polynomial sometimes fits the particular noise of the held-out points
-# a little better by chance. More data helps more than any method of choosing.
+# same 32 points, over degrees 0 to 10. On this sample a single split picks the true degree 10
+# times in 20; cross-validation, which averages over four judges, 15 times. Neither is
+# infallible: with so few points, a degree-8 polynomial sometimes fits the particular noise of
+# the held-out points a little better by chance. More data helps more than any method of
+# choosing.
 
 # %%
 picked_single, picked_cv = [], []
@@ -530,7 +535,8 @@ assert num_params > 100 * len(X_small), "expected over 100 parameters per image"
 # each epoch, in evaluation mode, on the whole training split. `fit` reports the average loss
 # of the epoch's batches instead, measured while the weights were still changing (and, once you
 # add dropout, with neurons switched off). A small callback records the clean number: `fit`
-# calls its `on_epoch_end` after every epoch.
+# calls its `on_epoch_end` after every epoch. A second one keeps a copy of the weights of the
+# epoch with the lowest validation loss, for the final choice at the end of the lesson.
 
 # %%
 loss_fn = nn.CrossEntropyLoss()
@@ -546,11 +552,24 @@ class TrainLossInEvalMode:
         self.losses.append(result["loss"])
 
 
+class KeepBest:
+    """fit callback: a copy of the weights of the epoch with the lowest val_loss."""
+
+    def __init__(self):
+        self.best, self.weights = float("inf"), None
+
+    def on_epoch_end(self, state):
+        if state.history["val_loss"][-1] < self.best:
+            self.best = state.history["val_loss"][-1]
+            self.weights = copy.deepcopy(state.model.state_dict())
+
+
 # %% [markdown]
 # Every model in this lesson trains the same way, so `train` wraps it: batches of 64 in the same
 # shuffled order for every model (16 batches an epoch), Adam with learning rate $10^{-3}$ (and
 # an optional weight decay), 100 epochs, and `val_data` set to the validation split. It returns
-# the per-epoch curves and the final numbers on both splits, measured alike.
+# the per-epoch curves, the final numbers on both splits, measured alike, and the weights of
+# the best validation epoch.
 
 # %%
 EPOCHS = 100
@@ -558,16 +577,16 @@ EPOCHS = 100
 def train(net, weight_decay=0.0, callbacks=()):
     train_data = d2lite.data.batches(X_small, y_small, 64, seed=0)  # same order
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=weight_decay)
-    clean = TrainLossInEvalMode(train_eval)
+    clean, best = TrainLossInEvalMode(train_eval), KeepBest()
     history = d2lite.fit(net, train_data, loss_fn=loss_fn, optimizer=optimizer,
                          epochs=EPOCHS, val_data=val_data, metrics=[d2lite.accuracy],
-                         callbacks=[clean, *callbacks], plot=False)
+                         callbacks=[clean, best, *callbacks], plot=False)
     final = {split: d2lite.evaluate(net, data, loss_fn=loss_fn,
                                     metrics=[d2lite.accuracy])
              for split, data in (("train", train_eval), ("val", val_data))}
     final["gap"] = final["val"]["loss"] - final["train"]["loss"]
     return {"train": clean.losses, "val": history["val_loss"], "final": final,
-            "history": history, "net": net}
+            "history": history, "net": net, "best_weights": best.weights}
 
 
 # %% [markdown]
@@ -582,9 +601,9 @@ runs = {"no regularization": train(make_mlp())}
 # %% [markdown]
 # [Figure 5](#fig-regularization-history) shows the curves that the `History` from `fit` draws
 # (`val_` is the validation split). The training loss, averaged over each epoch's batches, dives
-# towards zero, while the validation loss turns round within the first 20 epochs or so and
-# climbs for the rest of training. The accuracy panel shows the same split more gently:
-# training accuracy climbs to 100 % while validation accuracy stalls near 84 %.
+# towards zero, while the validation loss turns round within the first 30 epochs and climbs
+# for the rest of training. The accuracy panel shows the same split more gently: training
+# accuracy climbs to 100 % while validation accuracy stalls between 80 and 86 %.
 
 # %% mystnb={"figure": {"caption": "Loss and accuracy of the unregularized MLP on its 999 training images (averaged over each epoch's batches) and on the 1,001 validation images.", "name": "fig-regularization-history"}}
 axes = runs["no regularization"]["history"].plot()
@@ -595,7 +614,8 @@ plt.show()
 
 # %% [markdown]
 # The final numbers, and the checks: the validation loss is more than a hundred times the
-# training loss, and it ends more than 50 % above its own lowest point, reached at epoch 18.
+# training loss, and it ends more than 50 % above its own lowest point, reached within the
+# first 30 epochs (the printout says which).
 
 # %%
 def report(name):
@@ -613,14 +633,17 @@ print(f"val loss / train loss = {ratio:.0f}; lowest val loss {min(plain['val']):
       f"at epoch {best_epoch}")
 assert ratio > 100, f"val loss is only {ratio:.1f} times the training loss"
 assert plain["val"][-1] > 1.5 * min(plain["val"]), "the val loss should rise again"
-assert best_epoch == 18, f"the validation loss bottoms out at epoch {best_epoch}"
+assert 10 <= best_epoch <= 30, f"the validation loss bottoms out at epoch {best_epoch}"
+d2lite.record("best_epoch", best_epoch)
 assert plain["final"]["train"]["accuracy"] == 1.0, "the plain net fits every image"
-assert 0.82 <= plain["final"]["val"]["accuracy"] <= 0.86, "val accuracy not near 84 %"
+plain_val_acc = plain["final"]["val"]["accuracy"]
+assert 0.80 <= plain_val_acc <= 0.86, f"val accuracy {plain_val_acc:.3f}, not 80-86 %"
+d2lite.record("plain_val_acc", plain_val_acc)
 
 # %% [markdown]
 # Why does the validation loss climb while the validation accuracy holds steady? Cross-entropy
 # punishes confident mistakes without limit. As the network drives its training loss to zero it
-# grows ever more certain of every answer, including the roughly 16 % of validation answers
+# grows ever more certain of every answer, including the roughly one in six validation answers
 # that are wrong, and each of those costs more and more. An overfit classifier is not only
 # wrong sometimes; it is wrong with great confidence.
 #
@@ -630,8 +653,8 @@ assert 0.82 <= plain["final"]["val"]["accuracy"] <= 0.86, "val accuracy not near
 # stops improving, and keep the weights of its best epoch. That is
 # **[early stopping](../../book/glossary.md#term-early-stopping)** (早停). The number of epochs
 # becomes one more setting chosen on the validation split. In
-# [Figure 6](#fig-regularization-early-stopping) the validation loss bottoms out at epoch 18;
-# everything after it makes the network worse on new data.
+# [Figure 6](#fig-regularization-early-stopping) the validation loss bottoms out at the marked
+# epoch; everything after it makes the network worse on new data.
 
 # %% mystnb={"figure": {"caption": "Validation loss of the unregularized MLP over 100 epochs; the marker is its lowest point, where early stopping keeps the weights.", "name": "fig-regularization-early-stopping"}}
 epochs = range(1, EPOCHS + 1)
@@ -648,8 +671,9 @@ plt.show()
 # In practice you do not train for 100 epochs and look back: `d2lite.EarlyStopping` watches the
 # curve as it grows. With `patience=10` it stops once ten epochs in a row have not beaten the
 # best validation loss, and `restore_best=True` loads the weights of the best epoch at the end.
-# Run from the same seed, the network retraces the same curve, so it stops at epoch 28 and
-# restores epoch 18: 28 epochs of work instead of 100.
+# Run from the same seed, the network retraces the same curve, so it stops ten epochs after
+# the bottom of Figure 6 and restores the weights of the bottom: a few dozen epochs of work
+# instead of 100.
 
 # %%
 d2lite.seed_everything(0)
@@ -676,12 +700,12 @@ for name in ("no regularization", "weight decay 0.01"):
 
 # %% [markdown]
 # Weight decay gives up some training fit: the training loss no longer goes to zero, and the
-# training accuracy falls from 100 % to about 97 %. In exchange the validation loss drops by
-# more than 30 %, and the gap between the two losses shrinks to less than half the
-# unregularized one. The accuracy tells a different story, though: the validation accuracy
-# does not improve at all, it falls by about three points, and so the accuracy gap (train
-# minus validation) stays about where it was. Weight decay here mostly makes the network less
-# overconfident, which the loss rewards and the accuracy does not see.
+# training accuracy falls below 100 %. In exchange the validation loss drops by more than
+# 20 %, and the gap between the two losses shrinks to less than 55 % of the unregularized
+# one. The accuracy tells a different story, though: the validation accuracy does not improve
+# at all, it falls, and the accuracy gap (train minus validation) keeps more than 70 % of its
+# size. Weight decay here mostly makes the network less overconfident, which the loss rewards
+# and the accuracy does not see.
 
 # %%
 def gaps(name):
@@ -691,14 +715,17 @@ def gaps(name):
 loss_gap0, acc_gap0 = gaps("no regularization")
 loss_gap_wd, acc_gap_wd = gaps("weight decay 0.01")
 wd_final = runs["weight decay 0.01"]["final"]
-print(f"accuracy gap: {acc_gap0:.3f} without, {acc_gap_wd:.3f} with weight decay")
-assert loss_gap_wd < 0.5 * loss_gap0, f"loss gap {loss_gap_wd:.3f} vs {loss_gap0:.3f}"
-assert wd_final["val"]["loss"] < 0.7 * plain["final"]["val"]["loss"], "val too high"
+print(f"with weight decay / without: loss gap {loss_gap_wd / loss_gap0:.2f}, "
+      f"accuracy gap {acc_gap_wd / acc_gap0:.2f}")
+assert loss_gap_wd < 0.55 * loss_gap0, f"loss gap {loss_gap_wd:.3f} vs {loss_gap0:.3f}"
+d2lite.record("wd_loss_gap_ratio", loss_gap_wd / loss_gap0)
+assert wd_final["val"]["loss"] < 0.8 * plain["final"]["val"]["loss"], "val too high"
 assert wd_final["train"]["loss"] > 10 * plain["final"]["train"]["loss"], "train low"
-assert 0.96 <= wd_final["train"]["accuracy"] <= 0.98, "train accuracy not about 97 %"
+assert 0.85 <= wd_final["train"]["accuracy"] < 0.99, "train accuracy should fall a bit"
 val_acc_drop = plain["final"]["val"]["accuracy"] - wd_final["val"]["accuracy"]
-assert 0.02 < val_acc_drop < 0.05, f"val accuracy fell by {val_acc_drop:.3f}"
-assert abs(acc_gap_wd - acc_gap0) < 0.01, "the accuracy gap should stay about the same"
+assert val_acc_drop > 0.005, f"val accuracy changed by {-val_acc_drop:+.3f}"
+assert acc_gap_wd > 0.7 * acc_gap0, "the accuracy gap should shrink far less"
+d2lite.record("wd_acc_gap_ratio", acc_gap_wd / acc_gap0)
 
 # %% [markdown]
 # ## Dropout
@@ -851,21 +878,26 @@ for name in ("no regularization", "weight decay 0.01", "dropout 0.2 / 0.5"):
 
 # %% [markdown]
 # Dropout, too, trades some training fit for a smaller gap: the validation loss falls by more
-# than 30 % compared with the unregularized network's and the loss gap shrinks to under half
-# the unregularized one. Unlike weight decay, dropout keeps the validation accuracy, within a
-# point of the plain network's, while the training accuracy falls to about 96 %; so here the
-# accuracy gap shrinks too, by more than three points.
+# than a quarter compared with the unregularized network's and the loss gap shrinks to less
+# than two thirds of the unregularized one. Unlike weight decay, dropout keeps the validation
+# accuracy, within a point of the plain network's or above it, while the training accuracy
+# falls a few points below 100 %; so here the accuracy gap shrinks too, by more than two
+# points.
 
 # %%
 loss_gap_do, acc_gap_do = gaps("dropout 0.2 / 0.5")
 do_final = runs["dropout 0.2 / 0.5"]["final"]
-assert loss_gap_do < 0.5 * loss_gap0, f"loss gap {loss_gap_do:.3f} vs {loss_gap0:.3f}"
-assert do_final["val"]["loss"] < 0.7 * plain["final"]["val"]["loss"], "val too high"
+print(f"with dropout / without: loss gap {loss_gap_do / loss_gap0:.2f}, "
+      f"accuracy gap {acc_gap_do / acc_gap0:.2f}")
+assert loss_gap_do < 2 / 3 * loss_gap0, f"loss gap {loss_gap_do:.3f} vs {loss_gap0:.3f}"
+d2lite.record("do_loss_gap_ratio", loss_gap_do / loss_gap0)
+assert do_final["val"]["loss"] < 0.75 * plain["final"]["val"]["loss"], "val too high"
 assert do_final["train"]["loss"] > 10 * plain["final"]["train"]["loss"], "train low"
 do_acc_change = do_final["val"]["accuracy"] - plain["final"]["val"]["accuracy"]
-assert abs(do_acc_change) < 0.01, f"val accuracy changed by {do_acc_change:+.3f}"
-assert 0.95 <= do_final["train"]["accuracy"] <= 0.97, "train accuracy not about 96 %"
-assert acc_gap_do < acc_gap0 - 0.03, f"accuracy gap {acc_gap_do:.3f} vs {acc_gap0:.3f}"
+assert do_acc_change > -0.01, f"val accuracy changed by {do_acc_change:+.3f}"
+d2lite.record("do_val_acc_change", do_acc_change)
+assert 0.93 <= do_final["train"]["accuracy"] <= 0.98, "train accuracy should fall a bit"
+assert acc_gap_do < acc_gap0 - 0.02, f"accuracy gap {acc_gap_do:.3f} vs {acc_gap0:.3f}"
 
 # %% [markdown]
 # ## Train and validation curves side by side
@@ -899,31 +931,48 @@ plt.show()
 #
 # ## Choosing, then testing once
 #
-# Four candidate networks are on the table: the plain one after 100 epochs, the early-stopped
-# one, and the two regularized ones. Decide the rule before looking at the numbers: the lowest
-# validation loss wins, the quantity every run was trained to lower. Then open the drawer for the
-# winner, and only for it. Here the early-stopped network wins, narrowly ahead of weight decay
-# and dropout; on the 2,000 test images its loss lies within 5 % of its validation loss, and it
-# reads more than 80 % of them correctly.
+# Three candidate networks are on the table: the plain one, the one with weight decay and the
+# one with dropout. Each also has a number of epochs to choose, and early stopping showed how:
+# keep the weights of the epoch with the lowest validation loss. Give every candidate that same
+# treatment, so that like is compared with like: each enters with its best epoch, and for the
+# plain network that is the epoch early stopping kept. (Setting the early-stopped network's
+# best epoch against the others' last epochs would favour it, because the lowest of 100 noisy
+# measurements is lower than a typical one.) Decide the rule before looking at the numbers: the
+# lowest validation loss wins, the quantity every run was trained to lower. Then open the
+# drawer for the winner, and only for it.
 
 # %%
-val_losses = {name: run["final"]["val"]["loss"] for name, run in runs.items()}
-for name, value in sorted(val_losses.items(), key=lambda item: item[1]):
-    print(f"{name:18} validation loss {value:.3f}")
-winner = min(val_losses, key=val_losses.get)
+best_val = {name: min(runs[name]["val"]) for name in names}
+for name, value in sorted(best_val.items(), key=lambda item: item[1]):
+    print(f"{name:18} best validation loss {value:.3f} "
+          f"(epoch {runs[name]['val'].index(value) + 1})")
+winner = min(best_val, key=best_val.get)
+chosen = copy.deepcopy(runs[winner]["net"])
+chosen.load_state_dict(runs[winner]["best_weights"])
 test_data = d2lite.data.batches(X_eval, y_eval, 1000, shuffle=False)   # opened once
-final_test = d2lite.evaluate(runs[winner]["net"], test_data, loss_fn=loss_fn,
+final_test = d2lite.evaluate(chosen, test_data, loss_fn=loss_fn,
                              metrics=[d2lite.accuracy])
-print(f"{winner}: test loss {final_test['loss']:.3f}, "
+print(f"{winner}, best epoch: test loss {final_test['loss']:.3f}, "
       f"test accuracy {final_test['accuracy']:.3f}")
-assert winner == "early stopping", f"{winner} has the lowest validation loss"
-assert abs(final_test["loss"] / val_losses[winner] - 1) < 0.05, "test and val differ"
+
+# %% [markdown]
+# Chosen this way, every candidate's best epoch lies far below the plain network's last one,
+# at less than 70 % of its validation loss. Which of the three wins is a close call, the kind
+# another training seed can turn, so the code names the winner rather than the text. On the
+# 2,000 test images its loss lies within 10 % of its validation loss, and it reads more than
+# 80 % of them correctly.
+
+# %%
+assert max(best_val.values()) < 0.7 * plain["final"]["val"]["loss"], "not far below"
+assert abs(final_test["loss"] / best_val[winner] - 1) < 0.1, "test and val differ"
+d2lite.record("test_over_val_loss", final_test["loss"] / best_val[winner])
 assert final_test["accuracy"] >= 0.80, f"test accuracy {final_test['accuracy']:.3f}"
+d2lite.record("test_acc", final_test["accuracy"])
 
 # %% [markdown]
 # The test numbers confirm that the validation split told the truth: a model chosen on it does
-# as well on data that played no part in any decision. Had you chosen on the test set instead,
-# the number you report would be the best of four noisy draws, and too good.
+# about as well on data that played no part in any decision. Had you chosen on the test set
+# instead, the number you report would be the best of three noisy draws, and too good.
 #
 # ## Summary
 #
@@ -944,9 +993,10 @@ assert final_test["accuracy"] >= 0.80, f"test accuracy {final_test['accuracy']:.
 # - Dropout zeroes each unit with probability $p$ in training and scales the survivors by
 #   $1/(1-p)$, which keeps every unit's expected output unchanged; in evaluation mode it does
 #   nothing. `model.train()` and `model.eval()` switch between the two.
-# - On the small Fashion-MNIST subset, weight decay and dropout both cut the loss gap to less
-#   than half; weight decay lowered the validation accuracy while dropout kept it. Early
-#   stopping had the lowest validation loss, and its test loss confirmed it.
+# - On the small Fashion-MNIST subset, weight decay and dropout both cut the loss gap by more
+#   than a third; weight decay lowered the validation accuracy while dropout kept it. With
+#   every candidate stopped at its best epoch, all three beat the plain network's last epoch
+#   by far, and the winner's test loss confirmed its validation loss.
 #
 # ## Exercises
 #
