@@ -3,7 +3,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -43,10 +42,7 @@ def test_self_check_without_d2lite_data(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.skipif(not os.environ.get("D2LITE_DATA"), reason="needs D2LITE_DATA (CI sets it)")
 def test_python_m_d2lite_verifies_every_dataset(capsys):
-    start = time.perf_counter()
-    assert main() == 0
-    seconds = time.perf_counter() - start  # hashing ~64 MB; importing torch comes on top
-    assert seconds < 3, f"the self-check took {seconds:.1f} s after the imports"
+    assert main() == 0  # how long it takes is a benchmark's question, not a test's
     capsys.readouterr()
     result = subprocess.run([sys.executable, "-m", "d2lite"], capture_output=True, text=True,
                             timeout=120)
