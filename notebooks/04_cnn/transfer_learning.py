@@ -298,6 +298,7 @@ source_net = train(LeNet(num_classes=5), X_src, y_src, steps=300, lr=0.003,
 source_acc = accuracy(source_net, X_src_val, y_src_val)
 print(f"source validation accuracy: {source_acc:.3f}")
 assert source_acc >= 0.87, f"pretraining reached only {source_acc:.3f} on the source"
+d2lite.record("source_val_acc", source_acc)
 
 # %% [markdown]
 # ## Three ways to use the pretrained network
@@ -411,9 +412,9 @@ print("BN running mean changed in train() mode despite requires_grad=False; "
 # ## How many labels does pretraining save?
 #
 # Now the real comparison, on the test split, opened for the first time. For 10, 25 and 50
-# labelled target images (2, 5 and 10 of each kind), train from scratch and fine-tune, each
-# with its chosen rate, on four different labelled sets (seeds 0 to 3), and measure the test
-# accuracy.
+# labelled target images (2, 5 and 10 of each kind), the cell below draws four different
+# labelled sets with `labelled(n, seed)` for the data seeds 0 to 3, trains from scratch and
+# fine-tunes on each of them, each way with its chosen rate, and measures the test accuracy.
 
 # %%
 SIZES, SEEDS, COMPARED = [10, 25, 50], [0, 1, 2, 3], ["scratch", "fine-tuned"]
@@ -463,8 +464,11 @@ wins = int((gain > 0).sum())
 print(f"fine-tuned ahead on {wins} of {gain.numel()} labelled sets; mean gain over all "
       f"{100 * gain.mean():.2f} points")
 assert wins >= 8, f"fine-tuning was ahead on only {wins} of {gain.numel()} sets"
+d2lite.record("wins", wins)
 assert gain.mean() >= 0.015, f"mean gain {gain.mean():.3f} is below 1.5 points"
+d2lite.record("mean_gain", gain.mean())
 assert mean_gain[0] >= 0.015, f"gain with 10 labels {mean_gain[0]:.3f} < 1.5 points"
+d2lite.record("gain_10_labels", mean_gain[0])
 num_conv = sum(p.numel() for p in source_net.features.parameters())
 assert num_conv == 2_572, f"{num_conv} convolutional weights"
 
@@ -550,6 +554,7 @@ for keep in (False, True):
     print(f"keep hidden layers: {keep}; {carried:,d} pretrained weights carried over; "
           f"validation accuracy {val_of[keep]:.3f}")
 assert val_of[True] <= val_of[False] - 0.05, "keeping the hidden layers should cost"
+d2lite.record("keep_hidden_cost", val_of[False] - val_of[True])
 
 # %% [markdown]
 # 2. **A small validation set.** The lesson chose rates on 3,000 validation images. With only
