@@ -103,7 +103,7 @@ def quoted_numbers(source: Path) -> list[tuple[str, str]]:
     for cell in jupytext.read(source).cells:
         if cell.cell_type != "markdown":
             continue
-        for sentence in re.split(r"(?<=[.;:])\s+(?=[A-Z(])", " ".join(cell.source.split())):
+        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z(])", " ".join(cell.source.split())):
             if re.search(r"\bsweep\b", sentence, re.I):
                 pairs += [(sentence, m[1]) for m in DECIMAL.finditer(sentence)]
     return pairs

@@ -212,7 +212,8 @@ for step in range(5):
     grads_ours = torch.autograd.grad((Y_ours ** 3).sum(), [X, *ours.parameters()])
     grads_theirs = torch.autograd.grad((Y_theirs ** 3).sum(), [X, *theirs.parameters()])
     for g_ours, g_theirs in zip(grads_ours, grads_theirs, strict=True):
-        torch.testing.assert_close(g_ours, g_theirs)
+        # float32 sums in another order (other CPUs, a GPU) differ in the last digits
+        torch.testing.assert_close(g_ours, g_theirs, rtol=1e-4, atol=1e-4)
     batch_means.append(X.detach().mean(dim=(0, 2, 3)))
 torch.testing.assert_close(ours.running_mean, theirs.running_mean)
 torch.testing.assert_close(ours.running_var, theirs.running_var)
@@ -407,9 +408,13 @@ fig.tight_layout()
 # With ReLU, both networks learn, but the one with BN gets much further in the same 200 steps.
 # With sigmoid, the network without BN does not learn at all: its loss stays at
 # $\ln 10 \approx 2.30$, the loss of a uniform guess over ten classes, while with BN it learns
-# almost as well as the ReLU network. The checks below state it with margins that held for
-# seeds 0, 1 and 2 (with ReLU the gap in validation loss was 0.48, 0.40 and 0.51; with sigmoid
-# the network with BN stayed below 0.86 and the one without above 2.30):
+# almost as well as the ReLU network. The checks below state it with margins well inside
+# what the book's sweep measured (seed 0, two other training seeds and other CPU kernels):
+# with ReLU, BN lowered the validation loss by 0.415 to 0.490 over the sweep; with sigmoid
+# the network without BN ended between 2.305 and 2.308, and the one with BN between 0.461 and
+# 0.559.
+#
+# The checks:
 #
 # - with ReLU, BN lowers the validation loss by at least 0.2;
 # - with sigmoid, the network without BN stays within 0.05 of $\ln 10$, and the one with BN
@@ -420,6 +425,9 @@ print(f"ReLU: BN lowers the validation loss by {relu_plain_val - relu_bn_val:.3f
 assert relu_plain_val - relu_bn_val >= 0.2, f"{relu_plain_val:.3f} vs {relu_bn_val:.3f}"
 assert abs(sig_plain_val - math.log(10)) < 0.05, f"without BN: {sig_plain_val:.3f}"
 assert sig_bn_val < 1.0, f"sigmoid with BN: {sig_bn_val:.3f}"
+d2lite.record("relu_bn_gap", relu_plain_val - relu_bn_val)
+d2lite.record("sigmoid_plain_val", sig_plain_val)
+d2lite.record("sigmoid_bn_val", sig_bn_val)
 
 # %% [markdown]
 # A word of caution, from the notes too: BN speeds up and stabilises training, and with the
