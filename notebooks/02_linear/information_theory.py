@@ -34,6 +34,7 @@ import d2lite
 import itertools
 import math
 import matplotlib.pyplot as plt
+import numpy as np
 import torch.nn.functional as F
 
 # %% [markdown]
@@ -262,8 +263,9 @@ assert best_abc[0] - entropy(abc, 2) > 0.1, (
 # finite sample wobbles a little around the expected 1.75.
 
 # %%
-d2lite.seed_everything(0)
-days = torch.multinomial(tokyo, 10_000, replacement=True).tolist()  # outcome indices
+g = torch.Generator().manual_seed(0)  # the data's own generator: the same days anywhere
+days = torch.multinomial(tokyo, 10_000, replacement=True, generator=g)  # (10000,)
+days = days.tolist()
 bits = "".join(codes[3][day] for day in days)
 decoded, word = [], ""
 for bit in bits:  # read from the left; a codeword ends as soon as it matches
@@ -370,17 +372,18 @@ assert abs(entropy(rainy_city, 2) - 1.75) < 1e-12, (
 # %% [markdown]
 # One example proves nothing, so let's test $H(P, Q) \ge H(P)$ on 10,000 random pairs of
 # distributions over 5 outcomes, drawn from a Dirichlet distribution (a standard way to draw random
-# probability vectors; a concentration of 0.5 makes many of them lopsided). The same samples check
+# probability vectors; a concentration of 0.5 makes many of them lopsided). NumPy draws them
+# from a generator of their own, `np.random.default_rng(0)`, so they are the same on every machine
+# (PyTorch's `Dirichlet.sample` only uses the global generator). The same samples check
 # our `entropy` against PyTorch's `Categorical(probs=P).entropy()`, and the promise from the coin
 # section: none of them has more entropy than the uniform distribution, $\log_2 5$ bits.
 
 # %%
-d2lite.seed_everything(0)
-dirichlet = torch.distributions.Dirichlet(torch.full((5,), 0.5, dtype=torch.float64))
+rng = np.random.default_rng(0)  # the data's own generator: the same samples anywhere
 P_rand, Q_rand = (
-    dirichlet.sample((10_000,)),
-    dirichlet.sample((10_000,)),
-)  # (10000, 5) each
+    torch.from_numpy(rng.dirichlet(np.full(5, 0.5), size=10_000)),
+    torch.from_numpy(rng.dirichlet(np.full(5, 0.5), size=10_000)),
+)  # (10000, 5) each, float64
 gap = cross_entropy(P_rand, Q_rand) - entropy(P_rand)  # (10000,)
 print(f"smallest H(P, Q) - H(P) over 10,000 pairs: {gap.min():.2e} nats")
 assert (gap >= -1e-12).all(), f"H(P, Q) < H(P) for some pair (gap {gap.min():.2e})"
@@ -658,8 +661,8 @@ assert abs(mu_r - 2.5) < 0.1 and abs(sigma_r - 0.8) < 0.1, (
 # heads.
 
 # %%
-d2lite.seed_everything(0)
-flips = (torch.rand(100, dtype=torch.float64) < 0.3).double()  # 1 = heads
+g = torch.Generator().manual_seed(0)  # fixed data: the same flips everywhere
+flips = (torch.rand(100, dtype=torch.float64, generator=g) < 0.3).double()  # 1 = heads
 heads = flips.mean().item()  # empirical frequency
 thetas = torch.linspace(0.001, 0.999, 999, dtype=torch.float64)  # (999,)
 probs = torch.where(flips[:, None] == 1, thetas, 1 - thetas)  # (100, 999)
@@ -712,9 +715,9 @@ assert abs(ce.min() - entropy(empirical)) < 1e-12, (
 # hand. Maximum likelihood promises that training lands on the observed frequencies.
 
 # %%
-d2lite.seed_everything(0)
+die_rng = torch.Generator().manual_seed(0)  # fixed data: the same rolls everywhere
 loaded_die = torch.tensor([0.1, 0.1, 0.1, 0.1, 0.1, 0.5])
-rolls = torch.multinomial(loaded_die, 300, replacement=True)  # (300,) faces 0..5
+rolls = torch.multinomial(loaded_die, 300, replacement=True, generator=die_rng)
 frequencies = torch.bincount(rolls, minlength=6) / len(rolls)  # (6,)
 logits = torch.zeros(6, requires_grad=True)  # start from a fair die
 for _ in range(100):
@@ -773,7 +776,7 @@ def perplexity(Q, targets):
     return torch.exp(F.nll_loss(torch.log(Q), targets)).item()
 
 
-held_out = torch.multinomial(loaded_die, 1000, replacement=True)  # (1000,)
+held_out = torch.multinomial(loaded_die, 1000, replacement=True, generator=die_rng)
 ppl_uniform = perplexity(torch.full((1000, 6), 1 / 6), held_out)
 ppl_fitted = perplexity(fitted.expand(1000, 6), held_out)
 ppl_true = perplexity(loaded_die.expand(1000, 6), held_out)
@@ -793,10 +796,14 @@ print(
 assert abs(ppl_uniform - 6) < 1e-4, (
     f"a uniform model over 6 faces has perplexity {ppl_uniform}"
 )
-ppl_entropy = math.exp(entropy(loaded_die.double()))  # about 4.472
+die_entropy = entropy(loaded_die.double()).item()  # nats
+assert abs(die_entropy - 1.498) < 5e-4, f"the die's entropy is {die_entropy:.4f} nats"
+ppl_entropy = math.exp(die_entropy)  # about 4.472
 assert abs(ppl_entropy - 4.472) < 1e-3 and abs(ppl_true - ppl_entropy) < 0.02, ppl_true
 assert abs(ppl_fitted - 4.49) < 0.005 and 0 < ppl_fitted - ppl_true < 0.04, ppl_fitted
 assert abs(ppl_fitted - ppl_entropy) < 0.02, "within 0.02 of exp(H)"
+d2lite.record("ppl_fitted", ppl_fitted)
+d2lite.record("ppl_true", ppl_true)
 assert abs(ppl_tokyo - 3.364) < 1e-3 and ppl_tokyo < 4, (
     f"Tokyo's perplexity is {ppl_tokyo:.3f}"
 )
@@ -900,10 +907,9 @@ assert abs(mine - (-math.log(0.8))) < 1e-12
 #    always shows six?
 
 # %% tags=["hide-cell"]
-dirichlet6 = torch.distributions.Dirichlet(torch.full((6,), 0.5, dtype=torch.float64))
-dice = dirichlet6.sample((10_000,))  # (10000, 6)
+dice = torch.from_numpy(rng.dirichlet(np.full(6, 0.5), size=10_000))  # (10000, 6)
 assert (entropy(dice) <= math.log(6) + 1e-12).all(), "no die beats the fair one"
-rolls6 = torch.randint(0, 6, (600,))  # any rolls at all
+rolls6 = torch.randint(0, 6, (600,), generator=die_rng)  # any rolls at all
 fair = perplexity(torch.full((600, 6), 1 / 6), rolls6)
 always_six = torch.full((600,), 5)  # face six, index 5
 certain = perplexity(F.one_hot(always_six, 6).double(), always_six)
