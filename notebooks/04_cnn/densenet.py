@@ -339,6 +339,8 @@ test_acc = d2lite.evaluate(net, test_data, metrics=[d2lite.accuracy])["accuracy"
 print(f"test accuracy {test_acc:.4f}: "
       f"{100 * (test_acc - 0.87):.1f} points above the floor")
 assert test_acc >= 0.87, f"test accuracy {test_acc:.4f} is below 87 %"
+d2lite.record("val_acc", val_acc[1])
+d2lite.record("test_acc", test_acc)
 
 # %% [markdown]
 # For comparison, the ResNet of [the previous lesson](resnet.ipynb) has 2.4 times the
