@@ -65,6 +65,23 @@ def test_other_kernels_differ_from_the_native_ones():
     assert sweep.other_kernels("DEFAULT") == "avx2"
 
 
+def test_exact_outputs_must_repeat_under_seed_0(tmp_path):
+    source = tmp_path / "lesson.py"
+    source.write_text("# %%\nimport os\nprint('same everywhere')\n"
+                      "print(os.environ.get('OMP_NUM_THREADS'))\n")
+    cell = {"cell_type": "code", "metadata": {"tags": ["nbval-check-output"]}, "source": "",
+            "outputs": [{"output_type": "stream", "name": "stdout",
+                         "text": ["same everywhere\n", "2\n"]}]}
+    source.with_suffix(".ipynb").write_text(json.dumps({"cells": [cell]}))
+    assert sweep.exact_output_mismatch(source, "same everywhere\n2\n") == ""
+    assert sweep.exact_output_mismatch(source, "same everywhere\n1\n") == "2"
+    row = sweep.sweep_one(source, "cpu-kernels", {"OMP_NUM_THREADS": "1"}, 1, 60, None)
+    assert row["passed"] == "False" and "nbval-check-output line differs" in row["message"]
+    row = sweep.sweep_one(source, "seed+1", {"D2LITE_SEED_OFFSET": "1", "OMP_NUM_THREADS": "1"},
+                          1, 60, None)
+    assert row["passed"] == "True"  # another seed may print other numbers
+
+
 def test_a_failure_message_is_the_failing_check():
     output = "Traceback (most recent call last):\n  File ...\nAssertionError: acc 0.8 < 0.9\n"
     assert sweep.failure_message(output) == "AssertionError: acc 0.8 < 0.9"

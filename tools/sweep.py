@@ -11,7 +11,10 @@ only on the one that stored its outputs. Each variant changes what a reader's ma
     cuda             seed 0 on the GPU (only with --device cuda, on a GPU machine)
 
 Each row of sweep.csv: the lesson, a hash of its code cells, the variant, whether it passed, its
-seconds, the failing check's message, and the values it named with `d2lite.record`. A test in
+seconds, the failing check's message, and the values it named with `d2lite.record`. Under the
+variants that keep seed 0 (cpu-kernels, cuda) a lesson also fails when a line that a cell tagged
+`nbval-check-output` stored is missing from what it printed: such a cell must print only what is
+the same on every machine. A test in
 `make test` fails when a lesson's current code has no passing row for a default variant, so
 changing a lesson means: `make execute NB=...`, then `make sweep NB=...`.
 
@@ -101,6 +104,26 @@ def failure_message(output: str) -> str:
     return (errors or lines or [""])[-1].strip()[:300]
 
 
+def exact_output_mismatch(source: Path, output: str) -> str:
+    """The first stored line of a cell tagged nbval-check-output (the lines nbval compares
+    exactly) that a run's output lacks, or '' when every one is there. Such a cell may print
+    only what is the same on every machine; a variant without a seed offset shows whether it
+    does."""
+    notebook = source.with_suffix(".ipynb")
+    if not notebook.exists():
+        return ""
+    printed = set(output.splitlines())
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        if "nbval-check-output" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            for line in (text if isinstance(text, str) else "".join(text)).splitlines():
+                if line.strip() and line not in printed:
+                    return line
+    return ""
+
+
 def read_values(path: Path) -> dict[str, float]:
     """The values a run named with `d2lite.record`, the last of each name."""
     values = {}
@@ -160,6 +183,10 @@ def sweep_one(source: Path, variant: str, env: dict[str, str], threads: int, tim
         log_dir.mkdir(parents=True, exist_ok=True)
         (log_dir / f"{source.stem}.{variant}.log").write_text(output, encoding="utf-8")
     message = "" if code == 0 else failure_message(output)
+    if code == 0 and "D2LITE_SEED_OFFSET" not in env:  # seed 0: exact outputs must match
+        line = exact_output_mismatch(source, output)
+        if line:
+            code, message = 1, f"an nbval-check-output line differs here: {line[:200]!r}"
     return make_row(source, variant, env, code == 0, seconds, message, values)
 
 
