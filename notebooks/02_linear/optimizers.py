@@ -1398,7 +1398,8 @@ def train_copies(make, lrs, epochs=2, log_every=10):
                 if epoch == epochs - 1:
                     snapshots.append((W.detach().clone(), b.detach().clone()))
     val = torch.stack(val).nan_to_num(math.inf)  # a diverged copy counts as inf
-    W_logged, b_logged = (torch.stack(t, dim=1) for t in zip(*snapshots))  # (k, l, ...)
+    # the last epoch's snapshots, stacked: W_logged (k, l, ...) and b_logged likewise
+    W_logged, b_logged = (torch.stack(t, dim=1) for t in zip(*snapshots, strict=True))
     return torch.tensor(seen), val, (W_logged, b_logged)
 
 

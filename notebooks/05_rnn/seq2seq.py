@@ -588,7 +588,7 @@ def french_only_guess():
     follow = collections.defaultdict(collections.Counter)   # token -> next-token counts
     for _, tgt in pairs["train"]:
         tokens = ["<bos>"] + tgt + ["<eos>"]
-        for a, b in zip(tokens, tokens[1:]):
+        for a, b in zip(tokens[:-1], tokens[1:], strict=True):
             follow[a][b] += 1
     words, token = [], "<bos>"
     while len(words) < num_steps:
