@@ -8,6 +8,8 @@ import os
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, RandomSampler
 
+from d2lite.variation import training_seed
+
 
 def init_distributed(device: torch.device) -> tuple[int, int]:
     """Join torchrun's process group (NCCL for CUDA, gloo otherwise) once; return `(rank, world)`
@@ -62,7 +64,8 @@ def shard_data(data, rank: int, world: int):
     """Return process `rank`'s share of the batches `data` (of `world` processes, torchrun).
 
     A DataLoader is rebuilt with a DistributedSampler (shuffling when the original did, seed 0 +
-    epoch); anything else with `len()` is dealt out round-robin, one batch per process in turn.
+    epoch, shifted by the sweep's offset); anything else with `len()` is dealt out round-robin,
+    one batch per process in turn.
 
     Example:
         >>> [b for b in shard_data([1, 2, 3, 4, 5], rank=1, world=2)]
@@ -71,7 +74,8 @@ def shard_data(data, rank: int, world: int):
     if isinstance(data, DataLoader) and data.batch_size is not None and not isinstance(
             data.dataset, IterableDataset):
         sampler = DistributedSampler(data.dataset, world, rank, drop_last=data.drop_last,
-                                     shuffle=isinstance(data.sampler, RandomSampler))
+                                     shuffle=isinstance(data.sampler, RandomSampler),
+                                     seed=training_seed(0))  # the sweep's offset moves it
         return DataLoader(data.dataset, data.batch_size, sampler=sampler, drop_last=data.drop_last,
                           num_workers=data.num_workers, collate_fn=data.collate_fn,
                           pin_memory=data.pin_memory)
