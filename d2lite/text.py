@@ -12,7 +12,7 @@ import torch
 
 from d2lite.variation import training_seed
 
-__all__ = ["LMBatches", "Vocab", "WordPiece", "bleu", "random_lm_batches",
+__all__ = ["LMBatches", "Vocab", "WordPiece", "bigram_guess", "bleu", "random_lm_batches",
            "sequential_lm_batches", "tokenize", "truncate_pad"]
 
 
@@ -179,6 +179,32 @@ def truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:
         raise ValueError(f"truncate_pad(): got num_steps={num_steps!r}; expected an int >= 0")
     line = list(line)
     return line[:num_steps] + [padding_token] * (num_steps - len(line))
+
+
+def bigram_guess(sentences: Iterable[Sequence[str]], max_tokens: int) -> list[str]:
+    """The likeliest sentence under the bigram counts of `sentences`, decoded greedily: from
+    `<bos>` take the most frequent next token until `<eos>` or `max_tokens` tokens. It is a
+    translator that never reads its input, the baseline a translation's BLEU should beat.
+
+    Example:
+        >>> bigram_guess([["je", "suis", "là"], ["je", "suis", "tom"], ["il", "est", "là"]], 10)
+        ['je', 'suis', 'là']
+    """
+    follow = collections.defaultdict(collections.Counter)  # token -> next-token counts
+    for sentence in sentences:
+        tokens = ["<bos>", *sentence, "<eos>"]
+        for a, b in zip(tokens[:-1], tokens[1:], strict=True):
+            follow[a][b] += 1
+    if not follow:
+        raise ValueError("bigram_guess(): got no sentences; pass the training targets, each a "
+                         "list of tokens")
+    words, token = [], "<bos>"
+    while len(words) < max_tokens:
+        token = follow[token].most_common(1)[0][0]
+        if token == "<eos>":
+            break
+        words.append(token)
+    return words
 
 
 def bleu(pred: str | Sequence[str], label: str | Sequence[str], k: int = 4) -> float:

@@ -194,3 +194,12 @@ def test_wordpiece_greedy_longest_match_first_and_unknown_words():
     assert len(wp) == len(WP_VOCAB) and wp.pad_id == 0
     with pytest.raises(ValueError, match="unk_token='<unk>' is not in the vocabulary"):
         text.WordPiece(WP_VOCAB, unk_token="<unk>")
+
+
+def test_bigram_guess_follows_the_most_frequent_next_token():
+    train = [["je", "suis", "là"], ["je", "suis", "tom"], ["je", "suis", "là"], ["il", "part"]]
+    assert text.bigram_guess(train, 10) == ["je", "suis", "là"]
+    assert text.bigram_guess(train, 2) == ["je", "suis"]  # cut at max_tokens
+    assert text.bigram_guess([["a", "a", "a", "a"]], 3) == ["a", "a", "a"]  # a loop stops too
+    with pytest.raises(ValueError, match=r"bigram_guess\(\): got no sentences"):
+        text.bigram_guess([], 5)

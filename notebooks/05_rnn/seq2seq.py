@@ -580,7 +580,8 @@ d2lite.record("examples_bleu", mean_bleu)
 # the English writes the same sentence for every input: the likeliest one under the
 # [bigram counts](text_and_language_models.ipynb) of the training French, taking the most
 # frequent next token from `<bos>` until `<eos>`. It is a decoder without an encoder, so
-# whatever the network scores above it comes from reading the source.
+# whatever the network scores above it comes from reading the source. Later lessons call the
+# same function as `d2lite.text.bigram_guess`.
 
 # %%
 def french_only_guess():
@@ -600,6 +601,8 @@ def french_only_guess():
 
 
 guess = french_only_guess()
+french = [tgt for _, tgt in pairs["train"]]
+assert d2lite.text.bigram_guess(french, num_steps) == guess   # the same, in the package
 guess_bleu = split_bleu(lambda s: guess, "test")
 print(f"for every sentence: {' '.join(guess)}; test BLEU {guess_bleu:.3f}")
 

@@ -313,7 +313,7 @@ print(f"{some[0]!r} -> {' '.join(tokens)!r}: the same, for all {len(some)} sente
 # [French-only guess](../05_rnn/seq2seq.ipynb) is the one to beat: a translator that knows
 # French but never reads the English, and writes for every input the likeliest sentence under
 # the bigram counts of the training French. Whatever a model scores above it comes from
-# reading the source.
+# reading the source. `d2lite.text.bigram_guess` is that guess, from the seq2seq lesson.
 
 # %%
 def split_labels(name):
@@ -332,27 +332,13 @@ def split_bleu(net, name):
     labels = split_labels(name)
     return mean_bleu([tokens for tokens, _ in translate(net, list(labels))], labels)
 
-def french_only_guess():
-    """Greedy decoding of a bigram model of the training French: one fixed sentence."""
-    follow = collections.defaultdict(collections.Counter)   # token -> next-token counts
-    for _, tgt in pairs["train"]:
-        tokens = ["<bos>"] + tgt + ["<eos>"]
-        for a, b in zip(tokens[:-1], tokens[1:], strict=True):
-            follow[a][b] += 1
-    words, token = [], "<bos>"
-    while len(words) < num_steps:
-        token = follow[token].most_common(1)[0][0]
-        if token == "<eos>":
-            break
-        words.append(token)
-    return words
-
 # %% [markdown]
 # The guess, and each model's validation BLEU next to its validation loss at the epoch it
 # kept:
 
 # %%
-guess, val_labels = french_only_guess(), split_labels("val")
+guess = d2lite.text.bigram_guess([tgt for _, tgt in pairs["train"]], num_steps)
+val_labels = split_labels("val")
 guess_bleu = mean_bleu([guess] * len(val_labels), val_labels)
 print(f"guess for every sentence: {' '.join(guess)}; validation BLEU {guess_bleu:.3f}")
 val_loss = {name: min(history["val_loss"]) for name, (_, history, _) in runs.items()}
