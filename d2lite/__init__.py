@@ -2,7 +2,8 @@
 
 Notebooks write `d2lite.fit(...)`, `d2lite.try_gpu()`; everything public is listed in `__all__`.
 `import d2lite` loads torch and numpy only: matplotlib, ipywidgets and pooch load when first
-used, and `d2lite.widgets` and `d2lite.models` when first named.
+used, and `d2lite.data` (with the data hub), `d2lite.models` and `d2lite.widgets` when first
+named.
 
 Example:
     >>> import d2lite
@@ -11,22 +12,23 @@ Example:
 """
 import importlib
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
-from d2lite import data, diagrams, text, transforms, variation  # d2lite.data.load_mnist()
+from d2lite import diagrams, text, transforms, variation, wordpiece
 from d2lite.checkpoint import load_checkpoint, load_model, save_checkpoint
-from d2lite.device import num_gpus, seed_everything, try_all_gpus, try_gpu
+from d2lite.device import num_gpus, seed_everything, try_gpu
+from d2lite.display import use_hidpi_figures
 from d2lite.metrics import accuracy
 from d2lite.plots import plot, show_images
 from d2lite.train import EarlyStopping, History, evaluate, fit
 from d2lite.variation import record
 
-_LAZY = ("models", "widgets")  # widgets loads matplotlib: only when a lesson first names it
+_LAZY = ("data", "models", "widgets")  # imported when a lesson first names them
 
 __all__ = [
     "__version__", "data", "diagrams", "models", "text", "transforms", "variation",
-    "widgets",  # submodules
-    "num_gpus", "seed_everything", "try_all_gpus", "try_gpu",  # devices
+    "widgets", "wordpiece",  # submodules
+    "num_gpus", "seed_everything", "try_gpu",  # devices
     "EarlyStopping", "History", "accuracy", "evaluate", "fit",  # training
     "load_checkpoint", "load_model", "save_checkpoint",
     "plot", "show_images",  # plots
@@ -34,8 +36,11 @@ __all__ = [
 ]
 
 
+use_hidpi_figures()  # the one import-time effect: in a Jupyter kernel, figures with 2x pixels
+
+
 def __getattr__(name: str):
-    """Import `d2lite.widgets` or `d2lite.models` the first time the name is used."""
+    """Import `d2lite.data`, `d2lite.models` or `d2lite.widgets` the first time it is named."""
     if name in _LAZY:
         return importlib.import_module(f"d2lite.{name}")
     raise AttributeError(f"module 'd2lite' has no attribute {name!r}")

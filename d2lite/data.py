@@ -8,19 +8,19 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from d2lite.hub import fetch, read_member
-from d2lite.registry import REGISTRY, DataFile
+from d2lite.registry import DataFile
 from d2lite.variation import training_seed
 
-__all__ = ["FASHION_MNIST_CLASSES", "REGISTRY", "Batches", "batches", "fetch", "load_fashion_mnist",
-           "load_fra_eng", "load_minilm", "load_mnist", "load_ptb", "load_rt_polarity",
-           "load_sms_spam", "load_time_machine", "load_wikitext2", "read_idx", "train_val_split"]
+__all__ = ["FASHION_MNIST_CLASSES", "batches", "load_fashion_mnist", "load_fra_eng", "load_minilm",
+           "load_mnist", "load_ptb", "load_rt_polarity", "load_sms_spam", "load_time_machine",
+           "load_wikitext2", "read_idx", "split_by_source", "train_val_split"]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
@@ -240,7 +240,7 @@ def load_minilm(*, verbose: bool = True, registry: Mapping[str, Sequence[DataFil
     try:
         from safetensors.torch import load_file  # lazily: only this loader needs it
     except ImportError as err:
-        raise ImportError("load_minilm() reads the weights with the safetensors package: "
+        raise ImportError("load_minilm(): it reads the weights with the safetensors package: "
                           "pip install safetensors") from err
     state_dict = load_file(fetch("minilm", "model.safetensors", verbose=verbose,
                                  registry=registry))
@@ -250,9 +250,9 @@ def load_minilm(*, verbose: bool = True, registry: Mapping[str, Sequence[DataFil
     return state_dict, vocab, config
 
 
-class Batches:
+class batches:  # lower case like `range`: called like a function, iterated once per epoch
     """Re-iterable minibatches of in-memory tensors, made by slicing (no collate); `len()` is the
-    number of batches, each pass (epoch) yields `(X_batch, y_batch)`. `batches` is this class.
+    number of batches, each pass (epoch) yields `(X_batch, y_batch)`.
 
     Args:
         X: (n, ...) inputs, or a tuple of such tensors (then X_batch is a tuple: `model(*X_batch)`).
@@ -315,8 +315,6 @@ class Batches:
             yield (Xb if self.tuple_input else Xb[0]), yb
 
 
-batches = Batches
-
 
 def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
                     val_fraction: float = 0.1, *, seed: int = 0, stratify: bool | None = None
@@ -367,3 +365,30 @@ def train_val_split(X: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor,
         Xs = tuple(t[index] for t in inputs)
         splits.append(((Xs if isinstance(X, tuple) else Xs[0]), y[index]))
     return tuple(splits)
+
+
+def split_by_source(pairs: Sequence[tuple[list[str], list[str]]], fraction: float = 0.15,
+                    seed: int = 0, keep_in_train: Collection[str] = ()) -> dict[str, list]:
+    """Split `(source, target)` token-list pairs into train, validation and test by source sentence,
+    so that no held-out sentence has a translation in training: the test split gets `fraction` of
+    the distinct source sentences, validation `fraction` of the rest (two seeded
+    `d2lite.data.train_val_split`s); sentences in `keep_in_train` (joined by spaces) stay in
+    training. The chapter-5 seq2seq lesson builds this in its cells.
+
+    Example:
+        >>> words = ["go", "go", "hi", "run", "stop", "wait", "help"]
+        >>> pairs = [([w, "."], [f"{w}!"]) for w in words]   # "go ." twice
+        >>> splits = split_by_source(pairs, fraction=0.4, keep_in_train={"go ."})
+        >>> {name: len(p) for name, p in splits.items()}
+        {'train': 4, 'val': 1, 'test': 2}
+    """
+    sentences = list(dict.fromkeys(" ".join(src) for src, _ in pairs))   # distinct, in order
+    ids = torch.tensor([i for i, s in enumerate(sentences) if s not in keep_in_train])
+    (rest, _), (test_ids, _) = train_val_split(ids, ids.float(), fraction, seed=seed)
+    (_, _), (val_ids, _) = train_val_split(rest, rest.float(), fraction, seed=seed)
+    split_of = {sentences[i]: "val" for i in val_ids.tolist()}
+    split_of.update({sentences[i]: "test" for i in test_ids.tolist()})
+    splits: dict[str, list] = {"train": [], "val": [], "test": []}
+    for src, tgt in pairs:
+        splits[split_of.get(" ".join(src), "train")].append((src, tgt))
+    return splits

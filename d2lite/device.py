@@ -43,17 +43,6 @@ def try_gpu(i: int = 0) -> torch.device:
     return torch.device("mps" if _mps_available() and i == 0 else "cpu")
 
 
-def try_all_gpus() -> list[torch.device]:
-    """Return every accelerator (all CUDA devices, or MPS), or `[cpu]` when there is none.
-
-    Example:
-        >>> devices = try_all_gpus()   # e.g. [device(type='cuda', index=0), ...]
-    """
-    if torch.cuda.is_available() and torch.cuda.device_count() > 0:
-        return [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
-    return [torch.device("mps" if _mps_available() else "cpu")]
-
-
 def seed_everything(seed: int = 0) -> int:
     """Seed Python's, NumPy's and torch's generators (CPU and every GPU) so runs repeat; return
     the seed used, so a notebook can print it. The variation sweep shifts it: with

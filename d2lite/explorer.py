@@ -15,9 +15,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from d2lite.settings import widget_mode as widget_mode
+from d2lite.display import widget_mode
 
-__all__ = ["Explorer", "widget_mode"]
+__all__ = ["Explorer"]
 
 CSS_DPI = 72  # a figure of width w inches is shown w * 72 CSS pixels wide: 10 pt text is 10 px
 SCALE = 2  # ... and drawn with twice the pixels

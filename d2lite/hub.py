@@ -123,8 +123,8 @@ def read_member(archive: str | os.PathLike, member: str) -> bytes:
             if f is not None:
                 return f.read()
     else:
-        raise ValueError(f"{archive.name} is neither a zip nor a tar archive")
-    raise ValueError(f"the archive has no member {member!r}")
+        raise ValueError(f"read_member(): {archive.name} is neither a zip nor a tar archive")
+    raise ValueError(f"read_member(): {archive.name} has no member {member!r}")
 
 
 def _mismatch(file: Path | bytes, entry: DataFile) -> str | None:

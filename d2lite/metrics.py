@@ -1,5 +1,6 @@
 """Metrics for `fit` and `evaluate`: a metric maps `(y_hat, y)` to `(sum, count)` for one batch;
-the value is `sum / count` over all batches, through `metric.finish` if it has one (`Perplexity`).
+the value is `sum / count` over all batches, through `metric.finish` if it has one
+(`d2lite.models.Perplexity`).
 `Meter` adds them up without syncing the GPU per batch."""
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import math
 from collections.abc import Callable
 
 import torch
-from torch.nn import functional as F
 
 
 def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -43,37 +43,6 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
     return (predicted == y).sum(), y.numel()
 
 
-class Perplexity:
-    """Perplexity `exp(mean cross-entropy per token)` of next-token logits; tokens equal to
-    `ignore_index` (padding) are left out.
-
-    Args (of a call):
-        y_hat: logits `(batch, steps, vocab)` (vocabulary last) or `(batch * steps, vocab)`.
-        y: token indices `(batch, steps)` or `(batch * steps,)`.
-
-    Example:
-        >>> ppl = Perplexity()
-        >>> total, count = ppl(torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.long))
-        >>> round(ppl.finish(float(total) / count), 3)   # uniform over 4 words: perplexity 4
-        4.0
-    """
-
-    def __init__(self, ignore_index: int = -100):
-        self.ignore_index = ignore_index
-
-    def __call__(self, y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if y_hat.shape[:-1] != y.shape:
-            raise ValueError(f"Perplexity(): got logits {tuple(y_hat.shape)} for targets "
-                             f"{tuple(y.shape)}; expected (..., vocab) logits for (...) targets")
-        logits, targets = y_hat.reshape(-1, y_hat.shape[-1]).float(), y.reshape(-1)  # (tokens, ...)
-        total = F.cross_entropy(logits, targets, ignore_index=self.ignore_index, reduction="sum")
-        return total, (targets != self.ignore_index).sum()
-
-    def finish(self, mean_nll: float) -> float:
-        """Turn the mean negative log-likelihood per token into a perplexity."""
-        return math.exp(mean_nll)
-
-
 def _batch_size(y) -> int:
     first = y[0] if isinstance(y, (tuple, list)) else y
     return first.shape[0] if isinstance(first, torch.Tensor) and first.dim() > 0 else 1
@@ -92,6 +61,7 @@ class Meter:
 
     def __init__(self, metrics: dict[str, Callable], device: torch.device):
         self.metrics, self.device = metrics, device
+        # float64 sums lose nothing over an epoch; Apple's MPS has no float64, so float32 there
         self.dtype = torch.float32 if device.type == "mps" else torch.float64
         self.pending: list[torch.Tensor] = []  # losses not yet added up, on the device
         self.sizes: list[int] = []  # their batch sizes

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from d2lite import settings
+from d2lite.display import in_notebook
 
 
 def _as_list(values) -> list:
@@ -133,7 +133,7 @@ class LivePlot:
 
     def __init__(self):
         self.series: dict[str, list[float]] = {}
-        self.in_notebook, self.handle = settings.in_notebook(), None  # handle: on first update
+        self.in_notebook, self.handle = in_notebook(), None  # handle: on first update
 
     def update(self, series: dict[str, list[float]]) -> None:
         """Record the curves so far; in Jupyter redraw the figure in place."""
@@ -154,26 +154,3 @@ class LivePlot:
         """Finish: outside Jupyter draw the final figure (left open for `plt.show()`)."""
         if not self.in_notebook and self.series:
             plot_history(self.series)
-
-
-def use_hidpi_figures() -> bool:
-    """In a Jupyter kernel, show figures with twice the pixels at the same size (sharp on phones);
-    runs on import; returns True when it changed the kernel's figure format.
-
-    Example:
-        >>> use_hidpi_figures()   # not in a kernel: nothing to do
-        False
-    """
-    if not settings.in_notebook():
-        return False
-    try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-        from matplotlib_inline.config import InlineBackend
-    except ImportError:  # a kernel without matplotlib-inline shows no inline figures anyway
-        return False
-    InlineBackend.instance().figure_formats = {"retina"}  # kept when pyplot starts the backend
-    set_matplotlib_formats("retina")
-    return True
-
-
-use_hidpi_figures()

@@ -29,19 +29,14 @@ class DataFile:
     """One file of a dataset: its name, sha256, size in bytes and sources, tried in order.
 
     Example:
-        >>> DataFile("a.txt", "e3b0c442...", 0, (Source("https://example.org/a.txt"),)).urls
-        ('https://example.org/a.txt',)
+        >>> DataFile("a.txt", "e3b0c442...", 0, (Source("https://example.org/a.txt"),)).size
+        0
     """
 
     name: str
     sha256: str
     size: int
     sources: tuple[Source, ...]
-
-    @property
-    def urls(self) -> tuple[str, ...]:
-        """The URLs of `sources`, in the order they are tried."""
-        return tuple(source.url for source in self.sources)
 
 
 _D2L = "http://d2l-data.s3-accelerate.amazonaws.com"

@@ -1,19 +1,18 @@
-"""Text tools in plain Python and tensors: tokenize, Vocab, language-model minibatches,
-truncate_pad, BLEU, and BERT's WordPiece tokenizer (applying a given vocabulary; no training of
-subword vocabularies). `d2lite.data`'s loaders do the cleaning of each dataset."""
+"""Text tools in plain Python and tensors: tokenize, Vocab, language-model minibatches, padding
+(truncate_pad, pad_sequences, sequence_mask, shift_right), a bigram baseline and BLEU. BERT's
+tokenizer is `d2lite.wordpiece`; `d2lite.data`'s loaders do the cleaning of each dataset."""
 from __future__ import annotations
 
 import collections
 import math
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 
 from d2lite.variation import training_seed
 
-__all__ = ["LMBatches", "Vocab", "WordPiece", "bigram_guess", "bleu", "random_lm_batches",
-           "sequential_lm_batches", "tokenize", "truncate_pad"]
+__all__ = ["LMBatches", "Vocab", "bigram_guess", "bleu", "pad_sequences", "random_lm_batches",
+           "sequence_mask", "sequential_lm_batches", "shift_right", "tokenize", "truncate_pad"]
 
 
 def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
@@ -181,6 +180,62 @@ def truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:
     return line[:num_steps] + [padding_token] * (num_steps - len(line))
 
 
+def sequence_mask(valid_lens: torch.Tensor, num_steps: int) -> torch.Tensor:
+    """True at the valid positions: position t of row i is valid when t < valid_lens[i].
+
+    Shape:
+        valid_lens: (batch,) -> mask (batch, num_steps), bool.
+
+    Example:
+        >>> sequence_mask(torch.tensor([1, 3]), 4)
+        tensor([[ True, False, False, False],
+                [ True,  True,  True, False]])
+    """
+    steps = torch.arange(num_steps, device=valid_lens.device)
+    return steps[None, :] < valid_lens[:, None]  # (1, steps) < (batch, 1) -> (batch, steps)
+
+
+def pad_sequences(sequences: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token lists -> `(ids, valid_lens)`: each list gets `<eos>`, then is cut or padded with
+    `<pad>` to `num_steps` indices; its valid length counts the tokens up to `<eos>` included.
+
+    `vocab` must hold `<pad>` and `<eos>` (and `<bos>` for `shift_right`) as reserved tokens.
+
+    Shape:
+        ids: (len(sequences), num_steps) int64; valid_lens: (len(sequences),) int64.
+
+    Example:
+        >>> reserved = ["<pad>", "<bos>", "<eos>"]
+        >>> vocab = Vocab([["il", "est", "calme", "."]], reserved_tokens=reserved)
+        >>> ids, valid_lens = pad_sequences([["il", "est", "calme", "."], ["calme"]], vocab, 5)
+        >>> vocab.to_tokens(ids[1]), valid_lens.tolist()
+        (['calme', '<eos>', '<pad>', '<pad>', '<pad>'], [5, 2])
+    """
+    missing = [t for t in ("<pad>", "<eos>") if vocab[t] == vocab.unk]
+    if missing:
+        raise ValueError(f"pad_sequences(): the vocabulary has no {' or '.join(missing)}; build "
+                         "it with reserved_tokens=['<pad>', '<bos>', '<eos>']")
+    eos, pad = vocab["<eos>"], vocab["<pad>"]
+    ids = [truncate_pad(vocab[list(seq)] + [eos], num_steps, pad) for seq in sequences]
+    valid_lens = [min(len(seq) + 1, num_steps) for seq in sequences]
+    return torch.tensor(ids, dtype=torch.int64), torch.tensor(valid_lens, dtype=torch.int64)
+
+
+def shift_right(Y: torch.Tensor, bos_id: int) -> torch.Tensor:
+    """The decoder's inputs under teacher forcing: `<bos>`, then the labels but the last.
+
+    Shape:
+        Y: (batch, num_steps) labels -> (batch, num_steps) inputs.
+
+    Example:
+        >>> shift_right(torch.tensor([[7, 8, 3]]), bos_id=2)
+        tensor([[2, 7, 8]])
+    """
+    bos = torch.full_like(Y[:, :1], bos_id)  # (batch, 1)
+    return torch.cat([bos, Y[:, :-1]], dim=1)  # (batch, num_steps)
+
+
 def bigram_guess(sentences: Iterable[Sequence[str]], max_tokens: int) -> list[str]:
     """The likeliest sentence under the bigram counts of `sentences`, decoded greedily: from
     `<bos>` take the most frequent next token until `<eos>` or `max_tokens` tokens. It is a
@@ -237,131 +292,3 @@ def bleu(pred: str | Sequence[str], label: str | Sequence[str], k: int = 4) -> f
         matches = sum((found & wanted).values())  # each label n-gram matches at most its count
         score *= (matches / (len_pred - n + 1)) ** (0.5 ** n)
     return score
-
-
-_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
-
-
-def _is_punctuation(char: str) -> bool:
-    """ASCII symbols (!"#$%&... also $, + and ^, which Unicode does not call punctuation) and
-    every Unicode punctuation character."""
-    cp = ord(char)
-    return (33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126
-            or unicodedata.category(char).startswith("P"))
-
-
-def _is_cjk(char: str) -> bool:
-    return any(lo <= ord(char) <= hi for lo, hi in _CJK_RANGES)
-
-
-class WordPiece:
-    """BERT's WordPiece tokenizer for a given vocabulary (Wu et al., 2016; Devlin et al., 2019).
-
-    First a basic split: drop control characters, turn every whitespace character into a space,
-    put spaces around CJK ideographs, split at spaces, lower-case and strip accents (é -> e), and
-    split off each punctuation character. Then each word is cut into vocabulary pieces greedily,
-    longest match first, pieces after the first carrying the prefix "##" ("unaffable" -> "un",
-    "##aff", "##able"). A word with no such cut, or longer than `max_chars`, becomes `unk_token`.
-
-    Args:
-        vocab: the tokens, token i having index i (the lines of BERT's vocab.txt).
-        lower_case: lower-case and strip accents (the "uncased" models).
-        unk_token, cls_token, sep_token, pad_token: the special tokens, all in `vocab`.
-        max_chars: longer words become `unk_token` (BERT uses 100).
-
-    Example:
-        >>> wp = WordPiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "a",
-        ...                 "!", "##s"])
-        >>> wp.tokenize("Unaffable, as!")    # "," is not in this vocabulary
-        ['un', '##aff', '##able', '[UNK]', 'a', '##s', '!']
-        >>> wp.encode("a", "as")        # ([CLS] a [SEP] a ##s [SEP], segments 0 0 0 1 1 1)
-        ([2, 7, 3, 7, 9, 3], [0, 0, 0, 1, 1, 1])
-    """
-
-    def __init__(self, vocab: Sequence[str], lower_case: bool = True, unk_token: str = "[UNK]",
-                 cls_token: str = "[CLS]", sep_token: str = "[SEP]", pad_token: str = "[PAD]",
-                 max_chars: int = 100):
-        self.idx_to_token = list(vocab)
-        self.token_to_idx = {token: i for i, token in enumerate(self.idx_to_token)}
-        for name, token in (("unk_token", unk_token), ("cls_token", cls_token),
-                            ("sep_token", sep_token), ("pad_token", pad_token)):
-            if token not in self.token_to_idx:
-                raise ValueError(f"WordPiece: {name}={token!r} is not in the vocabulary; pass the "
-                                 f"vocabulary's own special token, e.g. {name}='[UNK]'")
-        self.lower_case, self.max_chars = lower_case, max_chars
-        self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
-        self.pad_id = self.token_to_idx[pad_token]
-
-    def __len__(self) -> int:
-        return len(self.idx_to_token)
-
-    def basic_split(self, text: str) -> list[str]:
-        """Clean, split at whitespace and around CJK ideographs and punctuation; lower-case and
-        strip accents when `lower_case`.
-
-        Example:
-            >>> WordPiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]"]).basic_split("Héllo,  wörld!")
-            ['hello', ',', 'world', '!']
-        """
-        chars = []
-        for char in text:
-            cat = unicodedata.category(char)
-            if char in " \t\n\r" or cat == "Zs":
-                chars.append(" ")
-            elif ord(char) == 0 or ord(char) == 0xFFFD or cat.startswith("C"):
-                continue  # control characters and the replacement character are dropped
-            elif _is_cjk(char):
-                chars.append(f" {char} ")
-            else:
-                chars.append(char)
-        words = []
-        for word in "".join(chars).split():
-            if self.lower_case:  # lower-case, then drop the accents NFD splits off
-                word = unicodedata.normalize("NFD", word.lower())
-                word = "".join(c for c in word if unicodedata.category(c) != "Mn")
-            piece = ""
-            for char in word:
-                if _is_punctuation(char):
-                    words += [piece, char] if piece else [char]
-                    piece = ""
-                else:
-                    piece += char
-            if piece:
-                words.append(piece)
-        return words
-
-    def split_word(self, word: str) -> list[str]:
-        """Cut one word into vocabulary pieces, longest match first; `[unk_token]` if none fits."""
-        if len(word) > self.max_chars:
-            return [self.unk_token]
-        pieces, start = [], 0
-        while start < len(word):
-            for end in range(len(word), start, -1):  # the longest piece in the vocabulary
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in self.token_to_idx:
-                    break
-            else:
-                return [self.unk_token]
-            pieces.append(piece)
-            start = end
-        return pieces
-
-    def tokenize(self, text: str) -> list[str]:
-        """The WordPiece tokens of `text` (no special tokens)."""
-        return [piece for word in self.basic_split(text) for piece in self.split_word(word)]
-
-    def ids(self, tokens: Sequence[str]) -> list[int]:
-        """Indices of `tokens` (unknown tokens map to `unk_token`'s index)."""
-        unk = self.token_to_idx[self.unk_token]
-        return [self.token_to_idx.get(token, unk) for token in tokens]
-
-    def encode(self, text: str, pair: str | None = None) -> tuple[list[int], list[int]]:
-        """BERT's input for one text or a pair: `[CLS] text [SEP]` or `[CLS] text [SEP] pair
-        [SEP]` as indices, and the segment of each token (0 up to the first [SEP], 1 after)."""
-        tokens = [self.cls_token, *self.tokenize(text), self.sep_token]
-        segments = [0] * len(tokens)
-        if pair is not None:
-            second = [*self.tokenize(pair), self.sep_token]
-            tokens, segments = tokens + second, segments + [1] * len(second)
-        return self.ids(tokens), segments

@@ -13,9 +13,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from d2lite import settings
+from d2lite._checks import call_model, check_arguments, check_data, check_first_batch
 from d2lite.checkpoint import load_checkpoint, save_checkpoint
-from d2lite.checks import check_arguments, check_data, check_first_batch
 from d2lite.device import autocast_context, rng_state, set_rng_state, to_device, try_gpu
 from d2lite.distributed import init_distributed, set_epoch, shard_data
 from d2lite.metrics import Meter, named_metrics
@@ -47,7 +46,7 @@ class History:
 
     def __getitem__(self, name: str) -> list[float]:
         if name not in self.data:
-            raise KeyError(f"History: no curve named {name!r}; it has {self.curves()} "
+            raise KeyError(f"History(): no curve named {name!r}; it has {self.curves()} "
                            "(val_* curves need fit(..., val_data=...))")
         return self.data[name]
 
@@ -90,8 +89,8 @@ class FitState:
     Example:
         >>> model = nn.Linear(2, 1)
         >>> state = FitState(model, torch.optim.SGD(model.parameters()), History(), epochs=5)
-        >>> state.epoch, state.stop
-        (0, False)
+        >>> state.epoch, state.stop, state.verbose
+        (0, False, False)
     """
 
     model: nn.Module  # under torchrun, the DistributedDataParallel wrapper of your model
@@ -100,6 +99,7 @@ class FitState:
     epochs: int
     epoch: int = 0  # 0-based index of the epoch that just ended
     stop: bool = False
+    verbose: bool = False  # fit's verbose: callbacks print only when it is True
 
 
 class EarlyStopping:
@@ -110,14 +110,15 @@ class EarlyStopping:
         mode: "min" (a loss) or "max" (an accuracy).
         restore_best: load the weights of the best epoch when training ends. Off by default, so
             the returned model is the one the history's last row describes; when on, the model
-            is the one of epoch `best_epoch` (0-based) instead, and `fit` says so.
+            is the one of epoch `best_epoch` (0-based) instead, and `fit(..., verbose=True)`
+            says so.
 
     Example:
         >>> stopper = EarlyStopping("train_loss", patience=2)
         >>> model = nn.Linear(2, 1); X, y = torch.randn(8, 2), torch.randn(8, 1)
         >>> history = fit(model, [(X, y)], loss_fn=nn.MSELoss(), epochs=10, callbacks=[stopper],
         ...               optimizer=torch.optim.SGD(model.parameters(), lr=0.0),  # never improves
-        ...               device="cpu", plot=False, verbose=False)
+        ...               device="cpu")
         >>> len(history), stopper.best_epoch   # stopped after 2 epochs without improvement
         (3, 0)
     """
@@ -147,13 +148,10 @@ class EarlyStopping:
             state.stop = self.wait >= self.patience
         if (state.stop or state.epoch == state.epochs - 1) and self.best_weights is not None:
             state.model.load_state_dict(self.best_weights)
-            print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
-                  f"(best {self.monitor}); the history's last row is epoch {state.epoch + 1}")
-
-
-def _forward(model: nn.Module, X):
-    """`model(X)`, or `model(*X)` when X is a tuple of inputs (seq2seq)."""
-    return model(*X) if isinstance(X, (tuple, list)) else model(X)
+            if state.verbose:
+                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                      f"(best {self.monitor}); the history's last row is epoch "
+                      f"{state.epoch + 1}")
 
 
 def _pick_device(who: str, device) -> torch.device:
@@ -167,10 +165,10 @@ def _pick_device(who: str, device) -> torch.device:
 
 
 def _bar(verbose: bool, **kwargs):
-    """A tqdm progress bar (a widget in Jupyter, text elsewhere); none if $D2LITE_WIDGETS=static."""
+    """A tqdm progress bar (a widget in Jupyter, text elsewhere), shown only when `verbose`."""
     from tqdm.auto import tqdm
 
-    return tqdm(disable=not verbose or settings.widgets_setting("fit") == "static", **kwargs)
+    return tqdm(disable=not verbose, **kwargs)
 
 
 def _resume(checkpoint, model: nn.Module, optimizer, scheduler, scaler) -> tuple[History, int]:
@@ -201,7 +199,7 @@ def _run_eval(model: nn.Module, data, loss_fn, metrics: dict, device: torch.devi
     with torch.no_grad(), autocast_context(device, amp):
         for X, y in data:
             X, y = to_device(X, device), to_device(y, device)
-            y_hat = _forward(model, X)
+            y_hat = call_model(model, X)
             meter.add(loss_fn(y_hat, y) if loss_fn is not None else None, y_hat, y)
     model.train(was_training)
     return meter.totals()
@@ -243,7 +241,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         grad_clip: float | None = None, amp: str | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
         scheduler_step: str = "epoch", checkpoint: str | os.PathLike | None = None,
-        resume: bool = False, plot: bool = True, verbose: bool = True) -> History:
+        resume: bool = False, plot: bool = False, verbose: bool = False) -> History:
     """Train `model` on `train_data` for `epochs` epochs; return the per-epoch `History`.
 
     It is this plain loop (the numbers are the phases marked in fit's code), plus first-batch
@@ -276,12 +274,14 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         amp: None (float32 throughout), "bf16" or "fp16": `torch.autocast` on the device's own
             type. The CPU and CUDA take "bf16"; "fp16" needs CUDA and gets a GradScaler; on
             Apple's MPS, which autocast dtypes work depends on the torch version.
-        scheduler: stepped after every epoch (`ReduceLROnPlateau` gets the validation loss),
-            or after every batch with `scheduler_step="batch"` (e.g. `OneCycleLR`).
+        scheduler: stepped after every epoch, or after every batch with
+            `scheduler_step="batch"` (e.g. `OneCycleLR`). `ReduceLROnPlateau`, which steps on a
+            validation loss, goes in a callback instead (fit's error message shows how).
         checkpoint: a path written (atomically, by rank 0) after every epoch; with `resume=True`
             an existing file is loaded and training continues at the next epoch.
-        plot: live plot of the curves (redrawn in Jupyter, one figure at the end elsewhere).
-        verbose: progress bars; False prints nothing.
+        plot: a live plot of the curves (redrawn in Jupyter, one figure at the end elsewhere);
+            after training, `history.plot()` draws the same figure.
+        verbose: progress bars and callbacks' messages; False (the default) prints nothing.
 
     Under `torchrun --nproc_per_node=N` the model is wrapped in DistributedDataParallel, a
     DataLoader gets a DistributedSampler (a list of batches is dealt out round-robin), and only
@@ -293,14 +293,14 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         >>> model = nn.Linear(2, 2)
         >>> history = fit(model, [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=20,
         ...               optimizer=torch.optim.SGD(model.parameters(), lr=1.0),
-        ...               metrics=[accuracy], device="cpu", plot=False, verbose=False)
+        ...               metrics=[accuracy], device="cpu")
         >>> history.curves(), history["train_accuracy"][-1] > 0.9
         (['train_loss', 'train_accuracy'], True)
     """
     # 0. set up: check the arguments and the first batch, move the model, resume, split the data
     device = _pick_device("fit", device)
     check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp, device,
-                    checkpoint, resume, scheduler_step)
+                    checkpoint, resume, scheduler, scheduler_step)
     metrics = named_metrics("fit", metrics)
     model.to(device)
     for name, data in (("train_data", train_data), ("val_data", val_data)):
@@ -317,7 +317,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         model = DistributedDataParallel(model, [device] if device.type == "cuda" else None)
         train_data = shard_data(train_data, rank, world)
     verbose, live = verbose and rank == 0, LivePlot() if plot and rank == 0 else None
-    state = FitState(model, optimizer, history, epochs)
+    state = FitState(model, optimizer, history, epochs, verbose=verbose)
     autocast = autocast_context(device, amp)
     epoch_bar = _bar(verbose, desc="epochs", initial=start, total=epochs)
     for epoch in range(start, epochs):
@@ -331,7 +331,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
             X, y = to_device(X, device), to_device(y, device)
             # 2. forward pass and loss (in bf16/fp16 when amp is set)
             with autocast:
-                y_hat = _forward(model, X)
+                y_hat = call_model(model, X)
                 loss = loss_fn(y_hat, y)
             # 3. backward pass (the scaler scales the loss for fp16), then clip the gradient norm
             optimizer.zero_grad(set_to_none=True)
@@ -354,9 +354,7 @@ def fit(model: nn.Module, train_data: Iterable, *, loss_fn: Callable,
         meter.check(epoch, optimizer)
         train = meter.totals(world)
         val = {} if val_data is None else _run_eval(model, val_data, loss_fn, metrics, device, amp)
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(val.get("loss", train["loss"]))
-        elif scheduler is not None and scheduler_step == "epoch":
+        if scheduler is not None and scheduler_step == "epoch":
             scheduler.step()
         history.append(train, val, time.perf_counter() - began)
         # 6. callbacks, then checkpoint (rank 0), live plot and progress

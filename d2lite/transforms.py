@@ -39,27 +39,14 @@ class RandomHorizontalFlip:
         [[1.0, 0.0], [3.0, 2.0]]
     """
 
-    dim = 3  # the width axis
-
     def __init__(self, p: float = 0.5):
         _check_range(f"{type(self).__name__}()", "p", p, 0, 1)
         self.p = p
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images(f"{type(self).__name__}", X)
+        _check_images(f"{type(self).__name__}()", X)
         flip = _uniform(len(X), 0, 1, generator, X.device) < self.p   # (batch,)
-        return torch.where(flip[:, None, None, None], X.flip(self.dim), X)
-
-
-class RandomVerticalFlip(RandomHorizontalFlip):
-    """Mirror each image upside down with probability `p`; shapes as `RandomHorizontalFlip`.
-
-    Example:
-        >>> RandomVerticalFlip(p=1.0)(torch.arange(4.).reshape(1, 1, 2, 2))[0, 0].tolist()
-        [[2.0, 3.0], [0.0, 1.0]]
-    """
-
-    dim = 2  # the height axis
+        return torch.where(flip[:, None, None, None], X.flip(3), X)
 
 
 class RandomCrop:
@@ -80,7 +67,7 @@ class RandomCrop:
         self.padding = padding
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images("RandomCrop", X)
+        _check_images("RandomCrop()", X)
         (batch, _, H, W), p = X.shape, self.padding
         padded = F.pad(X, (p, p, p, p)).permute(0, 2, 3, 1)            # (batch, H+2p, W+2p, C)
         shifts = torch.randint(0, 2 * p + 1, (2, batch, 1), generator=generator)  # on the CPU
@@ -131,7 +118,7 @@ class RandomRotation:
         self.degrees = degrees
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images("RandomRotation", X)
+        _check_images("RandomRotation()", X)
         return rotate(X, _uniform(len(X), -self.degrees, self.degrees, generator, X.device))
 
 
@@ -158,10 +145,10 @@ class ColorJitter:
         self.saturation, self.hue = saturation, hue
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images("ColorJitter", X)
+        _check_images("ColorJitter()", X)
         channels = X.shape[1]
         if channels not in (1, 3) or (channels == 1 and (self.saturation or self.hue)):
-            raise ValueError(f"ColorJitter: got images with {channels} channel(s) and saturation="
+            raise ValueError(f"ColorJitter(): got images with {channels} channel(s) and saturation="
                              f"{self.saturation}, hue={self.hue}; saturation and hue need RGB "
                              "images (C = 3), greyscale (C = 1) takes brightness and contrast")
 

@@ -23,8 +23,8 @@ def seed_offset() -> int:
     if not text:
         return 0
     if not text.isdigit():
-        raise ValueError(f"{OFFSET_VARIABLE}={text!r}; expected a whole number >= 0 "
-                         f"(unset it, or e.g. `export {OFFSET_VARIABLE}=1`)")
+        raise ValueError(f"seed_offset(): ${OFFSET_VARIABLE}={text!r}; expected a whole "
+                         f"number >= 0 (unset it, or e.g. `export {OFFSET_VARIABLE}=1`)")
     return int(text)
 
 
@@ -57,10 +57,10 @@ def record(name: str, value: float) -> None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"record({name!r}, ...): got a {type(value).__name__}; expected a "
+        raise TypeError(f"record(): {name!r} got a {type(value).__name__}; expected a "
                         "number (use .item() for a tensor)") from None
     if not math.isfinite(number):
-        raise ValueError(f"record({name!r}, ...): got {number}; expected a finite number")
+        raise ValueError(f"record(): {name!r} got {number}; expected a finite number")
     path = os.environ.get(RECORD_VARIABLE)
     if path:
         with open(path, "a", encoding="utf-8") as f:

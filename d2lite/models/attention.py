@@ -115,10 +115,8 @@ class DotProductAttention(nn.Module):
         dropout: dropout on the attention weights (training only).
 
     Shape:
-        queries: (batch, num_queries, d); keys: (batch, num_keys, d);
-        values: (batch, num_keys, value_size); valid_lens: None, (batch,) or
-        (batch, num_queries). Returns (batch, num_queries, value_size);
-        `attention_weights`: (batch, num_queries, num_keys).
+        as `AdditiveAttention`'s, with queries and keys of one size d: queries
+        (batch, num_queries, d) and keys (batch, num_keys, d).
 
     Example:
         >>> attention = DotProductAttention(dropout=0.0)
@@ -138,7 +136,7 @@ class DotProductAttention(nn.Module):
     def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                 valid_lens: torch.Tensor | None = None) -> torch.Tensor:
         if queries.shape[-1] != keys.shape[-1]:
-            raise ValueError(f"DotProductAttention: queries of size {queries.shape[-1]} and keys "
+            raise ValueError(f"DotProductAttention(): queries of size {queries.shape[-1]} and keys "
                              f"of size {keys.shape[-1]}; the dot product needs the same size "
                              "(use AdditiveAttention for different sizes)")
         d = queries.shape[-1]
@@ -221,7 +219,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, num_hiddens: int, num_heads: int, dropout: float, bias: bool = False):
         super().__init__()
         if num_hiddens % num_heads:
-            raise ValueError(f"MultiHeadAttention: num_hiddens={num_hiddens} is not divisible "
+            raise ValueError(f"MultiHeadAttention(): num_hiddens={num_hiddens} is not divisible "
                              f"by num_heads={num_heads}; each head needs an equal slice")
         self.num_heads = num_heads
         self.attention = DotProductAttention(dropout)
@@ -276,7 +274,7 @@ class PositionalEncoding(nn.Module):
     def __init__(self, num_hiddens: int, dropout: float, max_len: int = 1000):
         super().__init__()
         if num_hiddens % 2:
-            raise ValueError(f"PositionalEncoding: num_hiddens={num_hiddens} is odd; the "
+            raise ValueError(f"PositionalEncoding(): num_hiddens={num_hiddens} is odd; the "
                              "encoding fills columns in (sin, cos) pairs, use an even size")
         self.dropout = nn.Dropout(dropout)
         positions = torch.arange(max_len, dtype=torch.float64)[:, None]         # (max_len, 1)
@@ -289,7 +287,7 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if X.shape[1] > self.P.shape[1] or X.shape[-1] != self.P.shape[-1]:
-            raise ValueError(f"PositionalEncoding: got X of shape {tuple(X.shape)}; expected "
+            raise ValueError(f"PositionalEncoding(): got X of shape {tuple(X.shape)}; expected "
                              f"(batch, steps <= {self.P.shape[1]}, {self.P.shape[-1]}); "
                              "raise max_len for longer sequences")
         return self.dropout(X + self.P[:, :X.shape[1]].to(X.dtype))  # (batch, steps, d)

@@ -50,7 +50,7 @@ class BERTEmbedding(nn.Module):
 
     def forward(self, tokens: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
         if tokens.shape[1] > self.position.num_embeddings:
-            raise ValueError(f"BERTEmbedding: {tokens.shape[1]} tokens but max_len="
+            raise ValueError(f"BERTEmbedding(): {tokens.shape[1]} tokens but max_len="
                              f"{self.position.num_embeddings}; truncate the input")
         if segments is None:
             segments = torch.zeros_like(tokens)
@@ -143,9 +143,9 @@ class MaskLM(nn.Module):
     def forward(self, H: torch.Tensor, pred_mask: torch.Tensor | None = None) -> torch.Tensor:
         if pred_mask is not None:
             if pred_mask.dtype != torch.bool or pred_mask.shape != H.shape[:2]:
-                raise ValueError(f"MaskLM: pred_mask is {pred_mask.dtype} {tuple(pred_mask.shape)}"
-                                 f"; expected torch.bool of shape {tuple(H.shape[:2])}, True at "
-                                 "the positions to predict")
+                raise ValueError(f"MaskLM(): pred_mask is {pred_mask.dtype} "
+                                 f"{tuple(pred_mask.shape)}; expected torch.bool of shape "
+                                 f"{tuple(H.shape[:2])}, True at the positions to predict")
             H = H[pred_mask]  # (num_chosen, num_hiddens)
         return self.decoder(self.ln(F.gelu(self.dense(H))))  # (..., vocab_size)
 
@@ -291,7 +291,7 @@ def load_minilm_encoder(*, dropout: float = 0.1, verbose: bool = True):
     """Build a `BERTEncoder` with the pretrained weights of all-MiniLM-L6-v2 and its tokenizer.
 
     Returns `(encoder, tokenizer)`: the encoder in eval mode (call `train()` to fine-tune), and a
-    `d2lite.text.WordPiece` over the model's 30,522-token vocabulary. The files come from
+    `d2lite.wordpiece.WordPiece` over the model's 30,522-token vocabulary. The files come from
     `d2lite.data.load_minilm` ($D2LITE_DATA, the cache, or a download of 91 MB).
 
     Example:
@@ -301,7 +301,7 @@ def load_minilm_encoder(*, dropout: float = 0.1, verbose: bool = True):
         (1, 8, 384)
     """
     from d2lite.data import load_minilm  # lazily: the models do not need the data hub
-    from d2lite.text import WordPiece
+    from d2lite.wordpiece import WordPiece
 
     state_dict, vocab, config = load_minilm(verbose=verbose)
     if config.get("hidden_act") != "gelu" or config.get("position_embedding_type",

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+__all__ = ["LeNet", "VGG", "vgg_block"]
+
 
 def _conv_bn_relu(conv: nn.Conv2d, batch_norm: bool) -> list[nn.Module]:
     """[conv, ReLU], or [conv, BatchNorm2d, ReLU] with `batch_norm`."""

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "lm_loss", "predict"]
+__all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "predict"]
 
 
 def _uniform(bound: float, *shape: int) -> nn.Parameter:
@@ -24,13 +24,35 @@ def _layer(num_inputs: int, num_hiddens: int) -> tuple[nn.Parameter, ...]:
             _uniform(bound, num_hiddens))
 
 
-def _check_inputs(layer: nn.Module, inputs: torch.Tensor) -> None:
-    if inputs.dim() != 3 or inputs.shape[-1] != layer.input_size:
-        raise ValueError(f"{type(layer).__name__}: got inputs {tuple(inputs.shape)}; expected "
-                         f"(num_steps, batch, {layer.input_size})")
+class _Recurrent(nn.Module):
+    """What the three scratch layers share: a zero start, the loop over time steps and torch's
+    return values. A subclass defines `step(X, H, ...) -> (H, ...)`: one time step from the
+    state it carries (H, or H and C for the LSTM), each (batch, num_hiddens)."""
+
+    num_states = 1  # tensors in the state: 1 (H), or 2 for the LSTM (H, C)
+
+    def __init__(self, num_inputs: int, num_hiddens: int):
+        super().__init__()
+        self.input_size, self.hidden_size = num_inputs, num_hiddens  # torch's names
+
+    def forward(self, inputs: torch.Tensor, state=None):
+        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}(): got inputs {tuple(inputs.shape)}; "
+                             f"expected (num_steps, batch, {self.input_size})")
+        if state is None:
+            zeros = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
+            state = zeros if self.num_states == 1 else (zeros,) * self.num_states
+        carried = (state,) if self.num_states == 1 else tuple(state)
+        carried = tuple(s[0] for s in carried)  # each (batch, num_hiddens)
+        outputs = []
+        for X in inputs:  # X: (batch, num_inputs), one time step
+            carried = self.step(X, *carried)
+            outputs.append(carried[0])  # H
+        final = tuple(s.unsqueeze(0) for s in carried)  # each (1, batch, num_hiddens)
+        return torch.stack(outputs), final[0] if self.num_states == 1 else final
 
 
-class RNNScratch(nn.Module):
+class RNNScratch(_Recurrent):
     """A one-layer tanh RNN, one time step at a time: H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h).
 
     It computes what `nn.RNN(num_inputs, num_hiddens)` computes, with the same shapes, but it
@@ -51,23 +73,14 @@ class RNNScratch(nn.Module):
     """
 
     def __init__(self, num_inputs: int, num_hiddens: int):
-        super().__init__()
-        self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.RNN's names
+        super().__init__(num_inputs, num_hiddens)
         self.W_xh, self.W_hh, self.b_h = _layer(num_inputs, num_hiddens)
 
-    def forward(self, inputs: torch.Tensor, state: torch.Tensor | None = None):
-        _check_inputs(self, inputs)
-        if state is None:
-            state = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
-        H = state[0]  # (batch, num_hiddens)
-        outputs = []
-        for X in inputs:  # X: (batch, num_inputs), one time step
-            H = torch.tanh(X @ self.W_xh + H @ self.W_hh + self.b_h)
-            outputs.append(H)
-        return torch.stack(outputs), H.unsqueeze(0)  # (steps, batch, hiddens), (1, batch, hiddens)
+    def step(self, X: torch.Tensor, H: torch.Tensor) -> tuple[torch.Tensor]:
+        return (torch.tanh(X @ self.W_xh + H @ self.W_hh + self.b_h),)
 
 
-class GRUScratch(nn.Module):
+class GRUScratch(_Recurrent):
     """A one-layer GRU, one time step at a time, with PyTorch's gate equations:
 
         R_t = sigmoid(X_t W_xr + H_{t-1} W_hr + b_r)                 reset gate
@@ -95,29 +108,20 @@ class GRUScratch(nn.Module):
     """
 
     def __init__(self, num_inputs: int, num_hiddens: int):
-        super().__init__()
-        self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.GRU's names
+        super().__init__(num_inputs, num_hiddens)
         self.W_xr, self.W_hr, self.b_r = _layer(num_inputs, num_hiddens)    # reset gate
         self.W_xz, self.W_hz, self.b_z = _layer(num_inputs, num_hiddens)    # update gate
         self.W_xh, self.W_hh, self.b_xh = _layer(num_inputs, num_hiddens)   # candidate state
         self.b_hh = _uniform(1 / math.sqrt(num_hiddens), num_hiddens)       # torch's b_hn
 
-    def forward(self, inputs: torch.Tensor, state: torch.Tensor | None = None):
-        _check_inputs(self, inputs)
-        if state is None:
-            state = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
-        H = state[0]  # (batch, num_hiddens)
-        outputs = []
-        for X in inputs:  # X: (batch, num_inputs), one time step
-            R_t = torch.sigmoid(X @ self.W_xr + H @ self.W_hr + self.b_r)
-            Z_t = torch.sigmoid(X @ self.W_xz + H @ self.W_hz + self.b_z)
-            H_tilde = torch.tanh(X @ self.W_xh + self.b_xh + R_t * (H @ self.W_hh + self.b_hh))
-            H = Z_t * H + (1 - Z_t) * H_tilde
-            outputs.append(H)
-        return torch.stack(outputs), H.unsqueeze(0)  # (steps, batch, hiddens), (1, batch, hiddens)
+    def step(self, X: torch.Tensor, H: torch.Tensor) -> tuple[torch.Tensor]:
+        R_t = torch.sigmoid(X @ self.W_xr + H @ self.W_hr + self.b_r)
+        Z_t = torch.sigmoid(X @ self.W_xz + H @ self.W_hz + self.b_z)
+        H_tilde = torch.tanh(X @ self.W_xh + self.b_xh + R_t * (H @ self.W_hh + self.b_hh))
+        return (Z_t * H + (1 - Z_t) * H_tilde,)
 
 
-class LSTMScratch(nn.Module):
+class LSTMScratch(_Recurrent):
     """A one-layer LSTM, one time step at a time:
 
         I_t = sigmoid(X_t W_xi + H_{t-1} W_hi + b_i)      input gate
@@ -144,30 +148,22 @@ class LSTMScratch(nn.Module):
         ((3, 2, 8), (1, 2, 8), (1, 2, 8), True)
     """
 
+    num_states = 2  # H and C
+
     def __init__(self, num_inputs: int, num_hiddens: int):
-        super().__init__()
-        self.input_size, self.hidden_size = num_inputs, num_hiddens  # nn.LSTM's names
+        super().__init__(num_inputs, num_hiddens)
         self.W_xi, self.W_hi, self.b_i = _layer(num_inputs, num_hiddens)    # input gate
         self.W_xf, self.W_hf, self.b_f = _layer(num_inputs, num_hiddens)    # forget gate
         self.W_xo, self.W_ho, self.b_o = _layer(num_inputs, num_hiddens)    # output gate
         self.W_xc, self.W_hc, self.b_c = _layer(num_inputs, num_hiddens)    # candidate cell
 
-    def forward(self, inputs: torch.Tensor, state: tuple | None = None):
-        _check_inputs(self, inputs)
-        if state is None:
-            zeros = inputs.new_zeros(1, inputs.shape[1], self.hidden_size)
-            state = (zeros, zeros)
-        H, C = state[0][0], state[1][0]  # each (batch, num_hiddens)
-        outputs = []
-        for X in inputs:  # X: (batch, num_inputs), one time step
-            I_t = torch.sigmoid(X @ self.W_xi + H @ self.W_hi + self.b_i)
-            F_t = torch.sigmoid(X @ self.W_xf + H @ self.W_hf + self.b_f)
-            O_t = torch.sigmoid(X @ self.W_xo + H @ self.W_ho + self.b_o)
-            C_tilde = torch.tanh(X @ self.W_xc + H @ self.W_hc + self.b_c)
-            C = F_t * C + I_t * C_tilde
-            H = O_t * torch.tanh(C)
-            outputs.append(H)
-        return torch.stack(outputs), (H.unsqueeze(0), C.unsqueeze(0))  # (1, batch, hiddens) each
+    def step(self, X: torch.Tensor, H: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        I_t = torch.sigmoid(X @ self.W_xi + H @ self.W_hi + self.b_i)
+        F_t = torch.sigmoid(X @ self.W_xf + H @ self.W_hf + self.b_f)
+        O_t = torch.sigmoid(X @ self.W_xo + H @ self.W_ho + self.b_o)
+        C_tilde = torch.tanh(X @ self.W_xc + H @ self.W_hc + self.b_c)
+        C = F_t * C + I_t * C_tilde
+        return O_t * torch.tanh(C), C
 
 
 class RNNLM(nn.Module):
@@ -194,10 +190,10 @@ class RNNLM(nn.Module):
     def __init__(self, rnn: nn.Module, vocab_size: int):
         super().__init__()
         if getattr(rnn, "batch_first", False):
-            raise ValueError("RNNLM: got a batch_first=True layer; pass a seq-first one (the "
+            raise ValueError("RNNLM(): got a batch_first=True layer; pass a seq-first one (the "
                              "default), the model transposes the tokens itself")
         if rnn.input_size != vocab_size:
-            raise ValueError(f"RNNLM: the layer takes {rnn.input_size} inputs but vocab_size is "
+            raise ValueError(f"RNNLM(): the layer takes {rnn.input_size} inputs but vocab_size is "
                              f"{vocab_size}; one-hot inputs need input_size == vocab_size")
         self.rnn, self.vocab_size = rnn, vocab_size
         directions = 2 if getattr(rnn, "bidirectional", False) else 1
@@ -211,19 +207,6 @@ class RNNLM(nn.Module):
 
     def forward(self, X: torch.Tensor, state=None) -> torch.Tensor:
         return self.forward_with_state(X, state)[0]
-
-
-def lm_loss(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy per token; its exponential is the perplexity.
-
-    Shape:
-        logits: (batch, num_steps, vocab); Y: (batch, num_steps) next-token indices.
-
-    Example:
-        >>> round(math.exp(lm_loss(torch.zeros(2, 3, 28), torch.zeros(2, 3).long())), 4)
-        28.0
-    """
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
 
 
 @torch.no_grad()

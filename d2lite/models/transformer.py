@@ -11,12 +11,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lite.models.attention import MultiHeadAttention, PositionalEncoding
-from d2lite.models.seq2seq import Decoder, Encoder
+from d2lite.models.encoder_decoder import Decoder, Encoder
 
 __all__ = ["AddNorm", "PositionWiseFFN", "TransformerDecoder", "TransformerDecoderBlock",
            "TransformerEncoder", "TransformerEncoderBlock", "causal_valid_lens"]
 
-ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
 class PositionWiseFFN(nn.Module):
@@ -39,12 +39,12 @@ class PositionWiseFFN(nn.Module):
 
     def __init__(self, num_hiddens: int, ffn_num_hiddens: int, activation: str = "relu"):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"PositionWiseFFN: got activation={activation!r}; expected one of "
-                             f"{sorted(ACTIVATIONS)}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"PositionWiseFFN(): got activation={activation!r}; expected one of "
+                             f"{sorted(_ACTIVATIONS)}")
         self.dense1 = nn.Linear(num_hiddens, ffn_num_hiddens)
         self.dense2 = nn.Linear(ffn_num_hiddens, num_hiddens)
-        self.activation = ACTIVATIONS[activation]
+        self.activation = _ACTIVATIONS[activation]
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.dense2(self.activation(self.dense1(X)))  # (batch, steps, num_hiddens)
@@ -113,6 +113,14 @@ class TransformerEncoderBlock(nn.Module):
         return self.addnorm2(Y, self.ffn(Y))
 
 
+def _embedding(vocab_size: int, num_hiddens: int, dropout: float, max_len: int):
+    """The encoder's and the decoder's input layers: a token embedding initialised so that,
+    multiplied by sqrt(num_hiddens) in `forward`, it has unit scale, and the positional encoding."""
+    embedding = nn.Embedding(vocab_size, num_hiddens)
+    nn.init.normal_(embedding.weight, std=num_hiddens ** -0.5)
+    return embedding, PositionalEncoding(num_hiddens, dropout, max_len)
+
+
 class TransformerEncoder(Encoder):
     """Token embedding scaled by sqrt(num_hiddens), sinusoidal positions, `num_layers`
     encoder blocks.
@@ -137,9 +145,7 @@ class TransformerEncoder(Encoder):
                  num_layers: int, dropout: float, max_len: int = 1000):
         super().__init__()
         self.num_hiddens = num_hiddens
-        self.embedding = nn.Embedding(vocab_size, num_hiddens)
-        nn.init.normal_(self.embedding.weight, std=num_hiddens ** -0.5)  # x sqrt(d): unit scale
-        self.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
+        self.embedding, self.pos_encoding = _embedding(vocab_size, num_hiddens, dropout, max_len)
         self.blocks = nn.ModuleList([
             TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
             for _ in range(num_layers)])
@@ -260,9 +266,7 @@ class TransformerDecoder(Decoder):
                  num_layers: int, dropout: float, max_len: int = 1000):
         super().__init__()
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
-        self.embedding = nn.Embedding(vocab_size, num_hiddens)
-        nn.init.normal_(self.embedding.weight, std=num_hiddens ** -0.5)  # x sqrt(d): unit scale
-        self.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
+        self.embedding, self.pos_encoding = _embedding(vocab_size, num_hiddens, dropout, max_len)
         self.blocks = nn.ModuleList([
             TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
             for _ in range(num_layers)])
@@ -279,7 +283,7 @@ class TransformerDecoder(Decoder):
         past = 0 if cache[0] is None else cache[0].shape[1]
         P = self.pos_encoding.P
         if past + Y.shape[1] > P.shape[1]:
-            raise ValueError(f"TransformerDecoder: position {past + Y.shape[1] - 1} is past "
+            raise ValueError(f"TransformerDecoder(): position {past + Y.shape[1] - 1} is past "
                              f"max_len={P.shape[1]}; raise max_len")
         H = self.embedding(Y) * math.sqrt(self.num_hiddens)  # (batch, steps, num_hiddens)
         H = self.pos_encoding.dropout(H + P[:, past:past + Y.shape[1]].to(H.dtype))

@@ -406,7 +406,8 @@ assert gap < 1e-6, f"the concise and manual versions differ by {gap:.1e}"
 # like any other iterable of `(X, y)` pairs. (A second `DataLoader` would also work, but iterating
 # a `DataLoader` draws a random number from the global generator even when it does not shuffle,
 # which would change the training order from the second epoch on; the first two lines of the cell
-# show it.) `plot=False` and `verbose=False` keep `fit` quiet; we draw its curves ourselves below.
+# show it.) By default `fit` prints nothing and draws nothing (`verbose=True` adds progress
+# bars, `plot=True` a live plot); we draw its curves ourselves below.
 
 # %%
 rng = torch.get_rng_state()
@@ -417,8 +418,7 @@ net_fit.load_state_dict(init)
 d2lite.seed_everything(1)                  # the same order of batches as train_manual
 history = d2lite.fit(net_fit, loader, loss_fn=nn.MSELoss(), epochs=3,
                      optimizer=torch.optim.SGD(net_fit.parameters(), lr=0.03),
-                     val_data=[(X_val, y_val)], device=device, plot=False,
-                     verbose=False)
+                     val_data=[(X_val, y_val)], device=device)
 
 
 def gap_to_manual(net):
@@ -521,8 +521,7 @@ def fit_from_init(epochs, stale_grad=None, **options):
             p.grad = torch.full_like(p, stale_grad)
     d2lite.seed_everything(1)
     d2lite.fit(net, loader, loss_fn=nn.MSELoss(), epochs=epochs, device=device,
-               optimizer=torch.optim.SGD(net.parameters(), lr=0.03), plot=False,
-               verbose=False, **options)
+               optimizer=torch.optim.SGD(net.parameters(), lr=0.03), **options)
     return net
 
 
@@ -627,8 +626,7 @@ net_fast = nn.Linear(2, 1)
 net_fast.load_state_dict(init)
 train_data = d2lite.data.batches(X, y, batch_size=10, seed=0, device=device)
 d2lite.fit(net_fast, train_data, loss_fn=nn.MSELoss(), epochs=3, device=device,
-           optimizer=torch.optim.SGD(net_fast.parameters(), lr=0.03), plot=False,
-           verbose=False)
+           optimizer=torch.optim.SGD(net_fast.parameters(), lr=0.03))
 w_fast, b_fast = net_fast.weight.detach().cpu().flatten(), net_fast.bias.item()
 error_fast = max((w_fast - true_w).abs().max().item(), abs(b_fast - true_b))
 print(f"w = {[round(v, 4) for v in w_fast.tolist()]}, b = {b_fast:.4f}; largest error "
@@ -667,8 +665,7 @@ def full_batch_error(lr, epochs=3):
     net = nn.Linear(2, 1)
     net.load_state_dict(init)
     d2lite.fit(net, [(X, y)], loss_fn=nn.MSELoss(), epochs=epochs, device=device,
-               optimizer=torch.optim.SGD(net.parameters(), lr=lr), plot=False,
-               verbose=False)
+               optimizer=torch.optim.SGD(net.parameters(), lr=lr))
     w, b = net.weight.detach().cpu().flatten(), net.bias.item()
     return max((w - true_w).abs().max().item(), abs(b - true_b))
 
@@ -728,8 +725,7 @@ summed = nn.Linear(2, 1)
 summed.load_state_dict(init)
 d2lite.seed_everything(1)
 d2lite.fit(summed, loader, loss_fn=nn.MSELoss(reduction="sum"), epochs=3, device=device,
-           optimizer=torch.optim.SGD(summed.parameters(), lr=0.003), plot=False,
-           verbose=False)
+           optimizer=torch.optim.SGD(summed.parameters(), lr=0.003))
 print(f"lr 0.003 on the summed loss: gap to manual {gap_to_manual(summed):.0e}")
 assert gap_to_manual(summed) < 1e-5, "a 10x larger gradient needs a 10x smaller rate"
 

@@ -522,8 +522,6 @@ def train_logistic(X, labels, max_epochs=2000):
         metrics=[d2lite.accuracy],
         grad_clip=1.0,
         callbacks=[StopAtMinimum(X, labels)],
-        plot=False,
-        verbose=False,
     )
     return model.cpu(), len(history)
 

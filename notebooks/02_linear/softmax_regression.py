@@ -765,7 +765,6 @@ history = d2lite.fit(
     epochs=3,
     val_data=val_batches,
     metrics=[d2lite.accuracy],
-    plot=False,
 )
 print(history)
 
@@ -839,8 +838,7 @@ def train_concise(lr, epochs=10):
     sgd = torch.optim.SGD(net.parameters(), lr=lr)
     history = d2lite.fit(net, fashion_batches(), loss_fn=nn.CrossEntropyLoss(),
                          optimizer=sgd, epochs=epochs, val_data=val_batches,
-                         metrics=[d2lite.accuracy], callbacks=[stopper], plot=False,
-                         verbose=False)
+                         metrics=[d2lite.accuracy], callbacks=[stopper])
     return net, history, stopper.best_epoch
 
 

@@ -291,7 +291,7 @@ mlp = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0)
 rice01 = (y4 > 0).float()
 adam = torch.optim.Adam(mlp.parameters(), lr=0.05)
 d2lite.fit(mlp, [(X4, rice01)], loss_fn=nn.BCEWithLogitsLoss(), epochs=100,
-           optimizer=adam, plot=False, verbose=False)
+           optimizer=adam)
 # back from the GPU, if it was there
 mlp = mlp.cpu()
 result = d2lite.evaluate(mlp, [(X4, rice01)], loss_fn=nn.BCEWithLogitsLoss(),
@@ -533,7 +533,7 @@ assert largest_sum < 0, "the dead unit's weighted sum should be negative on ever
 for name, unit in units.items():
     optimizer = torch.optim.SGD(unit.parameters(), lr=0.5)
     d2lite.fit(unit, [(X_unit, y_unit)], loss_fn=nn.MSELoss(), optimizer=optimizer,
-               epochs=100, plot=False, verbose=False)
+               epochs=100)
     units[name] = unit.cpu()
     bias = unit[0].bias.item()
     firing = (unit[0](X_unit) > 0).float().mean().item()

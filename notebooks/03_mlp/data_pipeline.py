@@ -468,8 +468,7 @@ d2lite.seed_everything(0)
 model = MeanOfEmbeddings(len(vocab))
 history = d2lite.fit(model, train_loader, loss_fn=nn.CrossEntropyLoss(), epochs=5,
                      optimizer=torch.optim.Adam(model.parameters(), lr=0.01),
-                     val_data=val_loader, metrics=[d2lite.accuracy], plot=False,
-                     verbose=False)
+                     val_data=val_loader, metrics=[d2lite.accuracy])
 print("validation accuracy by epoch:", [round(a, 3) for a in history["val_accuracy"]])
 
 # %% [markdown]

@@ -343,7 +343,7 @@ d2lite.seed_everything(0)
 net, optimizer, scheduler = make_model()
 history = d2lite.fit(net, train_data, loss_fn=F.nll_loss, optimizer=optimizer,
                      scheduler=scheduler, epochs=3, val_data=val_data,
-                     metrics=[d2lite.accuracy], checkpoint=ckpt_path, plot=False)
+                     metrics=[d2lite.accuracy], checkpoint=ckpt_path)
 
 # %% [markdown]
 # [Figure 2](#fig-mlp-mnist-curves) shows the loss and the accuracy after each epoch: both the
@@ -401,7 +401,7 @@ def train_recipe(seed, data, lr, gamma):
     model, opt, sched = make_model(lr=lr, gamma=gamma)
     model_history = d2lite.fit(model, data, loss_fn=F.nll_loss, optimizer=opt,
                                scheduler=sched, epochs=3, val_data=val_data,
-                               metrics=[d2lite.accuracy], plot=False, verbose=False)
+                               metrics=[d2lite.accuracy])
     return model, opt, model_history
 
 
@@ -611,8 +611,7 @@ d2lite.seed_everything(0)
 net2, optimizer2, scheduler2 = make_model()
 history2 = d2lite.fit(net2, train_data, loss_fn=F.nll_loss, optimizer=optimizer2,
                       scheduler=scheduler2, epochs=2, val_data=val_data,
-                      metrics=[d2lite.accuracy], checkpoint=interrupted_path,
-                      plot=False, verbose=False)
+                      metrics=[d2lite.accuracy], checkpoint=interrupted_path)
 interrupted = torch.load(interrupted_path, weights_only=True)
 saved_loss = interrupted["history"]["train_loss"][-1]
 print(f"checkpoint written after epoch 2, training loss {saved_loss:.4f}")
@@ -628,7 +627,7 @@ net3, optimizer3, scheduler3 = make_model()              # fresh objects, fresh 
 history3 = d2lite.fit(net3, train_data, loss_fn=F.nll_loss, optimizer=optimizer3,
                       scheduler=scheduler3, epochs=3, val_data=val_data,
                       metrics=[d2lite.accuracy], checkpoint=interrupted_path,
-                      resume=True, plot=False, verbose=False)
+                      resume=True)
 print("resumed history:", [round(loss, 4) for loss in history3["train_loss"]])
 print(f"fresh start, epoch 1: {history['train_loss'][0]:.4f} | "
       f"saved, epoch 2: {saved_loss:.4f} | "
@@ -712,7 +711,7 @@ longer_net.load_state_dict(notes_net.state_dict())
 longer_optimizer.load_state_dict(notes_optimizer.state_dict())
 longer = d2lite.fit(longer_net, notes_data, loss_fn=F.nll_loss,
                     optimizer=longer_optimizer, epochs=3, val_data=val_data,
-                    metrics=[d2lite.accuracy], plot=False, verbose=False)
+                    metrics=[d2lite.accuracy])
 longer_acc, our_mean = longer["val_accuracy"][-1], average(our_accs)
 print(f"notes' recipe after 3 epochs: {notes_accs[0]:.4f}, after 6: {longer_acc:.4f}; "
       f"this lesson's after 3 (mean of 3 seeds): {our_mean:.4f}")

@@ -580,7 +580,7 @@ def train(net, weight_decay=0.0, callbacks=()):
     clean, best = TrainLossInEvalMode(train_eval), KeepBest()
     history = d2lite.fit(net, train_data, loss_fn=loss_fn, optimizer=optimizer,
                          epochs=EPOCHS, val_data=val_data, metrics=[d2lite.accuracy],
-                         callbacks=[clean, best, *callbacks], plot=False)
+                         callbacks=[clean, best, *callbacks])
     final = {split: d2lite.evaluate(net, data, loss_fn=loss_fn,
                                     metrics=[d2lite.accuracy])
              for split, data in (("train", train_eval), ("val", val_data))}
@@ -590,9 +590,9 @@ def train(net, weight_decay=0.0, callbacks=()):
 
 
 # %% [markdown]
-# Train the plain network. It takes a few seconds on a CPU; `fit` is told not to draw its live
-# plot (`plot=False`), because redrawing it a hundred times would take longer than the
-# training itself.
+# Train the plain network. It takes a few seconds on a CPU; `fit` draws no live plot unless
+# asked (`plot=True`), which is as well here: redrawing it a hundred times would take longer
+# than the training itself.
 
 # %%
 d2lite.seed_everything(0)

@@ -156,8 +156,7 @@ def train_one_cycle(net, train_data, epochs, max_lr):
         optimizer, max_lr=max_lr, total_steps=epochs * len(train_data))
     history = d2lite.fit(net, train_data, loss_fn=F.cross_entropy, optimizer=optimizer,
                          epochs=epochs, val_data=val_data, metrics=[d2lite.accuracy],
-                         scheduler=schedule, scheduler_step="batch", device=device,
-                         plot=False, verbose=False)
+                         scheduler=schedule, scheduler_step="batch", device=device)
     return history["val_accuracy"]
 
 

@@ -369,8 +369,7 @@ def train_resnet(data, epochs, max_lr, seed=0):
         optimizer, max_lr=max_lr, total_steps=epochs * len(data))
     history = d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
                          epochs=epochs, val_data=val_data, metrics=[d2lite.accuracy],
-                         scheduler=schedule, scheduler_step="batch",
-                         plot=False, verbose=False)
+                         scheduler=schedule, scheduler_step="batch")
     return net, history
 
 

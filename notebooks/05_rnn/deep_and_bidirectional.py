@@ -309,7 +309,7 @@ def train_lm(bidirectional):
     model = RNNLM(nn.GRU(len(vocab), 64, bidirectional=bidirectional), len(vocab))
     history = d2lite.fit(model, train_data, loss_fn=lm_loss, epochs=2, grad_clip=1.0,
                          optimizer=torch.optim.Adam(model.parameters(), lr=0.01),
-                         device=device, plot=False, verbose=False)
+                         device=device)
     return model, math.exp(history["train_loss"][-1])
 (uni_lm, uni_train_ppl), (bi_lm, bi_train_ppl) = train_lm(False), train_lm(True)
 print(f"training perplexity: unidirectional {uni_train_ppl:.2f}, "
@@ -419,9 +419,8 @@ def train_tagger(num_hiddens, bidirectional, lr):
     d2lite.seed_everything(0)
     model = Tagger(num_hiddens, bidirectional)
     history = d2lite.fit(model, train_data, loss_fn=lm_loss, val_data=val_data,
-                         epochs=2, metrics=[d2lite.accuracy], device=device, plot=False,
-                         optimizer=torch.optim.Adam(model.parameters(), lr=lr),
-                         verbose=False)
+                         epochs=2, metrics=[d2lite.accuracy], device=device,
+                         optimizer=torch.optim.Adam(model.parameters(), lr=lr))
     return model, history["val_accuracy"][-1]
 taggers, best_lr = {}, {}
 for name, h in (("uni", 48), ("bi", 32)):
@@ -520,7 +519,7 @@ class LeftTagger(Tagger):
 d2lite.seed_everything(0)
 left = LeftTagger(48, bidirectional=False)
 d2lite.fit(left, d2lite.data.batches(*shifted_back(X_train), 64, seed=0), epochs=2,
-           loss_fn=lm_loss, device=device, plot=False, verbose=False,
+           loss_fn=lm_loss, device=device,
            optimizer=torch.optim.Adam(left.parameters(), lr=best_lr["bi"]))
 left_acc = d2lite.evaluate(left, [shifted_back(X_test)], metrics=[d2lite.accuracy],
                            device=device)["accuracy"]

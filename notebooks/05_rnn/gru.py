@@ -280,7 +280,7 @@ def train_lm(kind, lr, epochs, seed=0):
     d2lite.seed_everything(seed)
     model = RNNLM(layers[kind](len(vocab), 128), len(vocab))
     history = d2lite.fit(model, train_data, loss_fn=lm_loss, val_data=val_data,
-                         epochs=epochs, grad_clip=1.0, device=device, plot=False,
+                         epochs=epochs, grad_clip=1.0, device=device,
                          optimizer=torch.optim.Adam(model.parameters(), lr=lr))
     return model, history
 candidate_lrs = (0.01, 0.02)

@@ -316,7 +316,7 @@ def train_lm(lr, epochs, seed=0):
     d2lite.seed_everything(seed)
     model = RNNLM(nn.LSTM(len(vocab), 128), len(vocab))
     history = d2lite.fit(model, train_data, loss_fn=lm_loss, val_data=val_data,
-                         epochs=epochs, grad_clip=1.0, device=device, plot=False,
+                         epochs=epochs, grad_clip=1.0, device=device,
                          optimizer=torch.optim.Adam(model.parameters(), lr=lr))
     return model, history
 trial = {lr: math.exp(train_lm(lr, 1)[1]["val_loss"][-1]) for lr in (0.01, 0.02)}

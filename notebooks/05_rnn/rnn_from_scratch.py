@@ -359,7 +359,7 @@ def train_lm(lr, epochs, seed=0):
     d2lite.seed_everything(seed)
     model = RNNLM(RNN(len(vocab), 256), len(vocab))
     history = d2lite.fit(model, train_data, loss_fn=lm_loss, val_data=val_data,
-                         epochs=epochs, grad_clip=1.0, device=device, plot=False,
+                         epochs=epochs, grad_clip=1.0, device=device,
                          optimizer=torch.optim.Adam(model.parameters(), lr=lr))
     return model, history
 trial = {lr: math.exp(train_lm(lr, epochs=1)[1]["val_loss"][-1])

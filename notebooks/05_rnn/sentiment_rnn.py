@@ -215,7 +215,7 @@ skipgram = SkipGram(len(vocab), embed_size)
 targets_and_mask = torch.stack([targets, mask], dim=1)        # (N, 2, 6)
 sg_data = d2lite.data.batches((centers, contexts), targets_and_mask, 1024, seed=0)
 sg_history = d2lite.fit(
-    skipgram, sg_data, epochs=2, plot=False, verbose=False, device="cpu",
+    skipgram, sg_data, epochs=2, device="cpu",
     loss_fn=lambda logits, tm: skipgram_loss(logits, tm[:, 0], tm[:, 1]),
     optimizer=torch.optim.Adam(skipgram.parameters(), lr=0.01))
 sg_loss = sg_history["train_loss"]
@@ -306,8 +306,7 @@ def train_gru(vectors=None, seed=0, epochs=3):
     history = d2lite.fit(net, train_data, val_data=val_data, epochs=epochs,
                          loss_fn=nn.CrossEntropyLoss(), metrics=d2lite.accuracy,
                          optimizer=torch.optim.Adam(net.parameters(), lr=2e-3),
-                         callbacks=[stopper], device=d2lite.try_gpu(),
-                         plot=False, verbose=False)
+                         callbacks=[stopper], device=d2lite.try_gpu())
     return net.cpu().eval(), history
 
 vectors = skipgram.center.weight.detach()

@@ -135,8 +135,8 @@ pairs = {"train": [], "val": [], "test": []}
 for src, tgt in zip(source, target, strict=True):
     pairs[split_of[" ".join(src)]].append((src, tgt))
 print({name: len(p) for name, p in pairs.items()}, "pairs")
-assert models.split_by_source(list(zip(source, target, strict=True)),
-                              keep_in_train=examples) == pairs
+assert d2lite.data.split_by_source(list(zip(source, target, strict=True)),
+                                   keep_in_train=examples) == pairs
 
 # %% [markdown]
 # ## Special tokens, padding and valid lengths
@@ -167,11 +167,11 @@ def to_ids(sentences, vocab):
 X, X_valid_lens = to_ids([["i", "lost", "."], ["go", "."]], src_vocab)
 print(f"{len(src_vocab)} English, {len(tgt_vocab)} French tokens")
 print(X, X_valid_lens)
-package_ids = models.pad_sequences([["i", "lost", "."], ["go", "."]], src_vocab, 8)
+package_ids = d2lite.text.pad_sequences([["i", "lost", "."], ["go", "."]], src_vocab, 8)
 assert torch.equal(X, package_ids[0]) and torch.equal(X_valid_lens, package_ids[1])
 
 # %% [markdown]
-# `d2lite.models.pad_sequences` does the same, as the last line checks.
+# `d2lite.text.pad_sequences` does the same, as the last line checks.
 #
 # ## The encoder
 #
@@ -335,7 +335,7 @@ def shift_right(Y):
 
 print(tgt_vocab.to_tokens(shift_right(Y)[0]))
 print(tgt_vocab.to_tokens(Y[0]))
-assert torch.equal(shift_right(Y), models.shift_right(Y, tgt_vocab["<bos>"]))
+assert torch.equal(shift_right(Y), d2lite.text.shift_right(Y, tgt_vocab["<bos>"]))
 
 # %% [markdown]
 # ## Greedy decoding
@@ -508,7 +508,7 @@ def train(lr, epochs=80, seed=0):
         history = d2lite.fit(
             net, train_data, loss_fn=loss_fn, val_data=val_data, epochs=epochs,
             optimizer=torch.optim.Adam(net.parameters(), lr=lr), grad_clip=1.0,
-            callbacks=[val_bleu], device=d2lite.try_gpu(), plot=False)
+            callbacks=[val_bleu], device=d2lite.try_gpu())
     finally:
         torch.set_num_threads(threads)
     return net, history, val_bleu

@@ -233,7 +233,7 @@ def train(tau, lr, end, val_range=None, seed=0):
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
     history = d2lite.fit(net, train_data, loss_fn=nn.MSELoss(), optimizer=optimizer,
                          scheduler=schedule, epochs=10, val_data=val_data,
-                         device="cpu", plot=False, verbose=False)
+                         device="cpu")
     return net, history
 
 

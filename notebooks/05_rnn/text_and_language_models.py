@@ -268,13 +268,13 @@ assert len(vocab) == 28 and all(c in vocab.token_to_idx for c in val_text + test
 # %% [markdown]
 # A model that knows nothing gives every entry of the vocabulary the same probability $1/28$.
 # Its cross-entropy is $\log 28$ at every step, so its perplexity is exactly 28, the size of the
-# vocabulary: it hesitates between all of them. `d2lite.metrics.Perplexity` computes equation
+# vocabulary: it hesitates between all of them. `d2lite.models.Perplexity` computes equation
 # (3) from a model's scores; equal scores mean the uniform model.
 
 # %%
 test_ids = torch.tensor(vocab[list(test_text)])                  # (17343,)
 uniform_scores = torch.zeros(len(test_ids), len(vocab))          # (17343, 28)
-perplexity = d2lite.metrics.Perplexity()
+perplexity = d2lite.models.Perplexity()
 total, count = perplexity(uniform_scores, test_ids)
 uniform_ppl = perplexity.finish(total.item() / count.item())
 print(f"uniform model: perplexity {uniform_ppl:.4f}, vocabulary size {len(vocab)}")

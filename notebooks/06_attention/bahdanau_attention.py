@@ -94,7 +94,7 @@ print(len(selected), "pairs")
 # longest French sentence and its `<eos>`.
 
 # %%
-pairs = models.split_by_source(selected)
+pairs = d2lite.data.split_by_source(selected)
 reserved, num_steps = ["<pad>", "<bos>", "<eos>"], 12
 src_vocab = Vocab([s for s, _ in pairs["train"]], reserved_tokens=reserved)
 tgt_vocab = Vocab([t for _, t in pairs["train"]], reserved_tokens=reserved)
@@ -154,7 +154,7 @@ def make_net(decoder_class, seed=0, dropout=0.1):
     return models.EncoderDecoder(
         encoder, decoder_class(len(tgt_vocab), 32, 32, num_layers=2, dropout=dropout))
 net = make_net(AttentionDecoder).eval()
-X, X_valid_lens = models.pad_sequences(
+X, X_valid_lens = d2lite.text.pad_sequences(
     [s.split() for s in ("i can do it .", "tom can't see us .")], src_vocab, num_steps)
 Y = torch.randint(3, len(tgt_vocab), (2, 4))
 logits = net(X, Y, X_valid_lens)
@@ -210,10 +210,10 @@ assert max(gaps) < 1e-6
 
 # %%
 def minibatches(name, batch_size, seed=None):
-    X, X_valid_lens = models.pad_sequences([s for s, _ in pairs[name]], src_vocab,
-                                           num_steps)
-    Y, _ = models.pad_sequences([t for _, t in pairs[name]], tgt_vocab, num_steps)
-    Y_in = models.shift_right(Y, tgt_vocab["<bos>"])                  # teacher forcing
+    X, X_valid_lens = d2lite.text.pad_sequences([s for s, _ in pairs[name]], src_vocab,
+                                                num_steps)
+    Y, _ = d2lite.text.pad_sequences([t for _, t in pairs[name]], tgt_vocab, num_steps)
+    Y_in = d2lite.text.shift_right(Y, tgt_vocab["<bos>"])             # teacher forcing
     return d2lite.data.batches((X, Y_in, X_valid_lens), Y, batch_size, seed=seed)
 loss_fn = functools.partial(models.masked_cross_entropy, pad_id=tgt_vocab["<pad>"])
 train_data, val_data = minibatches("train", 128, seed=0), minibatches("val", 512)
@@ -234,7 +234,7 @@ def train(decoder_class, epochs=15, seed=0):
         history = d2lite.fit(
             net, train_data, loss_fn=loss_fn, val_data=val_data, epochs=epochs,
             optimizer=torch.optim.Adam(net.parameters(), lr=0.02), grad_clip=1.0,
-            callbacks=[keep_best], device=d2lite.try_gpu(), plot=False, verbose=False)
+            callbacks=[keep_best], device=d2lite.try_gpu())
     finally:
         torch.set_num_threads(threads)
     return net, history, time.process_time() - start
@@ -272,7 +272,7 @@ def translate(net, sentences):
     """Greedy search: English str list -> (French tokens, weights) per sentence."""
     net.eval()
     device = next(net.parameters()).device
-    X, valid_lens = (t.to(device) for t in models.pad_sequences(
+    X, valid_lens = (t.to(device) for t in d2lite.text.pad_sequences(
         [s.split() for s in sentences], src_vocab, num_steps))
     state = net.decoder.init_state(net.encoder(X, valid_lens), valid_lens)
     Y = torch.full((len(X), 1), tgt_vocab["<bos>"], device=device)     # (batch, 1)
@@ -525,7 +525,7 @@ assert extra == count(attention_decoder.attention) == 2 * 32 * 32 + 32
 attention = copy.deepcopy(attention_decoder.attention).eval()
 device = next(attention.parameters()).device
 nn.init.zeros_(attention.w_v.weight)
-X, X_valid_lens = (t.to(device) for t in models.pad_sequences(
+X, X_valid_lens = (t.to(device) for t in d2lite.text.pad_sequences(
     [s.split() for s in examples], src_vocab, num_steps))
 with torch.no_grad():
     enc_outputs, hidden = attention_net.encoder(X, X_valid_lens)

@@ -606,8 +606,7 @@ for lr in (0.01, 0.03, 0.1):
     history = d2lite.fit(net, d2lite.data.batches(X_train, y_train, 64, seed=0),
                          loss_fn=neighbour_loss, epochs=6, val_data=[(X_val, y_val)],
                          optimizer=torch.optim.Adam(net.parameters(), lr=lr),
-                         metrics={"accuracy": neighbour_accuracy}, device=device,
-                         plot=False, verbose=False)
+                         metrics={"accuracy": neighbour_accuracy}, device=device)
     runs[lr] = (history["val_loss"][-1], history["val_accuracy"][-1], net)
     print(f"lr {lr}: validation loss {runs[lr][0]:.4f}, "
           f"accuracy {runs[lr][1]:.3f}")

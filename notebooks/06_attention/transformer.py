@@ -61,15 +61,15 @@ from d2lite.text import Vocab, bleu
 # The same 600 English–French pairs and the same split as in
 # [the seq2seq lesson](../05_rnn/seq2seq.ipynb): by English sentence, 15 % of the sentences for
 # the test split and 15 % of the rest for validation, while the four example sentences stay in
-# training. The vocabularies come from the training pairs; `models.pad_sequences` appends
+# training. The vocabularies come from the training pairs; `d2lite.text.pad_sequences` appends
 # `<eos>` and pads to `num_steps` tokens.
 
 # %%
 source, target = d2lite.data.load_fra_eng(num_examples=600, verbose=False)
 examples = {"go .": "va !", "i lost .": "j'ai perdu .", "he's calm .": "il est calme .",
             "i'm home .": "je suis chez moi ."}
-pairs = models.split_by_source(list(zip(source, target, strict=True)),
-                              keep_in_train=examples)
+pairs = d2lite.data.split_by_source(list(zip(source, target, strict=True)),
+                                    keep_in_train=examples)
 print({name: len(p) for name, p in pairs.items()}, "pairs")
 
 # %%
@@ -77,8 +77,8 @@ reserved = ["<pad>", "<bos>", "<eos>"]
 src_vocab = Vocab([s for s, _ in pairs["train"]], reserved_tokens=reserved)
 tgt_vocab = Vocab([t for _, t in pairs["train"]], reserved_tokens=reserved)
 num_steps = 8
-X, X_valid_lens = models.pad_sequences([["i", "lost", "."], ["go", "."]], src_vocab,
-                                       num_steps)
+X, X_valid_lens = d2lite.text.pad_sequences([["i", "lost", "."], ["go", "."]],
+                                            src_vocab, num_steps)
 print(f"{len(src_vocab)} English, {len(tgt_vocab)} French tokens; X {tuple(X.shape)}, "
       f"valid lengths {X_valid_lens.tolist()}")
 
@@ -443,8 +443,9 @@ package_net = models.EncoderDecoder(
     models.TransformerEncoder(len(src_vocab), 64, 128, 4, num_layers=2, dropout=0.1),
     models.TransformerDecoder(len(tgt_vocab), 64, 128, 4, num_layers=2, dropout=0.1))
 package_net.load_state_dict(net.state_dict())
-Y, _ = models.pad_sequences([["j'ai", "perdu", "."], ["va", "!"]], tgt_vocab, num_steps)
-Y_in = models.shift_right(Y, tgt_vocab["<bos>"])              # <bos>, then the labels
+Y, _ = d2lite.text.pad_sequences([["j'ai", "perdu", "."], ["va", "!"]], tgt_vocab,
+                                 num_steps)
+Y_in = d2lite.text.shift_right(Y, tgt_vocab["<bos>"])         # <bos>, then the labels
 logits = net(X, Y_in, X_valid_lens)                           # (2, 8, vocab)
 gap = (package_net.eval()(X, Y_in, X_valid_lens) - logits).abs().max().item()
 n_params = sum(p.numel() for p in net.parameters())
@@ -524,10 +525,10 @@ def split_bleu(net, name):
 
 # %%
 def minibatches(name, batch_size, seed=None):
-    X, X_valid_lens = models.pad_sequences([s for s, _ in pairs[name]], src_vocab,
-                                           num_steps)
-    Y, _ = models.pad_sequences([t for _, t in pairs[name]], tgt_vocab, num_steps)
-    Y_in = models.shift_right(Y, tgt_vocab["<bos>"])
+    X, X_valid_lens = d2lite.text.pad_sequences([s for s, _ in pairs[name]], src_vocab,
+                                                num_steps)
+    Y, _ = d2lite.text.pad_sequences([t for _, t in pairs[name]], tgt_vocab, num_steps)
+    Y_in = d2lite.text.shift_right(Y, tgt_vocab["<bos>"])
     return d2lite.data.batches((X, Y_in, X_valid_lens), Y, batch_size, seed=seed)
 
 
@@ -542,7 +543,7 @@ def train(lr, epochs=30, seed=0):
         history = d2lite.fit(
             net, train_data, loss_fn=loss_fn, val_data=val_data, epochs=epochs,
             optimizer=torch.optim.Adam(net.parameters(), lr=lr), grad_clip=1.0,
-            device=d2lite.try_gpu(), plot=False, verbose=False)
+            device=d2lite.try_gpu())
     finally:
         torch.set_num_threads(threads)
     return net, history, split_bleu(net, "val")
@@ -631,7 +632,7 @@ d2lite.record("test_bleu", test_bleu)
 def cross_attention(net, sentence, words):
     """Every block's cross-attention for a translation: [(heads, len + 1, src + 1)]."""
     device = next(net.parameters()).device
-    X, valid_lens = models.pad_sequences([sentence.split()], src_vocab, num_steps)
+    X, valid_lens = d2lite.text.pad_sequences([sentence.split()], src_vocab, num_steps)
     Y_in = torch.tensor([[tgt_vocab["<bos>"]] + tgt_vocab[words]])
     with torch.no_grad():
         net.eval()(X.to(device), Y_in.to(device), valid_lens.to(device))
@@ -795,7 +796,7 @@ assert count(dec_block) == 2 * attention_size + ffn_size + 3 * norm_size
 # A solution: the same words, since teacher forcing = step by step; without the cache,
 # step t reprocesses t + 1 positions: 1 + 2 + ... + n in all, against n with the cache.
 device = next(net.parameters()).device
-X1, len1 = models.pad_sequences([["i'm", "home", "."]], src_vocab, num_steps)
+X1, len1 = d2lite.text.pad_sequences([["i'm", "home", "."]], src_vocab, num_steps)
 X1, len1 = X1.to(device), len1.to(device)
 written = [tgt_vocab["<bos>"]]
 with torch.no_grad():

@@ -306,7 +306,7 @@ def train_classifier(net, train_data, val_data, epochs, lr):
     history = d2lite.fit(net, train_data, val_data=val_data, epochs=epochs,
                          loss_fn=nn.CrossEntropyLoss(), metrics=d2lite.accuracy,
                          optimizer=torch.optim.AdamW(net.parameters(), lr=lr),
-                         callbacks=[stopper], device=device, plot=False, verbose=False)
+                         callbacks=[stopper], device=device)
     return net.eval(), history
 
 d2lite.seed_everything(seed)
@@ -343,7 +343,7 @@ third_epoch = list(train_tokens)[:round(2 * len(train_tokens) / 6)]  # (b)'s wor
 began = time.process_time()
 d2lite.fit(same_arch, third_epoch, loss_fn=nn.CrossEntropyLoss(), epochs=1,
            optimizer=torch.optim.AdamW(same_arch.parameters(), lr=2e-4),
-           device=device, plot=False, verbose=False)
+           device=device)
 same_arch.eval()
 print(f"{len(third_epoch)} minibatches in",
       f"{time.process_time() - began:.1f} s of CPU time")

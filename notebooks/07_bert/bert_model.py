@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 from d2lite import models
 from d2lite.models import TransformerEncoderBlock
-from d2lite.text import WordPiece
+from d2lite.wordpiece import WordPiece
 
 # %% [markdown]
 # ## One vector per word is not enough
@@ -197,7 +197,7 @@ for sentence in examples:
     print(wordpiece(sentence))
 
 # %% [markdown]
-# `d2lite.text.WordPiece` is the same algorithm, packaged with BERT's special tokens. The
+# `d2lite.wordpiece.WordPiece` is the same algorithm, packaged with BERT's special tokens. The
 # book's tests check it against Hugging Face's `tokenizers` library on all 10,662 movie-review
 # sentences of [the sentiment lesson](../05_rnn/sentiment_rnn.ipynb); here you check that the
 # cells above agree with the package on the first 2,000 of them.
@@ -207,7 +207,7 @@ tokenizer = WordPiece(vocab)
 reviews, _ = d2lite.data.load_rt_polarity()
 differ = [s for s in reviews[:2000] if wordpiece(s) != tokenizer.tokenize(s)]
 print(f"{len(differ)} of 2,000 review sentences tokenized differently")
-assert not differ, f"the cells and d2lite.text.WordPiece differ on {differ[:2]}"
+assert not differ, f"the cells and d2lite.wordpiece.WordPiece differ on {differ[:2]}"
 
 # %% [markdown]
 # ## BERT's input

@@ -97,8 +97,7 @@ d2lite.seed_everything(1)
 optimizer = torch.optim.SGD(net_fit.parameters(), lr=0.1, momentum=0.9)
 history = d2lite.fit(net_fit, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=3,
                      optimizer=optimizer,
-                     val_data=val_data, metrics=[d2lite.accuracy], device="cpu",
-                     plot=False, verbose=False)
+                     val_data=val_data, metrics=[d2lite.accuracy], device="cpu")
 for p_loop, p_fit in zip(net_loop.parameters(), net_fit.parameters(), strict=True):
     torch.testing.assert_close(p_fit, p_loop)
 print("the same weights after 3 epochs")
@@ -126,8 +125,9 @@ assert history["val_accuracy"][-1] > 0.75, history["val_accuracy"]
 history.plot();
 
 # %% [markdown]
-# In Jupyter, `fit(..., plot=True)` (the default) redraws this figure after every epoch, so you
-# watch training as it happens; in a script it draws once at the end.
+# In Jupyter, `fit(..., plot=True)` redraws this figure after every epoch, so you watch
+# training as it happens (in a script it draws once at the end), and `verbose=True` adds
+# progress bars. Both are off by default: `fit` prints and draws nothing unless asked.
 #
 # ## Metrics
 #
@@ -172,7 +172,7 @@ halve = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
 record = RecordLR()
 d2lite.fit(net, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=3,
            optimizer=optimizer, scheduler=halve,
-           callbacks=[record], device="cpu", plot=False, verbose=False)
+           callbacks=[record], device="cpu")
 print("learning rate after each epoch:", record.lrs)
 assert record.lrs == [0.05, 0.025, 0.0125]
 
@@ -200,8 +200,7 @@ def train(epochs, checkpoint, resume=False, callbacks=()):
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     history = d2lite.fit(net, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=epochs,
                          optimizer=optimizer, val_data=val_data, checkpoint=checkpoint,
-                         resume=resume, callbacks=list(callbacks), device="cpu",
-                         plot=False, verbose=False)
+                         resume=resume, callbacks=list(callbacks), device="cpu")
     return net, history
 
 
@@ -330,8 +329,7 @@ stopped = d2lite.fit(net, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=20,
                      optimizer=torch.optim.SGD(net.parameters(), lr=0.5),
                      val_data=val_data, metrics=[d2lite.accuracy], device="cpu",
                      callbacks=[d2lite.EarlyStopping("val_accuracy", patience=1,
-                                                    mode="max")],
-                     plot=False, verbose=False)
+                                                    mode="max")])
 print("epochs run:", len(stopped), [round(a, 3) for a in stopped["val_accuracy"]])
 assert len(stopped) < 20, "patience 1 should stop a noisy run early"
 acc = stopped["val_accuracy"]

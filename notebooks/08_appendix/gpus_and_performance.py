@@ -214,8 +214,7 @@ def train_mlp(amp):
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
                         nn.Linear(256, 10))
     history = d2lite.fit(net, train_data, loss_fn=nn.CrossEntropyLoss(), epochs=2,
-                         amp=amp, val_data=val_data, device=device, plot=False,
-                         verbose=False)
+                         amp=amp, val_data=val_data, device=device)
     return history["val_loss"][-1]
 
 
@@ -339,7 +338,7 @@ batch_size = int(sys.argv[2])                                 # per process
 data = d2lite.data.batches(X, y, batch_size, seed=0)
 history = d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), epochs=3, device="cpu",
                      optimizer=torch.optim.SGD(net.parameters(), lr=0.5),
-                     checkpoint=sys.argv[1], plot=False, verbose=False)
+                     checkpoint=sys.argv[1])
 if os.environ.get("RANK", "0") == "0":      # torchrun numbers the processes; 0 reports
     print("final training loss", round(history["train_loss"][-1], 4))
 """

@@ -1,5 +1,6 @@
-"""Checks that say in plain words what is wrong with `fit`'s arguments or its first batch. They
-run once, before training (one forward pass in eval mode, random state restored)."""
+"""fit's and evaluate's internals: checks that say in plain words what is wrong with their
+arguments or their first batch. They run once, before training (one forward pass in eval mode,
+random state restored), and are private: readers meet them only as error messages."""
 from __future__ import annotations
 
 import math
@@ -33,8 +34,19 @@ def _describe(x) -> str:
         f"a {type(x).__name__}")
 
 
+def call_model(model: nn.Module, X):
+    """`model(X)`, or `model(*X)` when X is a tuple of inputs (seq2seq).
+
+    Example:
+        >>> call_model(torch.add, (torch.ones(2), torch.ones(2)))
+        tensor([2., 2.])
+    """
+    return model(*X) if isinstance(X, (tuple, list)) else model(X)
+
+
 def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp,
-                    device: torch.device, checkpoint, resume, scheduler_step="epoch") -> None:
+                    device: torch.device, checkpoint, resume, scheduler=None,
+                    scheduler_step="epoch") -> None:
     """Raise a clear error for an argument `fit` cannot use.
 
     Example:
@@ -66,6 +78,11 @@ def check_arguments(model, loss_fn, optimizer, epochs, callbacks, grad_clip, amp
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"fit(): got scheduler_step={scheduler_step!r}; expected 'epoch' or "
                          "'batch' (OneCycleLR and warm-up schedules step every batch)")
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise TypeError("fit(): ReduceLROnPlateau steps on a validation loss, which fit's "
+                        "scheduler= does not pass; step it in a callback instead: an object "
+                        "whose on_epoch_end(state) calls "
+                        "scheduler.step(state.history['val_loss'][-1])")
     if resume and checkpoint is None:
         raise ValueError("fit(): resume=True needs checkpoint=path, the file to resume from")
     if not isinstance(callbacks, (list, tuple)):
@@ -153,7 +170,7 @@ nn.Flatten() before it
                 layer.register_forward_hook(lambda *_: running.pop() and None)]
     try:
         with torch.set_grad_enabled(training), autocast_context(device, amp):
-            y_hat = model(*X) if isinstance(X, (tuple, list)) else model(X)
+            y_hat = call_model(model, X)
             if isinstance(y_hat, torch.Tensor) and isinstance(y, torch.Tensor):
                 _check_output(who, loss_fn, y_hat, y)
             loss = loss_fn(y_hat, y) if loss_fn is not None else None
