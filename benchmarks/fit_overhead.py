@@ -58,7 +58,7 @@ def hand_loop(model, batches, optimizer, loss_fn, epochs, device) -> list[float]
 
 def fit_loop(model, batches, optimizer, loss_fn, epochs, device, verbose) -> list[float]:
     history = d2lite.fit(model, batches, loss_fn=loss_fn, optimizer=optimizer, epochs=epochs,
-                         device=device, plot=False, verbose=verbose)
+                         device=device, verbose=verbose)
     return history["train_loss"]
 
 

@@ -91,8 +91,7 @@ def run(which, args, train, val, test, device):
     start = time.perf_counter()
     if which == "fit":
         d2lite.fit(model, train, loss_fn=loss_fn, optimizer=optimizer, epochs=args.epochs,
-                   amp="bf16", scheduler=schedule, scheduler_step="batch", device=device,
-                   plot=False, verbose=False)
+                   amp="bf16", scheduler=schedule, scheduler_step="batch", device=device)
     else:
         plain_loop(model, train, loss_fn, optimizer, schedule, args.epochs, device)
     if device.type == "cuda":

@@ -7,6 +7,7 @@ import logging
 import os
 import tarfile
 import tempfile
+import urllib.parse
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -160,7 +161,7 @@ def _download_one(source: Source, entry: DataFile, dest: Path, others: Sequence[
 
     downloader = pooch.HTTPDownloader(progressbar=verbose, chunk_size=1 << 16, timeout=_TIMEOUT)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=dest.parent) as tmp:
-        fresh = Path(tmp) / "download"
+        fresh = Path(tmp) / (Path(urllib.parse.urlsplit(source.url).path).name or "download")
         downloader(source.url, str(fresh), None)
         if source.member is None:
             if problem := _mismatch(fresh, entry):

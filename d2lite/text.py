@@ -11,7 +11,7 @@ import torch
 
 from d2lite.variation import training_seed
 
-__all__ = ["LMBatches", "Vocab", "bigram_guess", "bleu", "pad_sequences", "random_lm_batches",
+__all__ = ["Vocab", "bigram_guess", "bleu", "pad_sequences", "random_lm_batches",
            "sequence_mask", "sequential_lm_batches", "shift_right", "tokenize", "truncate_pad"]
 
 

@@ -13,7 +13,7 @@ def _check_images(who: str, X) -> None:
     if not isinstance(X, torch.Tensor) or X.dim() != 4 or not X.is_floating_point():
         got = (f"shape {tuple(X.shape)}, {X.dtype}" if isinstance(X, torch.Tensor)
                else type(X).__name__)
-        raise ValueError(f"{who}: got {got}; expected a float tensor (batch, C, H, W) in [0, 1], "
+        raise ValueError(f"{who}(): got {got}; expected a float tensor (batch, C, H, W) in [0, 1], "
                          "e.g. images[:, None] for a stack of greyscale (batch, H, W)")
 
 
@@ -25,7 +25,7 @@ def _uniform(n: int, low: float, high: float, generator, device) -> torch.Tensor
 
 def _check_range(who: str, name: str, value, low: float, high: float) -> None:
     if not isinstance(value, int | float) or not low <= value <= high:
-        raise ValueError(f"{who}: got {name}={value!r}; expected a number in [{low}, {high}]")
+        raise ValueError(f"{who}(): got {name}={value!r}; expected a number in [{low}, {high}]")
 
 
 class RandomHorizontalFlip:
@@ -40,11 +40,11 @@ class RandomHorizontalFlip:
     """
 
     def __init__(self, p: float = 0.5):
-        _check_range(f"{type(self).__name__}()", "p", p, 0, 1)
+        _check_range(type(self).__name__, "p", p, 0, 1)
         self.p = p
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images(f"{type(self).__name__}()", X)
+        _check_images(type(self).__name__, X)
         flip = _uniform(len(X), 0, 1, generator, X.device) < self.p   # (batch,)
         return torch.where(flip[:, None, None, None], X.flip(3), X)
 
@@ -67,7 +67,7 @@ class RandomCrop:
         self.padding = padding
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images("RandomCrop()", X)
+        _check_images("RandomCrop", X)
         (batch, _, H, W), p = X.shape, self.padding
         padded = F.pad(X, (p, p, p, p)).permute(0, 2, 3, 1)            # (batch, H+2p, W+2p, C)
         shifts = torch.randint(0, 2 * p + 1, (2, batch, 1), generator=generator)  # on the CPU
@@ -89,7 +89,7 @@ def rotate(X: torch.Tensor, degrees: float | torch.Tensor) -> torch.Tensor:
         >>> torch.allclose(rotate(X, 90.0), torch.rot90(X, 1, dims=(2, 3)), atol=1e-5)
         True
     """
-    _check_images("rotate()", X)
+    _check_images("rotate", X)
     angle = torch.as_tensor(degrees, dtype=X.dtype).to(X.device) * (math.pi / 180)
     angle = angle.expand(len(X))                                        # (batch,)
     cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
@@ -114,11 +114,11 @@ class RandomRotation:
     """
 
     def __init__(self, degrees: float):
-        _check_range("RandomRotation()", "degrees", degrees, 0, 180)
+        _check_range("RandomRotation", "degrees", degrees, 0, 180)
         self.degrees = degrees
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images("RandomRotation()", X)
+        _check_images("RandomRotation", X)
         return rotate(X, _uniform(len(X), -self.degrees, self.degrees, generator, X.device))
 
 
@@ -140,12 +140,12 @@ class ColorJitter:
                  saturation: float = 0.0, hue: float = 0.0):
         for name, value, high in (("brightness", brightness, 1), ("contrast", contrast, 1),
                                   ("saturation", saturation, 1), ("hue", hue, 0.5)):
-            _check_range("ColorJitter()", name, value, 0, high)
+            _check_range("ColorJitter", name, value, 0, high)
         self.brightness, self.contrast = brightness, contrast
         self.saturation, self.hue = saturation, hue
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_images("ColorJitter()", X)
+        _check_images("ColorJitter", X)
         channels = X.shape[1]
         if channels not in (1, 3) or (channels == 1 and (self.saturation or self.hue)):
             raise ValueError(f"ColorJitter(): got images with {channels} channel(s) and saturation="

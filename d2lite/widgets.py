@@ -141,16 +141,16 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
 
 
 # ----------------------------------------------------------------------------- activations
-_ACTIVATIONS = {"relu": ("ReLU", nn.ReLU), "leaky_relu": ("leaky ReLU", lambda: nn.LeakyReLU(0.1)),
-               "sigmoid": ("sigmoid", nn.Sigmoid), "tanh": ("tanh", nn.Tanh),
-               "gelu": ("GELU", nn.GELU)}  # key: (label, constructor)
+_ACTIVATION_LAYERS = {  # key: (label, constructor)
+    "relu": ("ReLU", nn.ReLU), "leaky_relu": ("leaky ReLU", lambda: nn.LeakyReLU(0.1)),
+    "sigmoid": ("sigmoid", nn.Sigmoid), "tanh": ("tanh", nn.Tanh), "gelu": ("GELU", nn.GELU)}
 
 
 def _activation_key(name: object) -> str:
     key = str(name).strip().lower().replace(" ", "_").replace("-", "_")
-    if key not in _ACTIVATIONS:
+    if key not in _ACTIVATION_LAYERS:
         raise ValueError(f"activation_explorer(): got activation={name!r}; expected one of "
-                         f"{list(_ACTIVATIONS)}")
+                         f"{list(_ACTIVATION_LAYERS)}")
     return key
 
 
@@ -170,7 +170,7 @@ def _toy_data(task: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def _fit_mlp(key: str, width: int, X: torch.Tensor, y: torch.Tensor, classify: bool,
              steps: int, seed: int) -> tuple[nn.Module, float]:
     """Train a 2-hidden-layer MLP full-batch with Adam; returns the net and its final loss."""
-    make = _ACTIVATIONS[key][1]
+    make = _ACTIVATION_LAYERS[key][1]
     with torch.random.fork_rng(devices=[]):  # seeded init that leaves the caller's RNG alone
         torch.manual_seed(seed)
         net = nn.Sequential(nn.Linear(X.shape[1], width), make(), nn.Linear(width, width), make(),
@@ -231,14 +231,14 @@ def activation_explorer(*, activation: str = "relu", width: int = 16,
             fits[key, width] = _fit_mlp(key, width, X, y, task == "boundary", steps, seed)
         net, loss = fits[key, width]
         x = xs.clone().requires_grad_(True)
-        f = _ACTIVATIONS[key][1]()(x)
+        f = _ACTIVATION_LAYERS[key][1]()(x)
         (df,) = torch.autograd.grad(f.sum(), x)
         data = {"x": xs.numpy(), "f": f.detach().numpy(), "df": df.numpy(),
                 "X_train": X.numpy(), "y_train": y.numpy(), "loss": loss}
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": (2, 3)})
         ax.plot(data["x"], data["f"], label="f(x)")
         ax.plot(data["x"], data["df"], "--", label="f'(x)")
-        ax.set(xlabel="x", ylabel="value", title=_ACTIVATIONS[key][0], ylim=(-1.5, 4))
+        ax.set(xlabel="x", ylabel="value", title=_ACTIVATION_LAYERS[key][0], ylim=(-1.5, 4))
         ax.legend(fontsize=9)
         with torch.no_grad():
             if task == "curve":
@@ -264,10 +264,10 @@ def activation_explorer(*, activation: str = "relu", width: int = 16,
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
         return data
 
-    options = {"activation": list(_ACTIVATIONS), "width": widths}
+    options = {"activation": list(_ACTIVATION_LAYERS), "width": widths}
     return Explorer("activation_explorer", draw,
                     {"activation": _activation_key(activation), "width": int(width)}, options,
-                    options, describe=lambda name, value: _ACTIVATIONS[value][0]
+                    options, describe=lambda name, value: _ACTIVATION_LAYERS[value][0]
                     if name == "activation" else str(value), figsize=(8, 3.2), mode=mode)
 
 

@@ -250,6 +250,7 @@ torch.save(net.state_dict(), out)
 '''
 
 
+@pytest.mark.slow  # trains in a subprocess, kills it, resumes in another
 def test_sigkill_in_epoch_2_then_resume_gives_identical_weights(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)

@@ -32,7 +32,7 @@ def problem():
 def run(batch_size, shuffle, **kwargs):
     dataset, net = problem()
     data = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
-    history = d2lite.fit(net, data, loss_fn=nn.MSELoss(), epochs=3, device="cpu", plot=False,
+    history = d2lite.fit(net, data, loss_fn=nn.MSELoss(), epochs=3, device="cpu",
                          optimizer=torch.optim.SGD(net.parameters(), lr=0.05), **kwargs)
     return history["train_loss"], [p.tolist() for p in net.parameters()]
 
@@ -40,8 +40,8 @@ if __name__ == "__main__":
     out = sys.argv[1]
     rank = int(os.environ["RANK"])
     sys.stderr = open(f"{out}.{rank}.err", "w")  # where each process's progress bars would go
-    results = {"plain": run(16, False, checkpoint=out + ".ckpt"),
-               "shuffled": run(16, True, verbose=False),
+    results = {"plain": run(16, False, checkpoint=out + ".ckpt", verbose=True),
+               "shuffled": run(16, True),
                "rank": rank, "world": int(os.environ["WORLD_SIZE"])}
     with open(f"{out}.{rank}.json", "w") as f:
         json.dump(results, f)
@@ -70,11 +70,12 @@ def one_process(per_process_batch, world, shuffle):
     # what the 2 processes see together: DistributedSampler's order (seed 0 + epoch), all of it
     sampler = DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=shuffle)
     data = DataLoader(dataset, batch_size=per_process_batch * world, sampler=sampler)
-    history = d2lite.fit(net, data, loss_fn=nn.MSELoss(), epochs=3, device="cpu", plot=False,
-                         verbose=False, optimizer=torch.optim.SGD(net.parameters(), lr=0.05))
+    history = d2lite.fit(net, data, loss_fn=nn.MSELoss(), epochs=3, device="cpu",
+                         optimizer=torch.optim.SGD(net.parameters(), lr=0.05))
     return history["train_loss"], [p.detach() for p in net.parameters()]
 
 
+@pytest.mark.slow  # starts 2 processes under torchrun
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_two_processes_match_one_process_on_the_same_global_batch(two_processes, shuffle):
     results, _, _ = two_processes
@@ -89,6 +90,7 @@ def test_two_processes_match_one_process_on_the_same_global_batch(two_processes,
     assert loss[-1] < loss[0] / 5, "the reference run did not learn"
 
 
+@pytest.mark.slow  # starts 2 processes under torchrun
 def test_only_rank_0_prints_and_saves(two_processes):
     results, done, folder = two_processes
     assert "epochs: 100%" in (folder / "out.0.err").read_text()

@@ -6,20 +6,20 @@ import pytest
 
 matplotlib.use("Agg")
 
-from d2lite import explorer  # noqa: E402
+from d2lite import display, explorer  # noqa: E402
 
 
 def test_mode_argument_beats_environment(monkeypatch):
     monkeypatch.setenv("D2LITE_WIDGETS", "live")
-    assert explorer.widget_mode("static") == "static"
-    assert explorer.widget_mode() == "live"
+    assert display.widget_mode("static") == "static"
+    assert display.widget_mode() == "live"
     monkeypatch.setenv("D2LITE_WIDGETS", "Static ")
-    assert explorer.widget_mode() == "static"
+    assert display.widget_mode() == "static"
     monkeypatch.delenv("D2LITE_WIDGETS")
-    assert explorer.widget_mode() == "static"  # no kernel here
+    assert display.widget_mode() == "static"  # no kernel here
     with pytest.raises(ValueError, match=r"demo\(\): got mode='video'; expected 'live' "
                                          r"\(ipywidgets\) or 'static'"):
-        explorer.widget_mode("video", "demo")
+        display.widget_mode("video", "demo")
 
 
 def line_explorer(**kwargs) -> explorer.Explorer:

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TORCH = torch.__version__.split("+")[0]
 LESSON = ROOT / "notebooks" / "01_preliminaries" / "tensors.py"
 
+pytestmark = pytest.mark.slow  # builds a wheel and a venv, installs torch into it
+
 
 def local_torch_wheel() -> bool:
     """True when pip's find-links folders hold this torch's wheel (no multi-GB download)."""

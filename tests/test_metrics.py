@@ -7,7 +7,8 @@ import torch
 from torch.nn import functional as F
 
 import d2lite
-from d2lite.metrics import Meter, Perplexity, accuracy, named_metrics
+from d2lite.metrics import Meter, accuracy, named_metrics
+from d2lite.models import Perplexity
 
 CPU = torch.device("cpu")
 

@@ -2,7 +2,10 @@
 to 1e-5; shapes, train()/eval() behaviour and masks everywhere else; and the reuse contract
 (explicit constructor arguments, a `Shape:` section, a running example) for every class.
 
-How to add a model's tests (each chapter appends one section at the end of this file):
+How to add a model's tests (in tests/test_models_<module>.py, named in its chapter's section at
+the end of this file), with the helpers that live in tests/conftest.py (`ATOL`, `copy_weights`,
+`assert_same_outputs`, `assert_shapes`, `assert_train_eval`, `assert_ignores_masked`; import them
+with `from conftest import ...`):
 1. torch has the same module (nn.GRU, nn.LSTM, nn.MultiheadAttention, nn.TransformerEncoderLayer,
    F.scaled_dot_product_attention): build both, `copy_weights(ours, {name: tensor})` from the
    reference's weights, then `assert_same_outputs(ours, reference, *inputs)`.
@@ -18,82 +21,16 @@ import re
 
 import pytest
 import torch
+from conftest import (
+    assert_ignores_masked,
+    assert_same_outputs,
+    assert_shapes,
+    assert_train_eval,
+    copy_weights,
+)
 from torch import nn
 
 import d2lite.models
-
-ATOL = 1e-5  # outputs of a model and its torch reference, float32, same weights
-
-
-# ---- helpers --------------------------------------------------------------------------------
-
-def copy_weights(model: nn.Module, tensors: dict[str, torch.Tensor]) -> nn.Module:
-    """Set every parameter and buffer of `model` from `tensors` {state_dict name: tensor}.
-
-    Every name of `model.state_dict()` must be given, with its exact shape, so a forgotten or
-    transposed weight fails here rather than as a small output difference later.
-    """
-    own = model.state_dict()
-    missing, extra = own.keys() - tensors.keys(), tensors.keys() - own.keys()
-    assert not missing and not extra, f"names missing: {sorted(missing)}, unknown: {sorted(extra)}"
-    for name, tensor in tensors.items():
-        assert own[name].shape == tensor.shape, f"{name}: {tuple(own[name].shape)} in the model " \
-            f"but {tuple(tensor.shape)} given"
-    model.load_state_dict({name: tensor.detach().clone() for name, tensor in tensors.items()})
-    return model
-
-
-def _flat(outputs) -> list[torch.Tensor]:
-    """The tensors of a model's output: a tensor, or (nested) tuples and lists of them."""
-    if isinstance(outputs, torch.Tensor):
-        return [outputs]
-    return [t for item in outputs if item is not None for t in _flat(item)]
-
-
-def assert_same_outputs(model: nn.Module, reference, *inputs, atol: float = ATOL) -> None:
-    """`model(*inputs)` equals `reference(*inputs)` (tensors or tuples of them) to `atol`, in
-    eval mode (no dropout), without gradients."""
-    for module in (model, reference):
-        if isinstance(module, nn.Module):
-            module.eval()
-    with torch.no_grad():
-        ours, theirs = _flat(model(*inputs)), _flat(reference(*inputs))
-    assert len(ours) == len(theirs), f"{len(ours)} outputs, the reference gives {len(theirs)}"
-    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-        assert a.shape == b.shape, f"output {i}: shape {tuple(a.shape)} vs {tuple(b.shape)}"
-        torch.testing.assert_close(a, b, atol=atol, rtol=0, msg=lambda m, i=i: f"output {i}: {m}")
-
-
-def assert_shapes(model: nn.Module, inputs: tuple, expected: tuple) -> None:
-    """The output tensors of `model(*inputs)` have the `expected` shapes, in order."""
-    with torch.no_grad():
-        got = [tuple(t.shape) for t in _flat(model(*inputs))]
-    assert got == [tuple(s) for s in expected], f"shapes {got}, expected {list(expected)}"
-
-
-def assert_train_eval(model: nn.Module, *inputs, stochastic: bool) -> None:
-    """eval() is deterministic; train() differs between two calls exactly when `stochastic`
-    (dropout); the model is left in eval mode."""
-    model.eval()
-    with torch.no_grad():
-        first, second = _flat(model(*inputs)), _flat(model(*inputs))
-        assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True)), \
-            "eval() gives different outputs for the same input"
-        model.train()
-        a, b = _flat(model(*inputs)), _flat(model(*inputs))
-    model.eval()
-    differ = not all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
-    assert differ == stochastic, f"train() outputs {'differ' if differ else 'repeat'} between calls"
-
-
-def assert_ignores_masked(model_fn, X: torch.Tensor, keep: torch.Tensor) -> None:
-    """`model_fn(X)` does not change when the entries of X where `keep` is False (padding,
-    masked positions; `keep` broadcasts against X) are replaced by large random values."""
-    noisy = torch.where(keep, X, 1e3 * torch.randn_like(X))
-    with torch.no_grad():
-        for a, b in zip(_flat(model_fn(X)), _flat(model_fn(noisy)), strict=True):
-            torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
-
 
 # ---- the helpers themselves -----------------------------------------------------------------
 
@@ -174,20 +111,11 @@ def test_models_lists_every_class_of_its_modules():
 
 
 # ---- chapter 5: RNNs (d2lite.models.rnn) ------------------------------------------------------
-# More tests (RNNLM around nn.GRU/nn.LSTM, lm_loss, predict) are in tests/test_models_rnn.py.
+# RNNScratch, GRUScratch and LSTMScratch against nn.RNN, nn.GRU and nn.LSTM with copied weights,
+# RNNLM around every kind of layer, lm_loss and predict: tests/test_models_rnn.py.
 # Skip-gram (d2lite.models.word2vec) is tested in tests/test_models_word2vec.py; the
 # encoder-decoder, its masked loss, greedy decoding and the Bahdanau attention decoder
 # (d2lite.models.seq2seq) in tests/test_models_seq2seq.py.
-
-def test_rnn_scratch_equals_nn_rnn():
-    torch.manual_seed(0)
-    reference = nn.RNN(5, 7)
-    ours = copy_weights(d2lite.models.RNNScratch(5, 7), {
-        "W_xh": reference.weight_ih_l0.T, "W_hh": reference.weight_hh_l0.T,
-        "b_h": reference.bias_ih_l0 + reference.bias_hh_l0})
-    X, state = torch.randn(9, 3, 5), torch.randn(1, 3, 7)
-    assert_same_outputs(ours, reference, X)
-    assert_same_outputs(ours, reference, X, state)
 
 
 # ---- chapter 6: attention and the Transformer -------------------------------------------------

@@ -1,4 +1,4 @@
-"""d2lite.models.attention, with the helpers of tests/test_models.py.
+"""d2lite.models.attention, with the helpers of tests/conftest.py.
 
 Chapter 6, first part: masked_softmax, AdditiveAttention and DotProductAttention. The scaled
 dot-product attention is checked against F.scaled_dot_product_attention with and without masks;
@@ -12,7 +12,7 @@ import math
 
 import pytest
 import torch
-from test_models import assert_ignores_masked, assert_same_outputs, assert_shapes, assert_train_eval
+from conftest import assert_ignores_masked, assert_same_outputs, assert_shapes, assert_train_eval
 from torch.nn import functional as F
 
 from d2lite.models import (

@@ -1,5 +1,5 @@
 """d2lite.models.bert against Hugging Face `transformers.BertModel` (random small weights, and the
-real all-MiniLM-L6-v2 weights when D2LITE_DATA has them), and d2lite.text.WordPiece against the
+real all-MiniLM-L6-v2 weights when D2LITE_DATA has them), and d2lite.wordpiece.WordPiece against the
 `tokenizers` library on every sentence of the polarity dataset. transformers and tokenizers come
 with the `test` extra (`pip install -e ".[test]"`); without them these tests are skipped."""
 import os
@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from d2lite import data, models, text
+from d2lite import data, models, wordpiece
 from d2lite.models.bert import BERTEncoder, bert_state_dict
 
 needs_data = pytest.mark.skipif(not os.environ.get("D2LITE_DATA"),
@@ -27,7 +27,7 @@ def transformers_or_skip():
                                "transformers (in the test extra: pip install -e '.[test]')")
 
 
-def padded_batch(tokenizer: text.WordPiece, sentences):
+def padded_batch(tokenizer: wordpiece.WordPiece, sentences):
     """Token ids padded at the end, valid lengths and the matching 0/1 attention mask."""
     rows = [tokenizer.encode(s)[0] for s in sentences]
     lens = torch.tensor([len(r) for r in rows])
@@ -65,6 +65,19 @@ def test_bert_encoder_equals_transformers_bert_model_with_random_weights():
         b = reference(input_ids=tokens, token_type_ids=segments,
                       attention_mask=mask.long()).last_hidden_state
     torch.testing.assert_close(a[mask], b[mask], atol=1e-5, rtol=0)
+
+
+def test_bert_input_is_the_sum_of_token_segment_and_position_embeddings():
+    torch.manual_seed(0)
+    embedding = models.BERTEmbedding(vocab_size=20, num_hiddens=8, max_len=6, dropout=0.0)
+    tokens, segments = torch.tensor([[2, 7, 3, 9, 9, 3]]), torch.tensor([[0, 0, 0, 1, 1, 1]])
+    summed = (embedding.token.weight[tokens] + embedding.segment.weight[segments]
+              + embedding.position.weight[:6])                          # (1, 6, 8)
+    torch.testing.assert_close(embedding(tokens, segments), embedding.ln(summed))
+    same_token = embedding(tokens, segments)[0, 3:5]   # token 9 at positions 3 and 4
+    assert not torch.allclose(same_token[0], same_token[1])  # its position tells them apart
+    with pytest.raises(ValueError, match=r"BERTEmbedding\(\): 7 tokens but max_len=6"):
+        embedding(torch.zeros(1, 7, dtype=torch.int64))
 
 
 def test_bert_encoder_ignores_padding_and_keeps_its_hidden_states():
@@ -115,7 +128,7 @@ def test_wordpiece_equals_the_tokenizers_library_on_every_polarity_sentence():
     folder = os.path.join(os.environ["D2LITE_DATA"], "minilm")
     reference = tokenizers.BertWordPieceTokenizer(os.path.join(folder, "vocab.txt"),
                                                   lowercase=True)
-    ours = text.WordPiece(vocab)
+    ours = wordpiece.WordPiece(vocab)
     sentences, _ = data.load_rt_polarity(verbose=False)  # cp1252, split at "\n" only
     theirs = [encoding.ids for encoding in reference.encode_batch(sentences)]
     differ = [s for s, ids in zip(sentences, theirs, strict=True) if ours.encode(s)[0] != ids]

@@ -44,7 +44,7 @@ def test_mask_lm_scores_exactly_the_chosen_positions_in_row_major_order():
 
 def test_mask_lm_names_a_bad_mask():
     mlm = MaskLM(vocab_size=7, num_hiddens=4)
-    with pytest.raises(ValueError, match=r"MaskLM: pred_mask is torch.int64 \(2, 4\); expected "
+    with pytest.raises(ValueError, match=r"MaskLM\(\): pred_mask is torch.int64 \(2, 4\); expected "
                                          r"torch.bool of shape \(2, 3\)"):
         mlm(torch.randn(2, 3, 4), torch.zeros(2, 4, dtype=torch.int64))
 

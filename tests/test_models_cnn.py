@@ -2,6 +2,7 @@
 behaviour, and a reference built from torch's own layers with the same weights."""
 import pytest
 import torch
+from conftest import assert_same_outputs, assert_train_eval, copy_weights
 from torch import nn
 
 from d2lite.models import VGG, LeNet, vgg_block
@@ -29,13 +30,9 @@ def test_lenet_matches_a_reference_built_from_torch_layers():
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    net = LeNet()
-    convs_and_linears = [m for m in reference if isinstance(m, (nn.Conv2d, nn.Linear))]
-    ours = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    for theirs, mine in zip(convs_and_linears, ours, strict=True):
-        mine.load_state_dict(theirs.state_dict())
-    X = torch.randn(4, 1, 28, 28)
-    torch.testing.assert_close(net(X), reference(X))
+    net = LeNet()   # the same convolutions and linear layers, in the same order
+    copy_weights(net, dict(zip(net.state_dict(), reference.state_dict().values(), strict=True)))
+    assert_same_outputs(net, reference, torch.randn(4, 1, 28, 28))
 
 
 def test_lenet_head_can_be_replaced_and_features_frozen():
@@ -84,12 +81,10 @@ def test_vgg_shapes_and_features():
 
 def test_vgg_dropout_only_in_training():
     torch.manual_seed(0)
-    net = VGG(((1, 8), (1, 8)), image_size=28, hidden=(32,), dropout=0.5)
     X = torch.randn(4, 1, 28, 28)
-    net.eval()
-    assert torch.equal(net(X), net(X)), "no dropout in eval mode"
-    net.train()
-    assert not torch.equal(net(X), net(X)), "dropout draws a new mask each call in training"
+    for dropout in (0.5, 0.0):
+        net = VGG(((1, 8), (1, 8)), image_size=28, hidden=(32,), dropout=dropout)
+        assert_train_eval(net, X, stochastic=dropout > 0)
 
 
 def test_vgg_rejects_too_many_blocks():

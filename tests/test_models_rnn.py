@@ -1,9 +1,11 @@
-"""d2lite.models.rnn: RNNScratch against nn.RNN with copied weights, RNNLM's shapes around every
-kind of recurrent layer, lm_loss, and predict's determinism."""
+"""d2lite.models.rnn: RNNScratch, GRUScratch and LSTMScratch against nn.RNN, nn.GRU and nn.LSTM
+with copied weights (outputs and gradients), where GRUScratch puts b_hn, RNNLM's shapes around
+every kind of recurrent layer, lm_loss, and predict's determinism."""
 import math
 
 import pytest
 import torch
+from conftest import ATOL, assert_same_outputs, copy_weights
 from torch import nn
 
 from d2lite.models import RNNLM, GRUScratch, LSTMScratch, RNNScratch, lm_loss, predict
@@ -11,13 +13,11 @@ from d2lite.text import Vocab
 
 
 def scratch_copy_of(torch_rnn: nn.RNN) -> RNNScratch:
-    """An RNNScratch computing what a one-layer tanh nn.RNN computes."""
-    rnn = RNNScratch(torch_rnn.input_size, torch_rnn.hidden_size)
-    with torch.no_grad():
-        rnn.W_xh.copy_(torch_rnn.weight_ih_l0.T)
-        rnn.W_hh.copy_(torch_rnn.weight_hh_l0.T)
-        rnn.b_h.copy_(torch_rnn.bias_ih_l0 + torch_rnn.bias_hh_l0)
-    return rnn
+    """An RNNScratch computing what a one-layer tanh nn.RNN computes (weights transposed, the
+    two biases summed)."""
+    return copy_weights(RNNScratch(torch_rnn.input_size, torch_rnn.hidden_size), {
+        "W_xh": torch_rnn.weight_ih_l0.T, "W_hh": torch_rnn.weight_hh_l0.T,
+        "b_h": torch_rnn.bias_ih_l0 + torch_rnn.bias_hh_l0})
 
 
 @pytest.mark.parametrize("with_state", [False, True])
@@ -29,11 +29,7 @@ def test_rnn_and_gru_scratch_equal_torch_with_copied_weights(reference_cls, seed
     scratch = copy_of(reference)
     X = torch.randn(12, 3, 7)                      # (steps, batch, inputs)
     state = torch.randn(1, 3, 16) if with_state else None
-    outputs, final = scratch(X, state)
-    expected_outputs, expected_final = reference(X, state)
-    assert outputs.shape == (12, 3, 16) and final.shape == (1, 3, 16)
-    torch.testing.assert_close(outputs, expected_outputs, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(final, expected_final, atol=1e-5, rtol=1e-5)
+    assert_same_outputs(scratch, reference, X, state)  # and shapes (12, 3, 16), (1, 3, 16)
 
 
 def test_rnn_scratch_gradients_equal_nn_rnn():
@@ -117,48 +113,54 @@ def test_predict_greedy_follows_a_trained_cycle():
 
 
 def gru_scratch_copy_of(torch_gru: nn.GRU) -> GRUScratch:
-    """A GRUScratch computing what a one-layer nn.GRU computes (torch's gate order: r, z, n)."""
-    gru = GRUScratch(torch_gru.input_size, torch_gru.hidden_size)
+    """A GRUScratch computing what a one-layer nn.GRU computes (torch's gate order: r, z, n;
+    b_hn stays apart, inside the reset product)."""
     W_ir, W_iz, W_in = torch_gru.weight_ih_l0.chunk(3)
     W_hr, W_hz, W_hn = torch_gru.weight_hh_l0.chunk(3)
     b_ir, b_iz, b_in = torch_gru.bias_ih_l0.chunk(3)
     b_hr, b_hz, b_hn = torch_gru.bias_hh_l0.chunk(3)
-    with torch.no_grad():
-        for mine, theirs in ((gru.W_xr, W_ir.T), (gru.W_xz, W_iz.T), (gru.W_xh, W_in.T),
-                             (gru.W_hr, W_hr.T), (gru.W_hz, W_hz.T), (gru.W_hh, W_hn.T),
-                             (gru.b_r, b_ir + b_hr), (gru.b_z, b_iz + b_hz),
-                             (gru.b_xh, b_in), (gru.b_hh, b_hn)):
-            mine.copy_(theirs)
-    return gru
+    return copy_weights(GRUScratch(torch_gru.input_size, torch_gru.hidden_size), {
+        "W_xr": W_ir.T, "W_hr": W_hr.T, "b_r": b_ir + b_hr,
+        "W_xz": W_iz.T, "W_hz": W_hz.T, "b_z": b_iz + b_hz,
+        "W_xh": W_in.T, "W_hh": W_hn.T, "b_xh": b_in, "b_hh": b_hn})
 
 
 def lstm_scratch_copy_of(torch_lstm: nn.LSTM) -> LSTMScratch:
-    """An LSTMScratch computing what a one-layer nn.LSTM computes (gate order: i, f, g, o)."""
-    lstm = LSTMScratch(torch_lstm.input_size, torch_lstm.hidden_size)
+    """An LSTMScratch computing what a one-layer nn.LSTM computes (gate order: i, f, g, o; our
+    candidate cell g is `c`, each bias is torch's two summed)."""
     W_x = torch_lstm.weight_ih_l0.chunk(4)
     W_h = torch_lstm.weight_hh_l0.chunk(4)
     b = (torch_lstm.bias_ih_l0 + torch_lstm.bias_hh_l0).chunk(4)
-    with torch.no_grad():
-        for k, gate in enumerate("ifco"):
-            getattr(lstm, f"W_x{gate}").copy_(W_x[k].T)
-            getattr(lstm, f"W_h{gate}").copy_(W_h[k].T)
-            getattr(lstm, f"b_{gate}").copy_(b[k])
-    return lstm
+    tensors = {}
+    for k, gate in enumerate("ifco"):
+        tensors |= {f"W_x{gate}": W_x[k].T, f"W_h{gate}": W_h[k].T, f"b_{gate}": b[k]}
+    return copy_weights(LSTMScratch(torch_lstm.input_size, torch_lstm.hidden_size), tensors)
 
 
-def test_gru_scratch_bias_inside_the_reset_product_matters():
-    """Moving b_hn out of the reset product (Cho et al.'s form) changes the outputs."""
+def test_gru_scratch_keeps_b_hn_inside_the_reset_product_like_nn_gru():
+    """nn.GRU's candidate state is tanh(x_n + R * (h_n + b_hn)), x_n = W_in x + b_in and
+    h_n = W_hn h, with b_hn inside the reset product: GRUScratch equals nn.GRU to ATOL, and so
+    does that step written out from nn.GRU's weights, while the same step with b_hn outside
+    (Cho et al.'s tanh(x_n + b_hn + R * h_n)) misses nn.GRU by far more than ATOL, as b_hn is
+    nonzero and the reset gate R is away from 1."""
     torch.manual_seed(3)
     reference = nn.GRU(4, 6)
     with torch.no_grad():
-        reference.bias_hh_l0.uniform_(-1, 1)
-    scratch = gru_scratch_copy_of(reference)
-    X = torch.randn(5, 2, 4)
-    torch.testing.assert_close(scratch(X)[0], reference(X)[0], atol=1e-5, rtol=1e-5)
-    with torch.no_grad():
-        scratch.b_xh += scratch.b_hh   # as if the bias were added outside R * (...)
-        scratch.b_hh.zero_()
-    assert (scratch(X)[0] - reference(X)[0]).abs().max() > 1e-3
+        reference.bias_hh_l0.uniform_(-1, 1)               # b_hn clearly nonzero
+    X, H = torch.randn(1, 2, 4), torch.randn(1, 2, 6)      # one step from a random state
+    assert_same_outputs(gru_scratch_copy_of(reference), reference, X, H)
+    with torch.no_grad():                                  # the step written out, gates r, z, n
+        (x,), (h,) = X, H
+        x_r, x_z, x_n = (x @ reference.weight_ih_l0.T + reference.bias_ih_l0).chunk(3, dim=-1)
+        h_r, h_z, h_n = (h @ reference.weight_hh_l0.T).chunk(3, dim=-1)
+        b_hr, b_hz, b_hn = reference.bias_hh_l0.chunk(3)
+        R, Z = torch.sigmoid(x_r + h_r + b_hr), torch.sigmoid(x_z + h_z + b_hz)
+        inside = Z * h + (1 - Z) * torch.tanh(x_n + R * (h_n + b_hn))
+        outside = Z * h + (1 - Z) * torch.tanh(x_n + b_hn + R * h_n)
+        expected = reference(X, H)[0][0]
+    assert R.max() < 0.95 and b_hn.abs().max() > 0.5
+    torch.testing.assert_close(inside, expected, atol=ATOL, rtol=0)
+    assert (outside - expected).abs().max() > 100 * ATOL
 
 
 @pytest.mark.parametrize("with_state", [False, True])
@@ -168,12 +170,7 @@ def test_lstm_scratch_equals_nn_lstm_with_copied_weights(with_state):
     scratch = lstm_scratch_copy_of(reference)
     X = torch.randn(12, 3, 7)
     state = (torch.randn(1, 3, 16), torch.randn(1, 3, 16)) if with_state else None
-    outputs, (H, C) = scratch(X, state)
-    expected_outputs, (expected_H, expected_C) = reference(X, state)
-    assert outputs.shape == (12, 3, 16) and H.shape == C.shape == (1, 3, 16)
-    torch.testing.assert_close(outputs, expected_outputs, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(H, expected_H, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(C, expected_C, atol=1e-5, rtol=1e-5)
+    assert_same_outputs(scratch, reference, X, state)  # and shapes: outputs, H and C
 
 
 @pytest.mark.parametrize("cls,reference_cls", [(GRUScratch, nn.GRU), (LSTMScratch, nn.LSTM)])
@@ -195,7 +192,8 @@ def test_gated_scratch_init_errors_and_rnnlm(cls):
     layer = cls(3, 25)
     assert all(p.abs().max() <= 0.2 for p in layer.parameters())
     assert (layer.input_size, layer.hidden_size) == (3, 25)
-    with pytest.raises(ValueError, match=rf"{cls.__name__}: .*expected \(num_steps, batch, 3\)"):
+    with pytest.raises(ValueError,
+                       match=rf"{cls.__name__}\(\): .*expected \(num_steps, batch, 3\)"):
         layer(torch.randn(5, 3))
     model = RNNLM(cls(10, 8), vocab_size=10)
     X = torch.randint(10, (4, 6))

@@ -1,10 +1,12 @@
-"""d2lite.models.seq2seq: the padding helpers and the mask, the encoder's wiring of nn.GRU
-(packing ignores padding), the decoder's context, masked_cross_entropy against a loop,
-teacher forcing against step-by-step decoding, dropout in train/eval, greedy_decode's stop;
-the attention decoder: its step equations, weights on valid source positions only, padding
-ignored, teacher forcing = one token at a time, greedy_decode's attention matrix."""
+"""d2lite.models.seq2seq and encoder_decoder: d2lite.text's padding helpers and mask, the
+encoder's wiring of nn.GRU (packing ignores padding), the decoder's context,
+masked_cross_entropy against a loop, teacher forcing against step-by-step decoding, dropout in
+train/eval, greedy_decode's stop; the attention decoder: its step equations, weights on valid
+source positions only, padding ignored, teacher forcing = one token at a time, greedy_decode's
+attention matrix."""
 import pytest
 import torch
+from conftest import assert_train_eval
 from torch import nn
 from torch.nn import functional as F
 
@@ -17,11 +19,8 @@ from d2lite.models import (
     Seq2SeqEncoder,
     greedy_decode,
     masked_cross_entropy,
-    pad_sequences,
-    sequence_mask,
-    shift_right,
 )
-from d2lite.text import Vocab
+from d2lite.text import Vocab, pad_sequences, sequence_mask, shift_right
 
 RESERVED = ["<pad>", "<bos>", "<eos>"]
 
@@ -134,10 +133,7 @@ def test_dropout_only_in_training_mode():
     net = small_net(num_layers=2, dropout=0.5)
     assert net.encoder.rnn.dropout == net.decoder.rnn.dropout == 0.5
     X, Y, valid_lens = torch.randint(11, (4, 6)), torch.randint(13, (4, 5)), torch.full((4,), 6)
-    net.train()
-    assert not torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
-    net.eval()
-    assert torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
+    assert_train_eval(net, X, Y, valid_lens, stochastic=True)
 
 
 def test_greedy_decode_follows_the_argmax_and_stops_at_eos():
@@ -249,10 +245,7 @@ def test_attention_decoder_teacher_forcing_equals_one_token_at_a_time():
 def test_attention_decoder_dropout_only_in_training_and_greedy_decode_weights():
     net = attention_net(dropout=0.5)
     X, Y, valid_lens = torch.randint(11, (4, 6)), torch.randint(13, (4, 5)), torch.full((4,), 6)
-    net.train()
-    assert not torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
-    net.eval()
-    assert torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
+    assert_train_eval(net, X, Y, valid_lens, stochastic=True)
     vocab = Vocab([list("abcdefgh")], reserved_tokens=RESERVED)
     torch.manual_seed(2)
     net = EncoderDecoder(Seq2SeqEncoder(len(vocab), 6, 10, 2),

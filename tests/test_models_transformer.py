@@ -3,6 +3,7 @@ the decoder is causal, its cache makes step-by-step decoding equal teacher forci
 ignored."""
 import pytest
 import torch
+from conftest import assert_same_outputs, assert_train_eval, copy_weights
 from torch import nn
 
 from d2lite import models
@@ -20,21 +21,32 @@ from d2lite.text import Vocab
 D, FFN, HEADS = 16, 32, 4
 
 
-def copy_attention(ours, theirs: nn.MultiheadAttention) -> None:
-    """Our MultiHeadAttention's weights into nn.MultiheadAttention's."""
-    with torch.no_grad():
-        theirs.in_proj_weight.copy_(torch.cat([ours.W_q.weight, ours.W_k.weight,
-                                               ours.W_v.weight]))
-        theirs.in_proj_bias.copy_(torch.cat([ours.W_q.bias, ours.W_k.bias, ours.W_v.bias]))
-        theirs.out_proj.weight.copy_(ours.W_o.weight)
-        theirs.out_proj.bias.copy_(ours.W_o.bias)
+def attention_tensors(theirs: nn.MultiheadAttention, ours: str) -> dict[str, torch.Tensor]:
+    """nn.MultiheadAttention's weights under the names of our MultiHeadAttention `ours`:
+    in_proj = [W_q; W_k; W_v] (row blocks), out_proj = W_o."""
+    tensors = {f"{ours}.W_o.weight": theirs.out_proj.weight,
+               f"{ours}.W_o.bias": theirs.out_proj.bias}
+    for W, weight, bias in zip(("W_q", "W_k", "W_v"), theirs.in_proj_weight.chunk(3),
+                               theirs.in_proj_bias.chunk(3), strict=True):
+        tensors |= {f"{ours}.{W}.weight": weight, f"{ours}.{W}.bias": bias}
+    return tensors
 
 
-def copy_common(ours, theirs, norms) -> None:
-    theirs.linear1.load_state_dict(ours.ffn.dense1.state_dict())
-    theirs.linear2.load_state_dict(ours.ffn.dense2.state_dict())
-    for i, addnorm in enumerate(norms):
-        getattr(theirs, f"norm{i + 1}").load_state_dict(addnorm.ln.state_dict())
+def block_tensors(theirs: nn.Module, attentions: dict[str, nn.MultiheadAttention]) -> dict:
+    """The weights of torch's Transformer layer `theirs` under our block's state_dict names, for
+    copy_weights: `attentions` {our name: torch's attention}, linear1 and linear2 as ffn.dense1
+    and ffn.dense2, norm1, norm2, ... as addnorm1.ln, addnorm2.ln, ... (one AddNorm after each
+    attention and one after the FFN)."""
+    tensors = {}
+    for ours, attention in attentions.items():
+        tensors |= attention_tensors(attention, ours)
+    for i in (1, 2):
+        linear = getattr(theirs, f"linear{i}")
+        tensors |= {f"ffn.dense{i}.weight": linear.weight, f"ffn.dense{i}.bias": linear.bias}
+    for i in range(1, len(attentions) + 2):
+        norm = getattr(theirs, f"norm{i}")
+        tensors |= {f"addnorm{i}.ln.weight": norm.weight, f"addnorm{i}.ln.bias": norm.bias}
+    return tensors
 
 
 def randomise(module: nn.Module) -> None:
@@ -48,36 +60,32 @@ def randomise(module: nn.Module) -> None:
 @pytest.mark.parametrize("padded", [False, True])
 def test_encoder_block_equals_torch_layer(activation, padded):
     torch.manual_seed(0)
-    ours = TransformerEncoderBlock(D, FFN, HEADS, dropout=0.0, activation=activation)
-    randomise(ours)
     theirs = nn.TransformerEncoderLayer(D, HEADS, FFN, dropout=0.0, activation=activation,
-                                        batch_first=True, norm_first=False)
-    copy_attention(ours.attention, theirs.self_attn)
-    copy_common(ours, theirs, (ours.addnorm1, ours.addnorm2))
+                                        batch_first=True, norm_first=False).eval()
+    randomise(theirs)
+    ours = copy_weights(TransformerEncoderBlock(D, FFN, HEADS, dropout=0.0, activation=activation),
+                        block_tensors(theirs, {"attention": theirs.self_attn})).eval()
     X, valid_lens = torch.randn(3, 7, D), torch.tensor([7, 2, 5])
-    mask = torch.arange(7)[None, :] >= valid_lens[:, None] if padded else None
-    expected = theirs.eval()(X, src_key_padding_mask=mask)
-    got = ours(X, valid_lens if padded else None)
-    assert (got - expected).abs().max() < 1e-5
+    lens, mask = (valid_lens, torch.arange(7) >= valid_lens[:, None]) if padded else (None, None)
+    assert_same_outputs(lambda X: ours(X, lens), lambda X: theirs(X, src_key_padding_mask=mask), X)
 
 
 @pytest.mark.parametrize("padded", [False, True])
 def test_decoder_block_equals_torch_layer(padded):
     torch.manual_seed(1)
-    ours = TransformerDecoderBlock(D, FFN, HEADS, dropout=0.0)
-    randomise(ours)
     theirs = nn.TransformerDecoderLayer(D, HEADS, FFN, dropout=0.0, batch_first=True,
-                                        norm_first=False)
-    copy_attention(ours.attention1, theirs.self_attn)
-    copy_attention(ours.attention2, theirs.multihead_attn)
-    copy_common(ours, theirs, (ours.addnorm1, ours.addnorm2, ours.addnorm3))
+                                        norm_first=False).eval()
+    randomise(theirs)
+    ours = copy_weights(TransformerDecoderBlock(D, FFN, HEADS, dropout=0.0), block_tensors(
+        theirs, {"attention1": theirs.self_attn, "attention2": theirs.multihead_attn})).eval()
     X, memory, enc_valid_lens = torch.randn(3, 6, D), torch.randn(3, 5, D), torch.tensor([5, 1, 3])
     causal = nn.Transformer.generate_square_subsequent_mask(6)
-    memory_mask = torch.arange(5)[None, :] >= enc_valid_lens[:, None] if padded else None
-    expected = theirs(X, memory, tgt_mask=causal, memory_key_padding_mask=memory_mask)
-    got, cache = ours(X, memory, enc_valid_lens if padded else None)
-    assert (got - expected).abs().max() < 1e-5
-    assert torch.equal(cache, X)
+    lens, memory_mask = ((enc_valid_lens, torch.arange(5) >= enc_valid_lens[:, None]) if padded
+                         else (None, None))
+    assert_same_outputs(lambda X, memory: ours(X, memory, lens)[0],
+                        lambda X, memory: theirs(X, memory, tgt_mask=causal,
+                                                 memory_key_padding_mask=memory_mask), X, memory)
+    assert torch.equal(ours(X, memory, lens)[1], X)  # the cache: the block's inputs so far
 
 
 def test_ffn_addnorm_and_causal_lengths():
@@ -87,7 +95,8 @@ def test_ffn_addnorm_and_causal_lengths():
     out = AddNorm(4, dropout=0.0)(X, X)
     assert torch.allclose(out, nn.functional.layer_norm(2 * X, (4,)), atol=1e-6)
     assert causal_valid_lens(2, 3, 0).tolist() == [[1, 2, 3], [1, 2, 3]]
-    with pytest.raises(ValueError, match=r"PositionWiseFFN: got activation='tanh'; expected one"):
+    with pytest.raises(ValueError,
+                       match=r"PositionWiseFFN\(\): got activation='tanh'; expected one"):
         PositionWiseFFN(4, 8, activation="tanh")
 
 
@@ -170,13 +179,11 @@ def test_greedy_decode_and_dropout_only_in_training():
     assert torch.allclose(attention.sum(-1), torch.ones(len(attention)))
     X, valid_lens, Y = torch.randint(len(vocab), (2, 4)), torch.tensor([4, 2]), \
         torch.randint(len(vocab), (2, 3))
-    assert not torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))  # training: dropout
-    net.eval()
-    assert torch.equal(net(X, Y, valid_lens), net(X, Y, valid_lens))
+    assert_train_eval(net, X, Y, valid_lens, stochastic=True)
 
 
 def test_decoder_rejects_positions_past_max_len():
     decoder = TransformerDecoder(5, 8, 16, 2, 1, 0.0, max_len=4)
     state = decoder.init_state(torch.randn(1, 3, 8), None)
-    with pytest.raises(ValueError, match=r"TransformerDecoder: position 4 is past max_len=4"):
+    with pytest.raises(ValueError, match=r"TransformerDecoder\(\): position 4 is past max_len=4"):
         decoder(torch.zeros(1, 5, dtype=torch.long), state)

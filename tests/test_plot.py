@@ -9,7 +9,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import d2lite  # noqa: E402
-from d2lite import settings  # noqa: E402
+from d2lite import display, plots  # noqa: E402
 from d2lite.plots import LivePlot, plot_history  # noqa: E402
 
 
@@ -87,12 +87,12 @@ def test_live_plot_in_jupyter_updates_one_display_in_place(monkeypatch):
         shown.append(display_id)
         return handle
 
-    monkeypatch.setattr(settings, "in_notebook", lambda: True)
+    monkeypatch.setattr(plots, "in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", fake_display)
     net = nn.Linear(2, 1)
     X = torch.randn(16, 2)
     d2lite.fit(net, [(X, X.sum(1, keepdim=True))], loss_fn=nn.MSELoss(), epochs=4, device="cpu",
-               verbose=False)
+               plot=True)
     assert shown == [True] and handle.updates == 3  # one display, then updated in place
     assert plt.get_fignums() == []  # closed, so the cell does not show it a second time
 
@@ -100,11 +100,10 @@ def test_live_plot_in_jupyter_updates_one_display_in_place(monkeypatch):
 def test_fit_plot_false_makes_no_figure_and_true_makes_one():
     X = torch.randn(16, 2)
     data = [(X, X.sum(1, keepdim=True))]
-    d2lite.fit(nn.Linear(2, 1), data, loss_fn=nn.MSELoss(), epochs=2, device="cpu",
-               verbose=False, plot=False)
-    assert plt.get_fignums() == []
+    d2lite.fit(nn.Linear(2, 1), data, loss_fn=nn.MSELoss(), epochs=2, device="cpu")
+    assert plt.get_fignums() == []  # plot=False is the default
     history = d2lite.fit(nn.Linear(2, 1), data, loss_fn=nn.MSELoss(), epochs=2, device="cpu",
-                         val_data=data, verbose=False)
+                         val_data=data, plot=True)
     assert len(plt.get_fignums()) == 1
     labels = [line.get_label() for line in plt.gcf().axes[0].get_lines()]
     assert labels == ["train_loss", "val_loss"]
@@ -116,3 +115,13 @@ def test_history_plot_has_whole_epoch_ticks():
     for ax in fig.axes:
         ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_hidpi_figures_only_in_a_kernel(monkeypatch):
+    from matplotlib_inline.config import InlineBackend
+
+    assert display.use_hidpi_figures() is False  # no kernel here: nothing changes
+    monkeypatch.setattr(display, "in_notebook", lambda: True)
+    monkeypatch.setattr(InlineBackend.instance(), "figure_formats", {"png"})
+    assert display.use_hidpi_figures() is True
+    assert InlineBackend.instance().figure_formats == {"retina"}

@@ -13,7 +13,7 @@ import pytest
 import torch
 from sacrebleu.metrics import BLEU
 
-from d2lite import text
+from d2lite import text, wordpiece
 
 
 def test_tokenize_words_and_chars():
@@ -174,17 +174,17 @@ WP_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "the", 
 
 
 def test_wordpiece_basic_split_cleans_lowercases_strips_accents_and_splits():
-    wp = text.WordPiece(WP_VOCAB)
+    wp = wordpiece.WordPiece(WP_VOCAB)
     # control characters (cp1252's dash 0x96 read as latin-1 is one) are deleted, not spaces
     assert wp.basic_split("Café\u00a0BANKS,\tthe\x00\ufffd\x96end!") == \
         ["cafe", "banks", ",", "theend", "!"]
     assert wp.basic_split("深度learning") == ["深", "度", "learning"]
     assert wp.basic_split("$5+x^2") == ["$", "5", "+", "x", "^", "2"]  # ASCII symbols split
-    assert text.WordPiece(WP_VOCAB, lower_case=False).basic_split("Café") == ["Café"]
+    assert wordpiece.WordPiece(WP_VOCAB, lower_case=False).basic_split("Café") == ["Café"]
 
 
 def test_wordpiece_greedy_longest_match_first_and_unknown_words():
-    wp = text.WordPiece(WP_VOCAB)
+    wp = wordpiece.WordPiece(WP_VOCAB)
     assert wp.tokenize("Unaffable BANKS, the 深度!") == \
         ["un", "##aff", "##able", "bank", "##s", ",", "the", "深", "度", "!"]
     assert wp.tokenize("unx banksy") == ["[UNK]", "[UNK]"]  # no cut: the whole word is unknown
@@ -193,7 +193,7 @@ def test_wordpiece_greedy_longest_match_first_and_unknown_words():
     assert wp.encode("the bank", "banks") == ([2, 7, 8, 3, 8, 9, 3], [0, 0, 0, 0, 1, 1, 1])
     assert len(wp) == len(WP_VOCAB) and wp.pad_id == 0
     with pytest.raises(ValueError, match="unk_token='<unk>' is not in the vocabulary"):
-        text.WordPiece(WP_VOCAB, unk_token="<unk>")
+        wordpiece.WordPiece(WP_VOCAB, unk_token="<unk>")
 
 
 def test_bigram_guess_follows_the_most_frequent_next_token():

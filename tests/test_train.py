@@ -209,9 +209,24 @@ def test_scheduler_steps_once_per_epoch():
     d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer, epochs=3,
                scheduler=scheduler, **QUIET)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
+
+
+def test_reduce_lr_on_plateau_goes_in_a_callback_and_fit_says_how():
+    X, y = blobs(64)
+    net, data = mlp(), [(X, y)]
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.8)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0)
+    with pytest.raises(TypeError, match=r"fit\(\): ReduceLROnPlateau steps on a validation loss.*"
+                                        r"scheduler.step\(state.history\['val_loss'\]\[-1\]\)"):
+        d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
+                   scheduler=plateau, **QUIET)
+
+    class StepOnValLoss:
+        def on_epoch_end(self, state):
+            plateau.step(state.history["val_loss"][-1])
+
     d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer, epochs=1,
-               val_data=data, scheduler=plateau, **QUIET)
+               val_data=data, callbacks=[StepOnValLoss()], **QUIET)
     assert plateau.best == pytest.approx(d2lite.evaluate(net, data, loss_fn=nn.CrossEntropyLoss())
                                          ["loss"])
 
@@ -294,18 +309,28 @@ def test_verbose_false_prints_nothing(capfd):
     assert capfd.readouterr() == ("", "")
 
 
-def test_verbose_shows_progress_bars(capfd, monkeypatch):
-    monkeypatch.delenv("D2LITE_WIDGETS", raising=False)
+@pytest.mark.parametrize("widgets", ["live", "static"])
+def test_verbose_alone_decides_the_progress_bars(capfd, monkeypatch, widgets):
+    monkeypatch.setenv("D2LITE_WIDGETS", widgets)  # a widget setting: it does not touch fit
     X, y = blobs(64)
     d2lite.fit(mlp(), [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=2, device="cpu",
-               plot=False)
+               verbose=True)
     out, err = capfd.readouterr()
     assert out == "" and "epochs: 100%" in err and "epoch 2" in err and "train_loss=" in err
-    # notebooks executed for the book (D2LITE_WIDGETS=static) store no progress bars
-    monkeypatch.setenv("D2LITE_WIDGETS", "static")
-    d2lite.fit(mlp(), [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=2, device="cpu",
-               plot=False)
-    assert capfd.readouterr() == ("", "")
+    d2lite.fit(mlp(), [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=2, device="cpu")
+    assert capfd.readouterr() == ("", "")  # verbose=False is the default
+
+
+def test_early_stopping_says_it_restored_weights_only_when_verbose(capfd):
+    X, y = blobs(64)
+    for verbose in (False, True):
+        stopper = d2lite.EarlyStopping("train_loss", patience=1, restore_best=True)
+        net = mlp()
+        d2lite.fit(net, [(X, y)], loss_fn=nn.CrossEntropyLoss(), epochs=3, callbacks=[stopper],
+                   optimizer=torch.optim.SGD(net.parameters(), lr=0.0), device="cpu",
+                   verbose=verbose)
+        out, _ = capfd.readouterr()
+        assert ("EarlyStopping: restored the weights of epoch 1" in out) == verbose
 
 
 def test_history_round_trips_through_a_plain_dict():

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 import d2lite
-from d2lite.data import Batches, train_val_split
+from d2lite.data import batches, train_val_split
 from d2lite.text import random_lm_batches
 from d2lite.variation import record, seed_offset, training_seed
 
 
 def first_order(seed):
-    return [y.tolist() for _, y in Batches(torch.zeros(8, 1), torch.arange(8), 8, seed=seed)]
+    return [y.tolist() for _, y in batches(torch.zeros(8, 1), torch.arange(8), 8, seed=seed)]
 
 
 def test_the_offset_moves_training_seeds(monkeypatch):

@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow  # pip installs ipywidgets 7, then runs pytest in a subprocess
+
 
 @pytest.fixture(scope="module")
 def ipywidgets7(tmp_path_factory) -> Path:

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 __all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "predict"]
 
 
-def _uniform(bound: float, *shape: int) -> nn.Parameter:
+def _uniform_parameter(bound: float, *shape: int) -> nn.Parameter:
     """A parameter drawn uniformly from [-bound, bound], as torch initialises its RNN layers."""
     return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
 
@@ -20,8 +20,9 @@ def _uniform(bound: float, *shape: int) -> nn.Parameter:
 def _layer(num_inputs: int, num_hiddens: int) -> tuple[nn.Parameter, ...]:
     """(W_x, W_h, b) of one layer or gate: (num_inputs, h), (h, h), (h,), bound 1/sqrt(h)."""
     bound = 1 / math.sqrt(num_hiddens)
-    return (_uniform(bound, num_inputs, num_hiddens), _uniform(bound, num_hiddens, num_hiddens),
-            _uniform(bound, num_hiddens))
+    return (_uniform_parameter(bound, num_inputs, num_hiddens),
+            _uniform_parameter(bound, num_hiddens, num_hiddens),
+            _uniform_parameter(bound, num_hiddens))
 
 
 class _Recurrent(nn.Module):
@@ -112,7 +113,7 @@ class GRUScratch(_Recurrent):
         self.W_xr, self.W_hr, self.b_r = _layer(num_inputs, num_hiddens)    # reset gate
         self.W_xz, self.W_hz, self.b_z = _layer(num_inputs, num_hiddens)    # update gate
         self.W_xh, self.W_hh, self.b_xh = _layer(num_inputs, num_hiddens)   # candidate state
-        self.b_hh = _uniform(1 / math.sqrt(num_hiddens), num_hiddens)       # torch's b_hn
+        self.b_hh = _uniform_parameter(1 / math.sqrt(num_hiddens), num_hiddens)  # torch's b_hn
 
     def step(self, X: torch.Tensor, H: torch.Tensor) -> tuple[torch.Tensor]:
         R_t = torch.sigmoid(X @ self.W_xr + H @ self.W_hr + self.b_r)

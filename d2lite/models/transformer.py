@@ -16,7 +16,7 @@ from d2lite.models.encoder_decoder import Decoder, Encoder
 __all__ = ["AddNorm", "PositionWiseFFN", "TransformerDecoder", "TransformerDecoderBlock",
            "TransformerEncoder", "TransformerEncoderBlock", "causal_valid_lens"]
 
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+_ACTIVATION_FUNCTIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
 class PositionWiseFFN(nn.Module):
@@ -39,12 +39,12 @@ class PositionWiseFFN(nn.Module):
 
     def __init__(self, num_hiddens: int, ffn_num_hiddens: int, activation: str = "relu"):
         super().__init__()
-        if activation not in _ACTIVATIONS:
+        if activation not in _ACTIVATION_FUNCTIONS:
             raise ValueError(f"PositionWiseFFN(): got activation={activation!r}; expected one of "
-                             f"{sorted(_ACTIVATIONS)}")
+                             f"{sorted(_ACTIVATION_FUNCTIONS)}")
         self.dense1 = nn.Linear(num_hiddens, ffn_num_hiddens)
         self.dense2 = nn.Linear(ffn_num_hiddens, num_hiddens)
-        self.activation = _ACTIVATIONS[activation]
+        self.activation = _ACTIVATION_FUNCTIONS[activation]
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.dense2(self.activation(self.dense1(X)))  # (batch, steps, num_hiddens)
