@@ -755,7 +755,7 @@ plt.show()
 # survivors are scaled up to compensate:
 #
 # $$
-# h' = \begin{cases} 0 & \text{with probability } p, \\
+# h' = \begin{cases} 0 & \text{with probability } p, \cr
 #                    \dfrac{h}{1 - p} & \text{otherwise,} \end{cases}
 # \qquad
 # \mathbb{E}[h'] = p \cdot 0 + (1 - p)\frac{h}{1 - p} = h.

@@ -57,9 +57,9 @@ from d2lite.text import Vocab, random_lm_batches
 # $$
 # \begin{aligned}
 # \mathbf{I}_t &= \sigma(\mathbf{X}_t \mathbf{W}_{xi} + \mathbf{H}_{t-1} \mathbf{W}_{hi} +
-# \mathbf{b}_i), \\
+# \mathbf{b}_i), \cr
 # \mathbf{F}_t &= \sigma(\mathbf{X}_t \mathbf{W}_{xf} + \mathbf{H}_{t-1} \mathbf{W}_{hf} +
-# \mathbf{b}_f), \\
+# \mathbf{b}_f), \cr
 # \mathbf{O}_t &= \sigma(\mathbf{X}_t \mathbf{W}_{xo} + \mathbf{H}_{t-1} \mathbf{W}_{ho} +
 # \mathbf{b}_o).
 # \end{aligned} \tag{1}
@@ -233,7 +233,7 @@ for start in (None, state0):
 # common practice, which goes back to [Gers et al. (2000)](../../book/references.md), who
 # introduced the forget gate, is to start its bias at a positive value. The cell compares the
 # RNN, the LSTM as PyTorch initialises it, and the LSTM with its forget-gate biases at 3
-# ($\sigma(3) pprox 0.95$).
+# ($\sigma(3) \approx 0.95$).
 
 # %%
 def input_gradients(layer, steps=60, seed=0):

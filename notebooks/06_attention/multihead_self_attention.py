@@ -61,7 +61,7 @@ from torch.utils.flop_counter import FlopCounterMode
 # (\mathbf{W}_i^{(k)}\mathbf{k}_j, \mathbf{W}_i^{(v)}\mathbf{v}_j)_j\big)
 # \in \mathbb{R}^{d/h}, \quad i = 1, \dots, h, \qquad
 # \text{output} = \mathbf{W}_o
-# \begin{bmatrix}\mathbf{h}_1 \\ \vdots \\ \mathbf{h}_h\end{bmatrix}, \tag{1}
+# \begin{bmatrix}\mathbf{h}_1 \cr \vdots \cr \mathbf{h}_h\end{bmatrix}, \tag{1}
 # $$
 #
 # where $f$ is attention pooling with the scaled dot product of the
@@ -485,10 +485,10 @@ assert sign_changes[0] >= 20 and sign_changes[-1] == 0, sign_changes
 # ahead adds $\delta\omega_j$ to the angle, and by the angle-sum formulas
 #
 # $$
-# \begin{bmatrix} \cos \delta\omega_j & \sin \delta\omega_j \\
+# \begin{bmatrix} \cos \delta\omega_j & \sin \delta\omega_j \cr
 # -\sin \delta\omega_j & \cos \delta\omega_j \end{bmatrix}
-# \begin{bmatrix} \sin i\omega_j \\ \cos i\omega_j \end{bmatrix}
-# = \begin{bmatrix} \sin (i + \delta)\omega_j \\ \cos (i + \delta)\omega_j \end{bmatrix}.
+# \begin{bmatrix} \sin i\omega_j \cr \cos i\omega_j \end{bmatrix}
+# = \begin{bmatrix} \sin (i + \delta)\omega_j \cr \cos (i + \delta)\omega_j \end{bmatrix}.
 # \tag{4}
 # $$
 #
