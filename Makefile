@@ -14,7 +14,7 @@ ifneq ($(wildcard ../shared/data),)
 export D2LITE_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: book test lab execute sweep setup-book setup-test clean
+.PHONY: book pdf test lab execute sweep setup-book setup-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ $(VENV)/.dev-installed: pyproject.toml constraints.txt | $(PY)
 book: $(VENV)/.book-installed
 	$(VENV)/bin/jupyter-book build . --quiet
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+# The whole book as one PDF (_build/pdf/d2lite.pdf), printed offline by the Chromium the browser
+# check uses.
+pdf: $(VENV)/.test-installed
+	$(PY) tools/pdf.py
 
 # `make test NB=notebooks/04_cnn/resnet.py` checks only that lesson (nbval and the lesson rules).
 test: $(VENV)/.test-installed

@@ -113,6 +113,10 @@ def test_page_renders(server, browser, path):
 
     text = page.inner_text("article")
     assert "$$" not in text, f"{path} shows raw $$ math: MathJax did not render it"
+    math_errors = page.eval_on_selector_all(
+        "mjx-merror, [data-mjx-error]",
+        "els => els.map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80))")
+    assert not math_errors, f"{path}: MathJax could not typeset: {math_errors}"
     # Math that MyST did not recognise (a line starting with "- " inside $...$ becomes a list) shows
     # as raw LaTeX in the prose; code cells may legitimately contain backslashes, so skip them.
     prose = page.eval_on_selector_all(
@@ -123,6 +127,7 @@ def test_page_renders(server, browser, path):
     if page.locator("div.math, span.math").count():
         assert page.locator("mjx-container").count(), f"{path} has math but MathJax rendered none"
 
+    check_equations_start_in_view(page, path)
     check_figure_numbers(page, path)
     if path.startswith("notebooks/"):
         # lesson code lines are at most 88 characters; at a 1280-px laptop width they must show
@@ -136,9 +141,23 @@ def test_page_renders(server, browser, path):
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(200)
     check_no_sideways_scroll(page, path)
+    check_equations_start_in_view(page, path)
     if path.startswith("notebooks/"):
         check_colab_link_on_top(page, path)
     page.close()
+
+
+def check_equations_start_in_view(page, path: str) -> None:
+    """A display equation that does not fit its column opens at its left edge (and scrolls
+    right), never with its start pushed out of reach to the left."""
+    hidden = page.eval_on_selector_all(
+        "article div.math",
+        """boxes => boxes.filter(box => {
+             const math = box.querySelector('mjx-math');
+             return math && math.getBoundingClientRect().left
+                            < box.getBoundingClientRect().left - 1;
+           }).map(box => box.textContent.trim().slice(0, 50))""")
+    assert not hidden, f"{path}: equations open with their start hidden to the left: {hidden}"
 
 
 def check_no_sideways_scroll(page, path: str) -> None:

@@ -153,6 +153,30 @@ def rule_no_myst_roles(nb, path):
     return problems
 
 
+DISPLAY_MATH = re.compile(r"\$\$(.*?)\$\$", re.S)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def rule_math_typesets(nb, path):
+    """Every equation typesets: Sphinx wraps a display block holding `\\\\` in a `split`
+    environment, where MathJax refuses `\\tag` (write the rows' ends as `\\cr` there); and no
+    control character (a Python escape such as "\\a" in "\\approx" becomes one) in the text."""
+    problems = []
+    for i, cell in enumerate(nb.cells, 1):
+        if cell.cell_type != "markdown":
+            continue
+        if CONTROL.search(cell.source):
+            problems.append(f"cell {i} holds a control character "
+                            f"{CONTROL.search(cell.source).group()!r}: a backslash escape ate "
+                            "a letter (write \\approx, not \"\\a\" in a Python string)")
+        for block in DISPLAY_MATH.findall(cell.source):
+            if "\\tag" in block and "\\\\" in block:
+                problems.append(f"cell {i}: an equation with \\tag and \\\\ shows 'tag not "
+                                "allowed in split environment' in the book; end its rows with "
+                                "\\cr instead of \\\\")
+    return problems
+
+
 def rule_no_nbval_comments(nb, path):
     return [f"code cell {i} has a `# NBVAL_...` comment: tag the cell instead "
             "(jupytext: `# %% tags=[\"nbval-check-output\"]`)"
@@ -215,7 +239,7 @@ RULES = [rule_kernel, rule_executed, rule_no_errors, rule_no_absolute_paths, rul
          rule_summary_and_exercises, rule_has_lesson_check, rule_first_code_cell,
          rule_no_star_import, rule_short_cells, rule_size, rule_paired_source,
          rule_no_myst_roles, rule_no_nbval_comments, rule_line_width, rule_exercise_solutions,
-         rule_seeding]
+         rule_seeding, rule_math_typesets]
 
 
 def notebook_id(path: Path) -> str:
@@ -319,6 +343,8 @@ BROKEN = {
     "a bare torch seed": lambda c: c + [("code", "import torch\ntorch.manual_seed(0)")],
     "a bare NumPy seed": lambda c: c + [("code", "import numpy as np\nnp.random.seed(0)")],
     "a bare Python seed": lambda c: c + [("code", "import random\nrandom.seed(0)")],
+    "a tag in a split": lambda c: c + [("markdown", "$$\na \\\\ b \\tag{1}\n$$")],
+    "a control character": lambda c: c + [("markdown", "$x \x07pprox 1$")],
 }
 
 
