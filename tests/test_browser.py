@@ -225,12 +225,52 @@ def test_sidebar_buttons_open_the_drawers_on_a_phone(server, browser):
         page.wait_for_timeout(300)
         assert page.eval_on_selector(dialog, "d => d.open"), (
             f"{path}: clicking {button} did not open the drawer {dialog}")
-        assert page.locator(f"{dialog} {shows}").first.is_visible(), (
+        assert any(e.is_visible() for e in page.locator(f"{dialog} {shows}").all()[:3]), (
             f"{path}: the drawer {dialog} opened empty")
+        titles = [e for e in page.locator(f"{dialog} a").all()
+                  if e.is_visible() and "runnable and checked" in e.inner_text()]
+        assert len(titles) <= 1, f"{path}: the drawer {dialog} shows the book's title twice"
         page.keyboard.press("Escape")
         page.wait_for_timeout(200)
         assert not page.eval_on_selector(dialog, "d => d.open"), f"{dialog} did not close"
     assert not [e for e in errors if not any(n in e for n in KNOWN_CONSOLE_NOISE)], errors
+    page.close()
+
+
+def test_a_link_tapped_in_a_drawer_closes_it_on_a_phone(server, browser):
+    """Tapping a section in the page's contents drawer scrolls there and closes the drawer."""
+    path = next(p for p in PAGES if p.startswith("notebooks/"))
+    page, errors, _ = open_page(browser, f"{server}/{path}", viewport=PHONE)
+    button = [b for b in page.locator(".bd-header-article .secondary-toggle").all()
+              if b.is_visible()][0]
+    button.click()
+    page.wait_for_timeout(300)
+    dialog = "#pst-secondary-sidebar-modal"
+    assert page.eval_on_selector(dialog, "d => d.open")
+    links = page.locator(f"{dialog} nav.page-toc a")
+    target = links.nth(links.count() - 1)
+    anchor = target.get_attribute("href")
+    target.click()
+    page.wait_for_timeout(500)
+    assert not page.eval_on_selector(dialog, "d => d.open"), f"{path}: the drawer stayed open"
+    top = page.eval_on_selector(anchor.replace(".", "\\."), "e => e.getBoundingClientRect().top")
+    assert 0 <= top < PHONE["height"], f"{path}: {anchor} is not on screen after the tap ({top})"
+    page.close()
+
+
+def test_glossary_has_an_a_to_z_line_whose_letters_land_on_their_terms(server, browser):
+    page, _, _ = open_page(browser, f"{server}/book/glossary.html", viewport=PHONE)
+    letters = page.locator("p.d2lite-jump a")
+    assert letters.count() >= 20, "the glossary has no A-Z jump line"
+    for i in (0, letters.count() // 2, letters.count() - 1):
+        letter = letters.nth(i)
+        text, anchor = letter.inner_text(), letter.get_attribute("href")
+        letter.click()
+        page.wait_for_timeout(200)
+        term = page.locator(f"dt[id='{anchor[1:]}']")
+        assert term.inner_text().upper().startswith(text), (text, anchor)
+        top = term.evaluate("e => e.getBoundingClientRect().top")
+        assert 0 <= top < PHONE["height"], f"{text}: {anchor} is not on screen ({top})"
     page.close()
 
 

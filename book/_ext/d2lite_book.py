@@ -8,7 +8,7 @@
   equations)`, renders the same in JupyterLab and Colab and resolves here: the glossary's term ids
   are registered with MyST like heading anchors, so a link to a term that does not exist still fails
   the `-W` build ("local id not found").
-- Every lesson page shows an "Open in Colab" link under its title.
+- Every lesson page shows an "Open in Colab" link under its title; the glossary an A-Z line.
 - `_static/d2lite.css` keeps pages from scrolling sideways on a phone; `_static/d2lite.js` makes the
   theme's sidebar buttons work (pydata-sphinx-theme 0.17 binds them to a hidden copy).
 - Search snippets come from the prose: math and code are left out of the index's text.
@@ -41,6 +41,25 @@ def register_glossary_terms(app, doctree) -> None:
     if terms:
         meta = app.env.metadata[app.env.docname]
         meta["myst_slugs"] = {**meta.get("myst_slugs", {}), **terms}
+
+
+def add_glossary_jump_list(app, doctree, docname) -> None:
+    """Put an A-Z line above each sorted glossary: a letter links to the first term it begins
+    (the glossary is tens of thousands of pixels tall on a phone)."""
+    for glossary in list(doctree.findall(addnodes.glossary)):
+        first: dict[str, str] = {}
+        for term in glossary.findall(nodes.term):
+            letter = term.astext()[:1].upper()
+            if term["ids"]:
+                first.setdefault(letter if letter.isalpha() else "#", term["ids"][0])
+        if len(first) < 2:
+            continue
+        line = nodes.paragraph(classes=["d2lite-jump"])
+        for i, (letter, anchor) in enumerate(first.items()):
+            if i:
+                line += nodes.Text(" ")
+            line += nodes.reference("", letter, refid=anchor, internal=True)
+        glossary.parent.insert(glossary.parent.index(glossary), line)
 
 
 # ---- numbers: chapter.lesson for lessons, per-page figures
@@ -135,5 +154,6 @@ def setup(app):
     app.connect("doctree-read", register_glossary_terms)
     app.connect("env-get-updated", renumber, priority=900)
     app.connect("doctree-resolved", check_figure_links)
+    app.connect("doctree-resolved", add_glossary_jump_list)
     app.connect("html-page-context", add_colab_link)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

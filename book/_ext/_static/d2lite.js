@@ -33,3 +33,12 @@ document.addEventListener("DOMContentLoaded", function () {
   };
   Search.htmlToText.d2lite = true;
 });
+
+// On a phone the contents are drawers (<dialog>s). Tapping a link in one goes to a place on this
+// page or another page; close the drawer so that the reader sees where the link went, instead of
+// a drawer still covering most of the screen.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("dialog a[href]");
+  var drawer = link && link.closest("dialog");
+  if (drawer && drawer.open) drawer.close();
+});
