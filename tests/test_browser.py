@@ -136,6 +136,10 @@ def test_page_renders(server, browser, path):
             "div.cell_input pre", "pres => pres.filter(p => p.scrollWidth > p.clientWidth + 1)"
                                   ".map(p => p.innerText.split('\\n')[0].slice(0, 60))")
         assert not wide, f"{path}: code cells scroll sideways at 1280 px: {wide}"
+        hidden = page.eval_on_selector_all(
+            "div.cell_output pre", "pres => pres.filter(p => p.scrollWidth > p.clientWidth + 1)"
+                                   ".map(p => p.innerText.slice(0, 60))")
+        assert not hidden, f"{path}: printed lines run out of their box at 1280 px: {hidden}"
         check_colab_link(page, path)
         check_sliders(page, path)
     page.set_viewport_size(PHONE)
