@@ -136,7 +136,7 @@ def lr_explorer(loss: Callable[[torch.Tensor], torch.Tensor] | None = None, *,
     return Explorer("lr_explorer", draw, {"lr": lr, "steps": steps},
                     {"lr": sorted(set(lrs) | {lr}),
                      "steps": sorted({5, 10, 20, 30, 50, 100, steps})}, {"lr": lrs},
-                    describe=lambda name, value: f"{value:.3g} ({value / bound:.2f} × 2/λ_max)"
+                    describe=lambda name, value: f"{value:.3g} ({value / bound:.2f} × 2/λₘₐₓ)"
                     if name == "lr" else str(value), figsize=(8, 3.8), mode=mode)
 
 

@@ -201,7 +201,7 @@ def test_static_html_is_self_contained_with_one_frame_per_grid_point(mha_weights
     assert html.count("<script>") == 1 and html.count("</script>") == 1
     assert len(html) < 700_000, f"{len(html)} bytes"  # 2x frames; a lesson stays under 2 MB
     label = re.search(r"<output[^>]*>([^<]*)</output>", html).group(1)
-    assert label == "0.2 (0.50 × 2/λ_max)"  # the slider starts at the current lr = 1/λ_max
+    assert label == "0.2 (0.50 × 2/λₘₐₓ)"  # the slider starts at the current lr = 1/λ_max
     attention = widgets.attention_explorer(mha_weights, mode="static")
     other = attention.to_html()
     assert frame_count(other) == 4 * 2  # heads x examples
@@ -233,7 +233,7 @@ def test_live_widget_builds_and_follows_its_controls():
     before = explorer._image.value
     explorer._controls["lr"].value = explorer.options["lr"][-1]  # what dragging the slider does
     assert explorer.data["diverged"] and explorer._image.value != before
-    assert explorer._readouts["lr"].value == "0.48 (1.20 × 2/λ_max)"
+    assert explorer._readouts["lr"].value == "0.48 (1.20 × 2/λₘₐₓ)"
     shown = explorer._image.value
     probe = explorer.update(lr=explorer.options["lr"][0])  # a later cell's experiment ...
     assert not probe["diverged"] and probe["lr"] == explorer.options["lr"][0]
@@ -311,7 +311,7 @@ def test_live_widgets_open_in_the_state_their_cell_set_up(tmp_path, monkeypatch)
     controls_version = {"7": "1.5.0", "8": "2.0.0"}[ipywidgets.__version__.split(".")[0]]
     assert {m["_model_module_version"] for m in models.values()
             if m.get("_model_module") == "@jupyter-widgets/controls"} == {controls_version}
-    assert shown(1) == {"lr": "0.2 (0.50 × 2/λ_max)", "steps": "30", "image": "576"}, shown(1)
+    assert shown(1) == {"lr": "0.2 (0.50 × 2/λₘₐₓ)", "steps": "30", "image": "576"}, shown(1)
     controls = shown(3)
     assert controls["activation"] == "ReLU" and controls["width"] == "8", controls
     # d2lite makes the kernel's matplotlib figures high-DPI: twice the pixels, same size
