@@ -17,8 +17,9 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
 
     Args:
         layers: the number of units drawn in each layer, e.g. `[4, 5, 3]`.
-        labels: optional text inside the units, one list per layer (math like "$x_1$" works);
-            "..." draws a unit as a vertical ellipsis, to stand for many units.
+        labels: optional text inside the units, one list per layer (math like "$x_1$" works;
+            a label too wide for its unit is set smaller); "..." draws a unit as a vertical
+            ellipsis, to stand for many units.
         layer_names: optional caption under each column, e.g. "input layer".
         dropped: `{layer: [unit, ...]}` units drawn crossed out, with their edges removed
             (dropout).
@@ -51,6 +52,7 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
                         or "..." in (labels[i][j], labels[i + 1][k])):
                     continue
                 ax.plot([x0 + radius, x1 - radius], [y0, y1], color="0.6", lw=0.8, zorder=1)
+    inside = []  # (text, x, y) of the labels written in units
     for i, column in enumerate(pos):
         for j, (x, y) in enumerate(column):
             text = labels[i][j]
@@ -68,7 +70,8 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
                 ax.plot([x - d, x + d], [y - d, y + d], color="#c00000", lw=1.2, zorder=3)
                 ax.plot([x - d, x + d], [y + d, y - d], color="#c00000", lw=1.2, zorder=3)
             elif text:
-                ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=3)
+                inside.append((ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                                       zorder=3), x, y))
     bottom = -radius - 0.35
     for i, name in enumerate(layer_names or []):
         ax.text(gap * i, bottom, name, ha="center", va="top", fontsize=10)
@@ -76,4 +79,18 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
     ax.set_ylim(bottom - 0.45, tallest - 1 + radius + 0.2)
     ax.set_aspect("equal")
     ax.axis("off")
+    _fit_in_units(ax, inside, radius)
     return ax
+
+
+def _fit_in_units(ax, texts, radius: float) -> None:
+    """Shrink each label wider than its unit (e.g. "$x_{784}$") until it fits inside the circle."""
+    if not texts:
+        return
+    ax.apply_aspect()  # the final data-to-pixel scale, as drawn
+    renderer = ax.figure.canvas.get_renderer()
+    room = 1.6 * radius * abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+    for text, _, _ in texts:
+        width = text.get_window_extent(renderer).width
+        if width > room:
+            text.set_fontsize(text.get_fontsize() * room / width)
