@@ -204,6 +204,23 @@ def rule_exercise_solutions(nb, path):
     return []
 
 
+NEXT_EXERCISE = re.compile(r"\s*(\d+\.|#|<details>)")
+
+
+def rule_no_spoilers(nb, path):
+    """The answer to an exercise stays inside what is collapsed: the Markdown right after a
+    solution starts the next exercise ("3. ...") or holds its own answer in `<details>`, which
+    JupyterLab, Colab and the book all show closed."""
+    start = exercises_start(nb)
+    cells = nb.cells[start + 1:]
+    return [f"the Markdown after exercise solution {i} gives its answer away: "
+            f"{after.source.strip()[:60]!r}; put it in the solution's output or in "
+            "<details><summary>Answer</summary> ... </details>"
+            for i, (cell, after) in enumerate(zip(cells, cells[1:], strict=False), 1)
+            if cell.cell_type == "code" and "hide-cell" in cell.metadata.get("tags", [])
+            and after.cell_type == "markdown" and not NEXT_EXERCISE.match(after.source)]
+
+
 def rule_size(nb, path):
     size = path.stat().st_size
     return [] if size < MAX_BYTES else [f"file is {size / 1e6:.1f} MB (at most 2 MB)"]
@@ -239,7 +256,7 @@ RULES = [rule_kernel, rule_executed, rule_no_errors, rule_no_absolute_paths, rul
          rule_summary_and_exercises, rule_has_lesson_check, rule_first_code_cell,
          rule_no_star_import, rule_short_cells, rule_size, rule_paired_source,
          rule_no_myst_roles, rule_no_nbval_comments, rule_line_width, rule_exercise_solutions,
-         rule_seeding, rule_math_typesets]
+         rule_seeding, rule_math_typesets, rule_no_spoilers]
 
 
 def notebook_id(path: Path) -> str:
@@ -345,6 +362,7 @@ BROKEN = {
     "a bare Python seed": lambda c: c + [("code", "import random\nrandom.seed(0)")],
     "a tag in a split": lambda c: c + [("markdown", "$$\na \\\\ b \\tag{1}\n$$")],
     "a control character": lambda c: c + [("markdown", "$x \x07pprox 1$")],
+    "an answer after its solution": lambda c: c + [("markdown", "The answer is four.")],
 }
 
 

@@ -801,9 +801,13 @@ print(x.grad)
 assert torch.equal(x.grad, 2 * x.detach()), "the pieces should add up to the gradient"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # Each piece's backward pass fills in its own two entries of `x.grad` and adds zero to the other
 # four, so the sum over pieces is the gradient of the whole sum. Were `.grad` overwritten, only
 # the last piece's entries would survive: `[0, 0, 0, 0, 8, 10]`.
+#
+# </details>
 #
 # 2. **Grow the engine.** Add `exp` (local derivative $e^p$) and subtraction (`__sub__` and
 #    `__neg__`, or `__sub__` built from `+` and `*`) to `Value`. Self-check:
@@ -844,10 +848,14 @@ assert bad > 1e-3, f"with a shared inner node breadth-first should fail, not {ba
 assert engine_vs_torch(shared_product, (0.5, -1.5, 2.0)) < 1e-9, "Kahn's order is right"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # Breadth-first order reaches `p` from the final `+` after one step, while the path through the
 # two `tanh`s takes three; so `p` passes its gradient on to `a` and `b` before the `tanh` path has
 # added its share, which is lost. In the three expressions above, the only values used twice are
 # leaves (`a` and `c`), and a leaf passes nothing on, so it does not matter when it is visited.
+#
+# </details>
 #
 # 4. **Unroll a loop with fx.** Write `double_n(x, n)` that doubles `x` exactly `n` times with
 #    a Python `for` loop. Trace it with `g = fx.symbolic_trace(double_n, concrete_args={"n": 3})`,
@@ -869,10 +877,14 @@ assert multiplications == 3, f"the loop unrolled into {multiplications} multipli
 assert g(torch.tensor(1.5), 3) == 12.0, "the traced graph should compute 1.5 * 2**3"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # The number of iterations depends on `n`, a plain Python number fixed at tracing time, not on the
 # proxy's value. (The traced code still takes `n`, and checks that you pass 3 again.)
 # `double_until_big` asks the proxy itself, `x.abs() < 100`, which has no answer until real data
 # arrives.
+#
+# </details>
 #
 # 5. **A scheduler with variables.** Give the mock graph a `variable(value, name)` node whose
 #    value lives in a `Session` object and persists across runs, plus an `assign` node that

@@ -907,8 +907,12 @@ assert (stand_in >= 0).all(), "assigning through a mask changes the tensor itsel
 assert (Z < 0).any(), "torch.where and clamp left Z alone"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # Only the mask assignment writes into the tensor it indexes; `torch.where` and `clamp` build
 # new tensors (their in-place cousin would be `Z.clamp_(min=0)`).
+#
+# </details>
 #
 # 5. **NumPy meets PyTorch.** What is the dtype of `torch.from_numpy(np.ones(3)) + torch.ones(3)`,
 #    and why? Write the one-line change that makes NumPy data ready for a `float32` model, and

@@ -651,8 +651,12 @@ assert 0.1 < bound4 < 0.12, f"the bound {bound4:.4f} should still be just above 
 assert abs(w_gd - w4) < 1e-3 and abs(b_gd - b4) < 1e-3, "gradient descent finds it too"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # The fourth point pulls the slope down to 2.4 and the bound down to about 0.120: $\eta = 0.1$
 # still converges, with less room to spare.
+#
+# </details>
 #
 # 2. **Any start.** The loss is convex, so the start should not matter. Draw ten random
 #    starting points with `d2lite.seed_everything(0)` and `torch.randn(10, 2) * 10`, train from
@@ -675,8 +679,12 @@ assert round(bound_sum, 3) == 0.060, "about 0.060"
 assert not S_final < 1e6, "lr 0.1 is past the bound for S: the loss explodes"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # Summing triples every gradient, so the learning rate must shrink by 3 to take the same
 # steps: $\eta = 0.1$ on $S$ behaves like $0.3$ on $L$, past the bound of 0.180.
+#
+# </details>
 #
 # 4. **The best constant learning rate.** For a quadratic, $\eta^* = 2/(\lambda_{\min} +
 #    \lambda_{\max})$ balances the two directions, $|1 - \eta^*\lambda_{\min}| =
@@ -717,5 +725,9 @@ assert abs(wc - w_best) < 1e-9, "centring leaves the slope alone"
 assert abs(bc - (b_best + 2 * w_best)) < 1e-9, "the new bias is b + 2w = 16/3"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # The slope is unchanged; the new bias, $\tfrac{16}{3}$, is the line's value at the mean day,
 # which is the mean dish.
+#
+# </details>

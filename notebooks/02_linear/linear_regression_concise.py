@@ -676,9 +676,13 @@ assert slow > 1, "three small steps cannot cross a distance of about 5"
 assert newton < 0.05, "with H close to 2I, lr = 1/2 lands near the answer in one step"
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # Each step multiplies the error along an eigenvector by $1 - \eta\lambda$; with every
 # $\lambda \approx 2$, $\eta = 1/2$ makes that factor almost 0, while $\eta = 0.03$ leaves
 # $0.94^3 \approx 0.83$ of the error after three steps.
+#
+# </details>
 #
 # 2. **Your own linear layer.** Write a module `MyLinear(nn.Module)` that creates
 #    `self.w = nn.Parameter(...)` of shape `(2, 1)` and `self.b = nn.Parameter(...)` of shape

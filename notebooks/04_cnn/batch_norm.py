@@ -491,10 +491,14 @@ except ValueError as error:
 assert raised, "PyTorch refuses a batch of one in training mode"
 
 # %% [markdown]
-#    Every value equals its own batch mean, so $\hat{x} = 0$ and the output is just $\beta$,
-#    whatever the input: the layer erases it, and the variance has one value to estimate from
-#    (its running update would even divide by $n - 1 = 0$). PyTorch raises an error instead of
-#    silently returning $\beta$.
+# <details><summary>Answer</summary>
+#
+# Every value equals its own batch mean, so $\hat{x} = 0$ and the output is just $\beta$,
+# whatever the input: the layer erases it, and the variance has one value to estimate from
+# (its running update would even divide by $n - 1 = 0$). PyTorch raises an error instead of
+# silently returning $\beta$.
+#
+# </details>
 #
 # 3. **BN and Adam.** Replace SGD in `train_steps` by `torch.optim.Adam(net.parameters(),
 #    lr=1e-3)` and compare the validation losses after 200 steps with and without BN. Is the gap

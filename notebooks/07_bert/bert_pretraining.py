@@ -622,11 +622,15 @@ for kind, name in (("<mask>", "masked"), ("random", "random"), ("unchanged", "sa
     d2lite.record(f"accuracy_{name}", acc[kind])
 
 # %% [markdown]
+# <details><summary>Answer</summary>
+#
 # The unchanged words are the easiest (the check asks for at least 5 points more than the
 # masked ones): the model sees the answer and has learned to trust it, though not blindly.
 # A random word is no help; those blanks are filled in no better
 # than the masked ones, since the model cannot tell a swapped word from a genuine one. That
 # doubt is what the 10 % of random words is there to create.
+#
+# </details>
 #
 # 2. How much of the model's held-out accuracy comes from the ten most frequent words?
 #    Compute its accuracy separately on blanks whose answer is one of those ten and on the
