@@ -87,7 +87,15 @@ def rule_title(nb, path):
         return ["the first cell must start with '# Title'"]
     if not "".join(lines[1:]).strip():
         return ["after the title, the first cell must say what the reader will learn"]
+    capitalised = [word for word in re.findall(r"[\w-]+", lines[0][2:])[1:]
+                   if re.fullmatch(r"[A-Z][a-z-]+", word) and word not in PROPER_NOUNS]
+    if capitalised:
+        return [f"the title is in Title Case ({', '.join(capitalised)}); the book's titles are "
+                "in sentence case: 'Linear regression, concisely'"]
     return []
+
+
+PROPER_NOUNS = {"Transformer", "Bahdanau", "Adam", "Colab", "Jupyter", "Python"}
 
 
 def rule_summary_and_exercises(nb, path):
@@ -363,6 +371,8 @@ BROKEN = {
     "a tag in a split": lambda c: c + [("markdown", "$$\na \\\\ b \\tag{1}\n$$")],
     "a control character": lambda c: c + [("markdown", "$x \x07pprox 1$")],
     "an answer after its solution": lambda c: c + [("markdown", "The answer is four.")],
+    "a Title Case title": lambda c: [("markdown", "# A Lesson On Adding\n\nYou will add.")]
+    + c[1:],
 }
 
 

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Automatic Differentiation and Computational Graphs
+# # Automatic differentiation and computational graphs
 #
 # Training a network means nudging every parameter against the gradient of a loss, so a
 # deep-learning library has to compute derivatives for you, millions of them, at every step.

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Information Theory: Entropy, Cross-Entropy and Perplexity
+# # Information theory: entropy, cross-entropy and perplexity
 #
 # Almost every classifier in this book is trained by minimising a *cross-entropy*, and every language
 # model is judged by its *perplexity*. Both words come from information theory, the mathematics of

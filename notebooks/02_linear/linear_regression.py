@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Linear Regression
+# # Linear regression
 #
 # Every model in this book is trained the same way: choose a model with adjustable numbers,
 # measure how wrong it is with a loss, and nudge the numbers downhill. Here you do all three

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Linear Regression, Concisely
+# # Linear regression, concisely
 #
 # In [Linear Regression](linear_regression.ipynb) you wrote every part of training yourself: the
 # parameters, the loss, the update and the reset of the gradients. Here you hand those parts to

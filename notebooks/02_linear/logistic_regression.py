@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Logistic Regression
+# # Logistic regression
 #
 # So far the meal machine has answered with a number. In this lesson it answers a yes-or-no
 # question, and you will see three ways to teach it to. You start with the perceptron, the oldest

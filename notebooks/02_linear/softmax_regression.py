@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Softmax Regression
+# # Softmax regression
 #
 # The meal machine has learned to answer a yes-or-no question. In this lesson it chooses among
 # several answers, and you meet the function that turns its scores into probabilities: the

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Activation Functions
+# # Activation functions
 #
 # A neural network is linear layers with a small nonlinear function between them, and this
 # lesson is about that small function. You will see that stacked linear layers collapse into

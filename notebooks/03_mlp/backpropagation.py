@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Backpropagation by Hand
+# # Backpropagation by hand
 #
 # To train a network you need the derivative of its loss with respect to every weight and bias,
 # at every step. In this lesson you work the chain rule through a small two-layer network by

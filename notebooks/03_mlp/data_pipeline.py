@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Datasets, Data Loaders and Normalisation
+# # Datasets, data loaders and normalisation
 #
 # So far every model in this book learned from tensors you made up on the spot. Real data sits in
 # files, one example at a time, in shapes a model cannot eat. In this lesson you will wrap a

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Overfitting, Model Selection and Regularization
+# # Overfitting, model selection and regularisation
 #
 # A model that is perfect on its training data can still be poor on data it has never seen. You
 # watch that happen twice in this lesson, with polynomials fitted to a handful of noisy points
