@@ -142,6 +142,10 @@ def test_page_renders(server, browser, path):
         assert not hidden, f"{path}: printed lines run out of their box at 1280 px: {hidden}"
         check_colab_link(page, path)
         check_sliders(page, path)
+        bare = page.eval_on_selector_all(
+            ".d2lite-widget", "ws => ws.filter(w => !(w.closest('figure') && w.closest('figure')"
+                              ".querySelector('.caption-number'))).length")
+        assert not bare, f"{path}: {bare} widget(s) without a numbered caption"
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(200)
     check_no_sideways_scroll(page, path)
@@ -275,6 +279,32 @@ def test_glossary_has_an_a_to_z_line_whose_letters_land_on_their_terms(server, b
         assert term.inner_text().upper().startswith(text), (text, anchor)
         top = term.evaluate("e => e.getBoundingClientRect().top")
         assert 0 <= top < PHONE["height"], f"{text}: {anchor} is not on screen ({top})"
+    page.close()
+
+
+CONTRAST_JS = """el => {
+  const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let back = el, bg = 'rgba(0, 0, 0, 0)';
+  while (back && /rgba\\(.*, 0\\)$/.test(bg = getComputedStyle(back).backgroundColor))
+    back = back.parentElement;
+  const [a, b] = [lum(getComputedStyle(el).color), lum(bg)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_captions_are_readable_in_both_themes(server, browser, theme):
+    """Figure captions reach WCAG AA contrast (4.5:1) against the page, light and dark."""
+    path = "notebooks/04_cnn/batch_norm.html"
+    page, _, _ = open_page(browser, f"{server}/{path}")
+    page.evaluate(f"() => document.documentElement.dataset.theme = '{theme}'")
+    page.wait_for_timeout(200)
+    ratios = [page.locator("article figcaption").nth(i).evaluate(CONTRAST_JS)
+              for i in range(page.locator("article figcaption").count())]
+    assert ratios and min(ratios) >= 4.5, f"{theme}: caption contrast {min(ratios):.1f}:1"
     page.close()
 
 

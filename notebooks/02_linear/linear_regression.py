@@ -557,8 +557,8 @@ assert 45.5 < lam_max / lam_min < 46.5, f"condition number {lam_max / lam_min:.1
 #
 # ## Explore the learning rate
 #
-# The widget runs the same gradient descent on the same loss $L(w, b)$ for 100 steps. To make
-# the valley easy to see, it starts far along it, at the line $\hat{y} = -x + 5$ (a machine that
+# The widget of [Figure 5](#fig-linear-regression-explorer) runs the same gradient descent on the
+# same loss $L(w, b)$ for 100 steps. To make the valley easy to see, it starts far along it, at the line $\hat{y} = -x + 5$ (a machine that
 # serves less every day), $w = -1$, $b = 5$. Its left panel draws the path on the contour lines
 # of the loss (the widget names the two parameters $w_1 = w$ and $w_2 = b$); the right panel
 # shows the loss at each step; the strip below marks your learning rate against the bound
@@ -567,7 +567,7 @@ assert 45.5 < lam_max / lam_min < 46.5, f"condition number {lam_max / lam_min:.1
 # overshooting the other wall. Past the bound every zigzag is wider than the last, and the loss
 # explodes. (In a live Jupyter kernel you also get a slider for the number of steps.)
 
-# %%
+# %% mystnb={"figure": {"caption": "Widget: gradient descent on the loss L(w, b) for 100 steps at the learning rate of the slider; left, the path on the loss's contour lines; right, the loss at each step; the strip below marks the rate against the bound 2/λmax.", "name": "fig-linear-regression-explorer"}}
 explorer = d2lite.widgets.lr_explorer(lambda p: mse(p[0], p[1]), w0=(-1.0, 5.0),
                                       steps=100)
 explorer

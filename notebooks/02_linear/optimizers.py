@@ -1020,7 +1020,8 @@ assert rmsprop_losses[3] < 0.5, f"RMSProp's loss after 3 steps: {rmsprop_losses[
 # ## Explore the learning rate
 #
 # Could plain gradient descent win with a better learning rate? The widget of
-# [linear regression](../02_linear/linear_regression.ipynb) answers that. It runs gradient
+# [linear regression](../02_linear/linear_regression.ipynb) answers that
+# ([Figure 5](#fig-optimizers-explorer)). It runs gradient
 # descent on the same ravine, $\tfrac{1}{2}\mathbf{w}^\top \mathbf{A}\,\mathbf{w}$ with
 # $\mathbf{A} = \operatorname{diag}(1, 50)$, from the same start, for 100 steps: the path on the
 # contours on the left, the loss on the right, and your rate against the stability bound
@@ -1032,7 +1033,7 @@ assert rmsprop_losses[3] < 0.5, f"RMSProp's loss after 3 steps: {rmsprop_losses[
 # does the best constant rate $2/51$, which needed 136 in the race: the steep walls cap the
 # rate, and the flat floor then needs more steps than that.
 
-# %%
+# %% mystnb={"figure": {"caption": "Widget: gradient descent on the quadratic with curvatures 1 and 50 at the learning rate of the slider; left, the path on the contour lines; right, the loss at each step; the strip below marks the rate against the bound 2/λmax.", "name": "fig-optimizers-explorer"}}
 explorer = d2lite.widgets.lr_explorer(A=((1.0, 0.0), (0.0, 50.0)), w0=W0, steps=100)
 explorer
 
@@ -1168,7 +1169,7 @@ assert excess["z-score"][1] / excess["z-score"][0] < 2e-4, (
 # The raw inputs need over nine thousand steps, min-max normalised ones over a hundred, and
 # z-scored ones two, the first of which already removes all but 0.02 % of the excess loss. That
 # is no accident: when the bowl is round, the gradient points straight at the minimum, and a
-# step of $1/\lambda_{\max}$ lands on it. [Figure 5](#fig-optimizers-standardising) shows the
+# step of $1/\lambda_{\max}$ lands on it. [Figure 6](#fig-optimizers-standardising) shows the
 # three runs, excess loss against step, both on log scales; the dotted line is the tolerance
 # $10^{-4}$.
 
@@ -1406,7 +1407,7 @@ def train_copies(make, lrs, epochs=2, log_every=10):
 # %% [markdown]
 # Now train each optimizer at the nine rates. Which rate is best? A single validation loss,
 # measured right after one minibatch step, is noisy: at high rates one unlucky step can throw
-# it up for a moment (you will see such spikes in Figure 6). So we score each rate by its
+# it up for a moment (you will see such spikes in Figure 7). So we score each rate by its
 # *mean* validation loss over the second epoch, nine measurements, and keep the lowest. In this
 # section our `GD` class sees one minibatch per step, so it is minibatch SGD, and we call it
 # that.
@@ -1428,7 +1429,7 @@ for make in (GD, Momentum, AdaGrad, RMSProp, Adam):
 # %% [markdown]
 # Every optimizer's chosen rate lies inside the grid (the cell asserts it), and the rates
 # differ by a factor of more than 30, from 0.003 for RMSProp to 0.1 for SGD: a rate tuned for
-# one optimizer says little about another. [Figure 6](#fig-optimizers-fashion) shows each
+# one optimizer says little about another. [Figure 7](#fig-optimizers-fashion) shows each
 # optimizer's validation loss against the number of training examples it has seen, each at
 # its chosen rate. Plain SGD is the slowest: its mean validation loss is the highest in the
 # first epoch and in the second, and in both it trails every other optimizer by more than

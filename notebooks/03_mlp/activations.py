@@ -650,7 +650,7 @@ assert abs(line[i_v, 0] - 0.5) < 1e-6, (
 #
 # ## Explore: activation and width
 #
-# The widget below trains a small MLP, two hidden layers of
+# The widget of [Figure 6](#fig-activations-explorer) trains a small MLP, two hidden layers of
 # the chosen width with the chosen activation, for 300 full-batch Adam steps on 64 noisy points
 # of $\sin 2x + 0.3x$. Its left panel draws the activation and its derivative, the right panel
 # the data and the fitted curve, with the final mean squared error in the title. Move the
@@ -661,7 +661,7 @@ assert abs(line[i_v, 0] - 0.5) < 1e-6, (
 # chase the noise as well. (In a live Jupyter kernel the widget trains each new setting on the
 # spot.)
 
-# %%
+# %% mystnb={"figure": {"caption": "Widget: an MLP of the chosen activation and width fitted to noisy points of sin 2x + 0.3x; left, the activation and its derivative; right, the data and the fit.", "name": "fig-activations-explorer"}}
 explorer = d2lite.widgets.activation_explorer(widths=(4, 16, 64), task="curve")
 explorer
 

@@ -646,7 +646,8 @@ assert test_accuracy >= 0.99, f"test accuracy {test_accuracy:.4f} is below 99 %"
 d2lite.record("test_accuracy", test_accuracy)
 
 # %% [markdown]
-# Now look at the attention of each layer and head on three validation sequences. Each
+# Now look at the attention of each layer and head on three validation sequences
+# ([Figure 3](#fig-multihead-explorer)). Each
 # heatmap has a row per query position and a column per key position, labelled with the
 # letters; move the sliders to change the layer, the head and the sequence. Look for a head
 # whose weight sits on the line just *below* the diagonal: every position looks at the one
@@ -656,7 +657,7 @@ d2lite.record("test_accuracy", test_accuracy)
 # clean heads: the same line appears on every sequence, because they attend by position, as
 # the rotation argument above allows.
 
-# %%
+# %% mystnb={"figure": {"caption": "Widget: the self-attention weights of each layer and head on three validation sequences; a row per query position, a column per key position, labelled with the letters.", "name": "fig-multihead-explorer"}}
 examples = X_val[:3]                                           # (3, 12)
 labels = [[letters[t] for t in row] for row in examples.tolist()]
 with torch.no_grad():

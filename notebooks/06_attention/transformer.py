@@ -701,13 +701,13 @@ assert best_share >= 0.6, f"the best head hits only {best_share:.2f}"
 d2lite.record("alignment_share", best_share)
 
 # %% [markdown]
-# In the widget below, pick a layer and a head; in a running notebook you can also pick the
-# sentence (the book's static page shows "i'm home ."). Rows are the French words, columns
-# the English source. It opens on the best head found above: look for French words whose
+# In the widget of [Figure 2](#fig-transformer-explorer), pick a layer and a head; in a
+# running notebook you can also pick the sentence (the book's static page shows "i'm home .").
+# Rows are the French words, columns the English source. It opens on the best head found above: look for French words whose
 # row is darkest at the English word they translate. Nobody told the model which words
 # correspond.
 
-# %%
+# %% mystnb={"figure": {"caption": "Widget: the trained Transformer's attention from the French words (rows) to the English source (columns), by layer and head; it opens on the head that aligns best.", "name": "fig-transformer-explorer"}}
 explorer = d2lite.widgets.attention_explorer(weights, queries, keys, layer=best_layer,
                                              head=best_head, example=3)
 explorer
