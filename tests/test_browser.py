@@ -354,3 +354,13 @@ def test_search_snippets_are_clean_prose(server, browser):
     junk = [s[:120] for s in snippets if re.search(r"\\\(|\\\[|\$\$|\.pdf|\.ipynb\b", s)]
     assert snippets and not junk, f"search snippets with raw LaTeX or button text: {junk}"
     page.close()
+
+
+def test_a_chinese_word_finds_the_terms_it_is_part_of(server, browser):
+    """Searching 残差 (residual) finds the ResNet lesson, whose glossary term is 残差块."""
+    page, _, _ = open_page(browser, f"{server}/search.html?q=%E6%AE%8B%E5%B7%AE")
+    page.wait_for_selector("ul.search li", timeout=60_000)
+    page.wait_for_timeout(1000)
+    found = page.eval_on_selector_all("ul.search li a", "as => as.map(a => a.href)")
+    assert any("04_cnn/resnet.html" in href for href in found), found[:5]
+    page.close()

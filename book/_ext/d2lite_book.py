@@ -11,11 +11,13 @@
 - Every lesson page shows an "Open in Colab" link under its title; the glossary an A-Z line.
 - `_static/d2lite.css` keeps pages from scrolling sideways on a phone; `_static/d2lite.js` makes the
   theme's sidebar buttons work (pydata-sphinx-theme 0.17 binds them to a hidden copy).
-- Search snippets come from the prose: math and code are left out of the index's text.
+- Search snippets come from the prose: math and code are left out of the index's text; a Chinese
+  word finds the longer Chinese terms it is part of ("残差" finds "残差块").
 """
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -116,6 +118,44 @@ def check_figure_links(app, doctree, docname) -> None:
                            location=ref, type="d2lite", subtype="figure_number")
 
 
+# ---- Chinese search: a word finds the longer terms it is part of
+
+CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
+
+
+def cjk_parts(term: str) -> set[str]:
+    """Every run of two or more Chinese characters inside `term`, shorter than the term itself:
+    "残差块" -> {"残差", "差块"}; the search finds "残差块" from either."""
+    parts = set()
+    for run in CJK_RUN.findall(term):
+        parts |= {run[i:j] for i in range(len(run)) for j in range(i + 2, len(run) + 1)}
+    return parts - {term}
+
+
+def index_chinese_parts(app, exception) -> None:
+    """Sphinx indexes "残差块" as one word, and its search matches only whole words (partial
+    matches start at three characters), so "残差" missed the ResNet lesson. Add each Chinese part
+    of a term to the index, pointing to the term's pages."""
+    path = Path(app.outdir) / "searchindex.js"
+    if exception is not None or not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    prefix, body = text[:text.index("(") + 1], text[text.index("(") + 1:text.rindex(")")]
+    index = json.loads(body)
+    for key in ("terms", "titleterms"):
+        table = index[key]
+        for term, docs in list(table.items()):
+            for part in cjk_parts(term):
+                merged = set(_as_list(table.get(part, []))) | set(_as_list(docs))
+                table[part] = sorted(merged)
+    path.write_text(prefix + json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+                    + text[text.rindex(")"):], encoding="utf-8")
+
+
+def _as_list(docs) -> list[int]:
+    return docs if isinstance(docs, list) else [docs]
+
+
 # ---- Colab link, static files, search index
 
 def colab_url(app, docname: str) -> str | None:
@@ -156,4 +196,5 @@ def setup(app):
     app.connect("doctree-resolved", check_figure_links)
     app.connect("doctree-resolved", add_glossary_jump_list)
     app.connect("html-page-context", add_colab_link)
+    app.connect("build-finished", index_chinese_parts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
