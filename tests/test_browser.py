@@ -364,3 +364,15 @@ def test_a_chinese_word_finds_the_terms_it_is_part_of(server, browser):
     found = page.eval_on_selector_all("ul.search li a", "as => as.map(a => a.href)")
     assert any("04_cnn/resnet.html" in href for href in found), found[:5]
     page.close()
+
+
+def test_figures_are_undimmed_white_cards_in_the_dark_theme(server, browser):
+    """The dark theme shows a figure on a white card as drawn, not dimmed to grey by a filter."""
+    page, _, _ = open_page(browser, f"{server}/notebooks/04_cnn/batch_norm.html")
+    page.evaluate("() => document.documentElement.dataset.theme = 'dark'")
+    page.wait_for_timeout(200)
+    styles = page.eval_on_selector_all(
+        "article div.cell_output img",
+        "imgs => imgs.map(i => [getComputedStyle(i).filter, getComputedStyle(i).backgroundColor])")
+    assert styles and all(s == ["none", "rgb(255, 255, 255)"] for s in styles), styles[:3]
+    page.close()
