@@ -61,9 +61,10 @@ from d2lite.text import Vocab
 # task is [fine-tuning](../../book/glossary.md#term-fine-tuning) (微调), the same idea as
 # [transfer learning](../04_cnn/transfer_learning.ipynb) with a pretrained CNN.
 #
-# Our checkpoint, all-MiniLM-L6-v2, has one gap: it was distilled from a larger model
-# ([Wang et al., 2020](../../book/references.md)) and then tuned to produce sentence
-# embeddings ([Reimers and Gurevych, 2019](../../book/references.md)), and it ships
+# Our checkpoint, all-MiniLM-L6-v2, has one gap. It keeps every second layer of a MiniLM
+# distilled from a larger pretrained model ([Wang et al., 2020](../../book/references.md)),
+# then was trained on about a billion sentence pairs, some labelled by people, to produce
+# sentence embeddings ([Sentence-Transformers, 2021](../../book/references.md)), and it ships
 # without the masked-language-model head that predicts hidden words. So it cannot fill in
 # blanks; word fill-in is shown in [the pretraining lesson](bert_pretraining.ipynb) with its
 # miniature BERT. What this

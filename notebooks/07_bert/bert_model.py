@@ -71,10 +71,15 @@ from d2lite.wordpiece import WordPiece
 # them. Because the text can be any text, the training set can be billions of words.
 #
 # Here you skip the expensive part. The data mirror holds the weights of all-MiniLM-L6-v2, a
-# small BERT (6 layers, 384 numbers per token, 12 heads) that was distilled from a larger one
-# ([Wang et al., 2020](../../book/references.md)) and tuned to produce sentence embeddings
-# ([Reimers and Gurevych, 2019](../../book/references.md)). `d2lite.data.load_minilm()`
-# returns its tensors, its vocabulary and its configuration.
+# small BERT (6 layers, 384 numbers per token, 12 heads) made in two steps. It keeps every
+# second layer of MiniLM-L12, which was distilled from a larger pretrained model
+# ([Wang et al., 2020](../../book/references.md)); then it was trained contrastively on about a
+# billion sentence pairs, some of them labelled by people (pairs of questions that ask the same
+# thing, a premise and what it implies), to give similar sentences similar vectors
+# ([Sentence-Transformers, 2021](../../book/references.md); the method is
+# [Reimers and Gurevych, 2019](../../book/references.md)). So it is not a model pretrained
+# from raw text alone. `d2lite.data.load_minilm()` returns its tensors, its vocabulary and its
+# configuration.
 
 # %%
 state_dict, vocab, config = d2lite.data.load_minilm()
@@ -354,7 +359,7 @@ packaged = models.bert_state_dict(state_dict)
 assert packaged.keys() == weights.keys(), "the two renamings disagree"
 
 # %% [markdown]
-# ## What pretraining bought: "bank" in context
+# ## What the checkpoint learned: "bank" in context
 #
 # Now the test that motivated BERT. Below are four sentences where "bank" is the side of a
 # river and four where it is a place for money. We run all eight through the model and
@@ -514,8 +519,11 @@ assert 0 < passing < 0.1 * len(choices) ** 2, f"{passing} choices pass"
 # Fewer than one choice in ten passes, so the strict check says more about the sentences
 # than about the model; the nearest-neighbour test and the mean gap of
 # [Figure 2](#fig-bert_model-gap) are the sturdier evidence. Either way, nothing here was
-# trained by us: the weights learned from raw text, with no word-sense labels, that "bank"
-# near "river" and "bank" near "loan" should be represented differently.
+# trained by us, and no word-sense labels were involved: the checkpoint's whole recipe
+# (distillation from a pretrained model, then sentence pairs, some labelled by people) is what
+# taught it that "bank" near "river" and "bank" near "loan" differ. How much masked-word
+# pretraining alone would give is a different question; [the next lesson](bert_pretraining.ipynb)
+# measures what a tiny masked language model learns by itself.
 #
 # ## Summary
 #

@@ -197,8 +197,10 @@ def pretraining_data(paras, seed):
 
 
 # %% [markdown]
-# We build the three splits. Each pair is masked once, when it is built (BERT's
-# "static" masking).
+# We build the three splits. Each pair is masked once, when it is built: a "static" mask.
+# BERT's data generation ([Devlin et al., 2019](../../book/references.md), and their code) made
+# 10 differently masked copies of each sequence for its 40 epochs; RoBERTa draws a new mask
+# each time a sequence is used ("dynamic" masking). One mask is enough for our 250 steps.
 
 # %%
 train_data = pretraining_data(train_paras, seed=0)
@@ -238,7 +240,9 @@ for name, (share, p, n) in shares.items():
 #
 # The **masked-LM head** turns the vector at each chosen position into a score for every
 # word of the vocabulary: a dense layer, GELU, layer norm, and a linear layer to 5,005
-# scores, as in BERT. It only looks at the chosen positions: `H[pred_mask]` gathers them
+# scores, as in BERT, with one difference: BERT ties that last layer's weights to the token
+# embedding (the same matrix reads words in and scores them out), while ours is a separate
+# `nn.Linear`. It only looks at the chosen positions: `H[pred_mask]` gathers them
 # from the whole batch into one `(num_chosen, num_hiddens)` matrix, so the large output
 # layer runs on about 15 % of the positions, not all of them.
 
@@ -555,30 +559,33 @@ for words in rng.sample(short, 5):
 # a comma, "of", "in". The model has learned roughly where such small words go, and when
 # the answer is one of them it is right far more often than otherwise (Exercise 2 measures
 # it), but it knows next to nothing about nouns and verbs yet. Compare the
-# all-MiniLM-L6-v2 weights of [the previous lesson](bert_model.ipynb), which learned from
-# vastly more text to tell two senses of "bank" apart.
+# all-MiniLM-L6-v2 weights of [the previous lesson](bert_model.ipynb), which tell two senses
+# of "bank" apart; they come from a far longer recipe: distillation from a model pretrained on
+# vastly more text, then a billion sentence pairs, some labelled by people.
 #
 # ## What real pretraining costs
 #
 # BERT-base was pretrained on BooksCorpus and English Wikipedia, 3.3 billion words, for
-# 1 million steps of 256 sequences of 512 tokens, which took 4 days on 4 Cloud TPUs
+# 1 million steps of 256 sequences: 90 % of the steps on sequences of 128 tokens, the last
+# 10 % on 512 tokens, to learn the positions of long inputs. That took 4 days on 4 Cloud TPUs
 # (16 TPU chips; BERT-large took 4 days on 64 chips)
 # ([Devlin et al., 2019](../../book/references.md)). RoBERTa used 160 GB of text, ten
 # times as much. How does our run compare?
 
 # %%
-bert_tokens = 1_000_000 * 256 * 512
+# 256 sequences a step: 90 % of the million steps at 128 tokens, 10 % at 512
+bert_tokens = 256 * (900_000 * 128 + 100_000 * 512)
 ratio = bert_tokens / log["tokens"]
 num_weights = sum(p.numel() for p in net.parameters())
 size_ratio = 110e6 / num_weights   # BERT-base has about 110 M weights
 print(f"BERT-base: {bert_tokens:.2e} token positions; this lesson: {log['tokens']:,};"
       f" ratio {ratio:,.0f}")
 print(f"weights: {num_weights / 1e6:.2f} M here, BERT-base {size_ratio:.0f} times more")
-assert ratio > 300_000, f"BERT saw only {ratio:,.0f} times more tokens"
+assert ratio > 100_000, f"BERT saw only {ratio:,.0f} times more tokens"
 assert size_ratio > 100, f"BERT-base is only {size_ratio:.0f} times larger"
 
 # %% [markdown]
-# BERT processed more than 300,000 times as many token positions as our run, with a
+# BERT processed more than 100,000 times as many token positions as our run, with a
 # network more than 100 times larger, and each token costs about as many operations as the
 # network has weights. On a CPU that is out of reach, and even on accelerators it took
 # days. That is why [the next lesson](bert_finetuning.ipynb) borrows real pretrained
@@ -599,7 +606,7 @@ assert size_ratio > 100, f"BERT-base is only {size_ratio:.0f} times larger"
 # - A tiny BERT pretrained for 250 steps fills in blanks better than word frequencies,
 #   mostly with the right function words, but stays at chance on next-sentence
 #   prediction, a task RoBERTa showed can be dropped.
-# - Real pretraining sees over 300,000 times as many tokens; in practice you start from
+# - Real pretraining sees over 100,000 times as many tokens; in practice you start from
 #   published weights.
 
 # %% [markdown]
