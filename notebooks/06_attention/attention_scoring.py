@@ -335,8 +335,11 @@ class DotProductAttention(nn.Module):
 # ## Three implementations, one function
 #
 # PyTorch ships the same computation as `F.scaled_dot_product_attention`, which on a GPU runs
-# fused kernels that never store the $(n \times m)$ weights. It takes the mask as a boolean
-# `attn_mask` of shape $(B, n, m)$, True where a query may look. Your layer, the package's
+# fused kernels that never store the $(n \times m)$ weights when it can. It takes the mask as a
+# boolean `attn_mask` of shape $(B, n, m)$, True where a query may look. With such an arbitrary
+# mask the FlashAttention kernel does not run (it takes no mask but the causal one); torch
+# picks the memory-efficient fused kernel, which accepts one, or else its plain "math"
+# implementation, which does store the weights. The answer is the same either way. Your layer, the package's
 # `d2lite.models.DotProductAttention` and PyTorch's must agree to $10^{-5}$, without a mask,
 # with one valid length per example and with one per query; and your masked softmax must
 # equal the package's.

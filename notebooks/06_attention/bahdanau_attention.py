@@ -105,7 +105,9 @@ print({name: len(p) for name, p in pairs.items()}, "pairs;",
 # ## The decoder with attention
 #
 # The encoder is chapter 5's `d2lite.models.Seq2SeqEncoder`: its outputs at every source
-# position are the keys and values, zeros at the padding. The decoder keeps the three things
+# position are the keys and values, zeros at the padding. (Bahdanau et al. used a
+# bidirectional encoder, so that each source position's key also knew the words after it;
+# ours reads left to right, to keep the comparison with chapter 5's model exact.) The decoder keeps the three things
 # it needs in its state: the encoder's outputs, its own hidden state (started from the
 # encoder's final state) and the source valid lengths. Because each step's query is the state
 # the previous step produced, the steps run in a Python loop, one token at a time, even under

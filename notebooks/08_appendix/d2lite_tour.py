@@ -286,7 +286,7 @@ if path is not None:
 # the same weights, computes the same outputs. Later lessons import the package's class instead
 # of repeating the code. The contract is in the package's own documentation:
 
-# %%
+# %% tags=["nbval-check-output"]
 print(inspect.getdoc(d2lite.models).split("\n\n")[1])
 print("models:", ", ".join(d2lite.models.__all__))
 
@@ -316,7 +316,10 @@ def mean_confidence(y_hat, y):
 result = d2lite.evaluate(net_fit, val_data, metrics={"accuracy": d2lite.accuracy,
                                                      "confidence": mean_confidence})
 print({name: round(value, 4) for name, value in result.items()})
-assert 0.1 <= result["confidence"] <= 1.0
+net_fit.eval()
+with torch.no_grad():                 # the same mean, by hand, over every example
+    top = torch.cat([net_fit(X).softmax(dim=1).max(dim=1).values for X, _ in val_data])
+assert abs(result["confidence"] - top.mean().item()) < 1e-5, "not the mean top prob."
 assert abs(result["confidence"] - result["accuracy"]) < 0.15, "far from calibrated"
 
 # %% [markdown]

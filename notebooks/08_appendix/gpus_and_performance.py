@@ -28,6 +28,7 @@ if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's h
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/d2lite/d2lite"], check=True)
 import copy
+import math
 import os
 import statistics
 import tempfile
@@ -178,11 +179,24 @@ del loaders  # stops the worker processes
 # - **bfloat16** keeps float32's 8 exponent bits (the same range, up to about $3 \times
 #   10^{38}$) and only 8 bits of precision (about 3 digits). It needs nothing else and works on
 #   recent CPUs and GPUs.
-# - **float16** has 10 bits of precision but only 5 exponent bits: values below about $6
-#   \times 10^{-5}$ underflow. Small gradients would become zero, so the loss is multiplied by
-#   a large factor before the backward pass and the gradients divided by it afterwards
+# - **float16** has 11 significant bits (10 stored, one implied) but only 5 exponent bits:
+#   below about $6 \times 10^{-5}$ values become *subnormal*, keeping fewer and fewer
+#   significant bits, and below about $6 \times 10^{-8}$ they round to zero (the next cell
+#   checks both). Small gradients would lose their digits or vanish, so the loss is multiplied
+#   by a large factor before the backward pass and the gradients divided by it afterwards
 #   (*loss scaling*, `torch.amp.GradScaler`). It needs a CUDA GPU here.
 #
+# %%
+fp16 = torch.finfo(torch.float16)
+stored = round(-math.log2(fp16.eps))                # bits after the implied leading 1
+print(f"float16: {stored + 1} significant bits; normal down to {fp16.tiny:.1e}, "
+      f"subnormal down to {fp16.tiny * fp16.eps:.1e}")
+assert stored == 10 and fp16.tiny * fp16.eps == 2.0 ** -24
+small = torch.tensor([3e-5, 1e-7, 2e-8]).half()    # (3,): subnormal, subnormal, zero
+assert small[0] != 0 and small[1] != 0 and small[2] == 0, small
+assert abs(small[1].item() - 1e-7) > 0.1e-7         # a subnormal keeps few digits
+
+# %% [markdown]
 # `torch.autocast` picks the precision per operation. `d2lite.fit(..., amp="bf16")` (or
 # `"fp16"`, with a `GradScaler`) wraps each forward pass in it. The next cell shows what
 # autocast does to one layer: the product comes out in bfloat16, the weights stay float32.
@@ -306,7 +320,8 @@ with torch.no_grad():
 # copies average their gradients (an *all-reduce*), so all copies take the same step and stay
 # identical. With per-GPU batches of $b$, one step then computes exactly the gradient of a
 # global batch of $kb$ examples, so training gives the same model as one process with batch
-# $kb$, only faster.
+# $kb$, only faster. One exception: batch normalisation, whose statistics each copy computes
+# on its own $b$ examples, unless the model uses `nn.SyncBatchNorm`, which shares them.
 #
 # PyTorch's `DistributedDataParallel` (DDP) does this with one *process* per GPU, started by
 # `torchrun`. `d2lite.fit` notices when it runs under `torchrun`: it joins the process group,
@@ -343,7 +358,7 @@ if os.environ.get("RANK", "0") == "0":      # torchrun numbers the processes; 0 
     print("final training loss", round(history["train_loss"][-1], 4))
 """
 folder = Path(tempfile.mkdtemp())
-(folder / "train.py").write_text(SCRIPT)
+_ = (folder / "train.py").write_text(SCRIPT)  # (returns the characters written)
 
 # %% [markdown]
 # Two processes with batches of 64 each take the same steps as one process with batches of
@@ -394,8 +409,9 @@ print("the same weights:", list(single))
 #   half the memory traffic; whether it is faster depends on the hardware.
 # - Channels-last layouts and `torch.compile` change how the work is done, not what is
 #   computed: check outputs match, then measure.
-# - DistributedDataParallel with $k$ processes equals one process on a $k$ times larger batch;
-#   `torchrun` starts it on one machine or many.
+# - DistributedDataParallel with $k$ processes equals one process on a $k$ times larger batch
+#   (with batch normalisation, only under `nn.SyncBatchNorm`); `torchrun` starts it on one
+#   machine or many.
 
 # %% [markdown]
 # ## Exercises
