@@ -117,8 +117,10 @@ assert abs(rms(position.P[0, :num_steps]) - 0.5 ** 0.5) < 0.01
 # An encoder block has two sublayers, each wrapped in the same way.
 #
 # The first is multi-head self-attention, the `MultiHeadAttention` of
-# [the previous lesson](multihead_self_attention.ipynb) (with biases, as in the paper): every
-# token's query meets every token's key, padding masked by the valid lengths.
+# [the previous lesson](multihead_self_attention.ipynb), here with biases in its projections
+# (the paper's $W^Q$, $W^K$, $W^V$ and $W^O$ have none; PyTorch's `nn.TransformerEncoderLayer`,
+# which the next cells compare against, has them): every token's query meets every token's key,
+# padding masked by the valid lengths.
 #
 # The second is the **[position-wise feed-forward network](../../book/glossary.md#term-position-wise-feed-forward-network)**
 # (基于位置的前馈网络): an MLP with one hidden layer, usually 4 times wider than $d$, applied to
@@ -502,8 +504,12 @@ assert gap < 1e-5
 #
 # ## Training
 #
-# The minibatches and the masked loss are those of the seq2seq lesson. Adam with gradient
-# clipping trains for 30 epochs, on one thread: the matrices are so small that a second CPU
+# The minibatches and the masked loss are those of the seq2seq lesson. Where this departs
+# from the paper ([Vaswani et al., 2017](../../book/references.md)): it trained with label
+# smoothing (the targets keep 0.1 of their probability
+# for the other words) and a learning rate that warms up over 4,000 steps before it decays,
+# which its post-norm blocks need to train stably at that depth and scale; this small model
+# trains without either. Adam with gradient clipping trains for 30 epochs, on one thread: the matrices are so small that a second CPU
 # thread only waits. The learning rate is chosen on the validation split: two candidates,
 # 0.002 and 0.005, each train a network from the same seed, and the one with the higher
 # validation BLEU (best over each sentence's labels, $k = 2$, as in the seq2seq lesson) is kept.
@@ -737,10 +743,11 @@ print({word: keys[3][int(shown[t].argmax())] for t, word in enumerate(queries[3]
 #
 # Decoding above is sequential: $n$ output tokens cost $n$ decoder calls, one after another,
 # however parallel each call is. A **[non-autoregressive](../../book/glossary.md#term-non-autoregressive-decoding)**
-# (非自回归, NAT) decoder, as the source notes describe it
-# ([Gu et al., 2018](../../book/references.md)), writes all tokens in one call: it is fed a
-# row of start tokens, as many as the output should have, and each position predicts its
-# token at once. How many? A separate classifier predicts the output length from the
+# (非自回归, NAT) decoder, as the source notes describe it, writes all tokens in one call: it
+# is fed a row of start tokens, as many as the output should have, and each position predicts
+# its token at once. (The first such model, [Gu et al., 2018](../../book/references.md), feeds
+# copies of the source embeddings instead, each repeated as many times as a predicted
+# "fertility" says.) How many? A separate classifier predicts the output length from the
 # encoder's outputs; or the decoder is given a maximum length and everything after the first
 # `<eos>` is dropped. That is fast, and the length becomes controllable (useful in speech
 # synthesis, for example). The price is quality: position $t$ cannot see what position
