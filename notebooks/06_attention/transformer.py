@@ -504,15 +504,16 @@ assert gap < 1e-5
 #
 # ## Training
 #
-# The minibatches and the masked loss are those of the seq2seq lesson. Where this departs
-# from the paper ([Vaswani et al., 2017](../../book/references.md)): it trained with label
-# smoothing (the targets keep 0.1 of their probability
-# for the other words) and a learning rate that warms up over 4,000 steps before it decays,
-# which its post-norm blocks need to train stably at that depth and scale; this small model
-# trains without either. Adam with gradient clipping trains for 30 epochs, on one thread: the matrices are so small that a second CPU
-# thread only waits. The learning rate is chosen on the validation split: two candidates,
-# 0.002 and 0.005, each train a network from the same seed, and the one with the higher
-# validation BLEU (best over each sentence's labels, $k = 2$, as in the seq2seq lesson) is kept.
+# The minibatches and the masked loss are those of the seq2seq lesson. Where this departs from
+# the paper ([Vaswani et al., 2017](../../book/references.md)): it trained with label
+# smoothing (the targets keep 0.1 of their probability for the other words) and a learning
+# rate that warms up over 4,000 steps before it decays, which its post-norm blocks need to
+# train stably at that depth and scale; this small model trains without either. Adam with
+# gradient clipping trains for 30 epochs, on one thread: the matrices are so small that a
+# second CPU thread only waits. The learning rate is chosen on the validation split: two
+# candidates, 0.002 and 0.005, each train a network from the same seed, and the one with the
+# higher validation BLEU (best over each sentence's labels, $k = 2$, as in the seq2seq lesson)
+# is kept.
 
 # %%
 def translate(net, sentence):
