@@ -302,22 +302,29 @@ def rnn_layer(X, W_x, W_h):                                # X: (1, n, d)
     for t in range(X.shape[1]):                            # n steps, one after another
         H = torch.tanh(X[:, t] @ W_x + H @ W_h)            # (1, d)
 
-def self_attention_core(X):                                # softmax(XX^T/sqrt(d)) X
-    return torch.softmax(X @ X.transpose(1, 2) / math.sqrt(X.shape[-1]), -1) @ X
+def attention_core(Q, K, V):                               # softmax(QK^T/sqrt(d)) V
+    return torch.softmax(Q @ K.transpose(1, 2) / math.sqrt(Q.shape[-1]), -1) @ V
+
+def self_attention_layer(X, W_q, W_k, W_v, W_o):           # the core and 4 projections
+    return attention_core(X @ W_q, X @ W_k, X @ W_v) @ W_o  # (1, n, d)
 
 # %%
 d, k = 64, 5
 conv = nn.Conv1d(d, d, kernel_size=k, padding=k // 2, bias=False)
 g = torch.Generator().manual_seed(2)
 W_x, W_h = torch.randn(d, d, generator=g), torch.randn(d, d, generator=g)
-flops = {}
+W_qkvo = [torch.randn(d, d, generator=g) for _ in range(4)]
+flops, core = {}, {}
 for n in (16, 64, 256):
     X = torch.randn(1, n, d, generator=g)
     flops[n] = {"CNN": count_flops(conv, X.transpose(1, 2)),   # conv wants (1, d, n)
                 "RNN": count_flops(rnn_layer, X, W_x, W_h),
-                "self-attention": count_flops(self_attention_core, X)}
+                "self-attention": count_flops(self_attention_layer, X, *W_qkvo)}
+    core[n] = count_flops(attention_core, X, X, X)
+    full = 8 * n * d * d + 4 * n * n * d                   # 4 projections + the core
     assert flops[n] == {"CNN": 2 * k * n * d * d, "RNN": 4 * n * d * d,
-                        "self-attention": 4 * n * n * d}, f"n = {n}: {flops[n]}"
+                        "self-attention": full}, f"n = {n}: {flops[n]}"
+    assert core[n] == 4 * n * n * d, f"n = {n}: the core alone {core[n]}"
 
 # %% [markdown]
 # The counts match the formulas exactly. The maximum path lengths you can measure as well,
@@ -363,9 +370,12 @@ for name in sequential:
 # %% [markdown]
 # The table says what the formulas say. Self-attention needs one layer to connect any two
 # tokens at any length, while the kernel-5 convolution needs $\lceil (n-1)/2 \rceil$ layers,
-# 8 at $n = 16$ and 32 at $n = 64$. Its computation grows like $n^2 d$: cheaper than the
-# RNN's $4nd^2$ FLOPs while the sequence is shorter than the vector size ($n = 16 < d$),
-# equal at $n = d$, and four times dearer at $n = 4d$.
+# 8 at $n = 16$ and 32 at $n = 64$. Its core, the scores and the pooling, grows like $n^2 d$
+# ($4n^2d$ FLOPs), and alone it would be cheaper than the RNN's $4nd^2$ while the sequence is
+# shorter than the vector size ($n = 16 < d$). But a layer also projects the queries, keys,
+# values and output, $8nd^2$ FLOPs, twice the RNN's whole cost: a self-attention layer costs
+# $2 + n/d$ times this RNN, never less than twice, 2.25 times at $n = 16$ and 6 times at
+# $n = 4d$. What it buys is not fewer operations but parallel work and short paths.
 #
 # That quadratic term is the efficiency problem the notes warn about. A sentence of 1,000
 # tokens makes a $1000 \times 1000$ table of scores in every head of every layer, and the
@@ -375,8 +385,9 @@ for name in sequential:
 # %%
 for n, conv_layers in ((16, 8), (64, 32)):                # measured with autograd
     assert paths[n]["CNN"] == conv_layers and paths[n]["self-attention"] == 1, paths[n]
-cheaper = {n: flops[n]["self-attention"] / flops[n]["RNN"] for n in flops}
-assert cheaper == {16: 0.25, 64: 1.0, 256: 4.0}, f"attention / RNN FLOPs: {cheaper}"
+ratio = {n: flops[n]["self-attention"] / flops[n]["RNN"] for n in flops}
+assert ratio == {16: 2.25, 64: 3.0, 256: 6.0}, f"attention / RNN FLOPs: {ratio}"
+assert core[16] < flops[16]["RNN"], "the core alone is cheaper than the RNN at n < d"
 
 # %% [markdown]
 # ## Positional encoding
@@ -718,8 +729,9 @@ assert (shown.argmax(axis=1)[1:] == range(length - 1)).mean() >= 0.9, shown.roun
 # - Your layer, `d2lite.models.MultiHeadAttention` and `nn.MultiheadAttention` with copied
 #   weights agree to $10^{-5}$, with and without padding.
 # - In self-attention a sequence supplies its own queries, keys and values. It connects any
-#   two tokens in one step and runs all positions in parallel, at $O(n^2 d)$ computation,
-#   against an RNN's $O(nd^2)$ in $n$ sequential steps and a convolution's $O(n/k)$ layers
+#   two tokens in one step and runs all positions in parallel, at $O(n^2 d + nd^2)$
+#   computation (never less than twice this RNN's), against an RNN's $O(nd^2)$ in $n$
+#   sequential steps and a convolution's $O(n/k)$ layers
 #   of path length; it also ignores order: shuffling the tokens shuffles the outputs.
 # - Sinusoidal positional encodings add order back: column pairs are sines and cosines whose
 #   frequency falls along the vector, a continuous binary counter, and shifting the position
