@@ -52,7 +52,7 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
                         or "..." in (labels[i][j], labels[i + 1][k])):
                     continue
                 ax.plot([x0 + radius, x1 - radius], [y0, y1], color="0.6", lw=0.8, zorder=1)
-    inside = []  # (text, x, y) of the labels written in units
+    inside = []  # the labels written in units
     for i, column in enumerate(pos):
         for j, (x, y) in enumerate(column):
             text = labels[i][j]
@@ -70,8 +70,8 @@ def draw_network(layers: Sequence[int | Sequence[str]], *,
                 ax.plot([x - d, x + d], [y - d, y + d], color="#c00000", lw=1.2, zorder=3)
                 ax.plot([x - d, x + d], [y + d, y - d], color="#c00000", lw=1.2, zorder=3)
             elif text:
-                inside.append((ax.text(x, y, text, ha="center", va="center", fontsize=9,
-                                       zorder=3), x, y))
+                inside.append(ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                                      zorder=3))
     bottom = -radius - 0.35
     for i, name in enumerate(layer_names or []):
         ax.text(gap * i, bottom, name, ha="center", va="top", fontsize=10)
@@ -90,7 +90,7 @@ def _fit_in_units(ax, texts, radius: float) -> None:
     ax.apply_aspect()  # the final data-to-pixel scale, as drawn
     renderer = ax.figure.canvas.get_renderer()
     room = 1.6 * radius * abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
-    for text, _, _ in texts:
+    for text in texts:
         width = text.get_window_extent(renderer).width
         if width > room:
             text.set_fontsize(text.get_fontsize() * room / width)
