@@ -106,7 +106,7 @@ def plot_history(series: dict[str, list[float]], axes=None):
     others = {k: v for k, v in series.items() if not k.endswith("loss") and k != "seconds" and v}
     panels = [p for p in (losses, others) if p]
     if axes is None:
-        fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 3.5),
+        fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(3.3 * max(len(panels), 1), 3),
                                  squeeze=False)
         axes = list(axes.flat)
     fig = axes[0].figure

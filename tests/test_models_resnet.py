@@ -58,6 +58,15 @@ def test_resnet_shapes_parameter_count_and_stages():
     strided.load_state_dict(plain.state_dict())         # strict: same parameter names
 
 
+def test_resnet_stem_pool_halves_the_size_after_a_full_resolution_convolution():
+    pooled = ResNet(channels=(16, 32, 64), stem_pool=True)
+    X = torch.randn(2, 1, 28, 28)
+    assert pooled.stem(X).shape == (2, 16, 14, 14) and pooled(X).shape == (2, 10)
+    assert pooled.stages(pooled.stem(X)).shape == (2, 64, 4, 4)
+    assert isinstance(pooled.stem[-1], torch.nn.MaxPool2d)
+    pooled.load_state_dict(ResNet(channels=(16, 32, 64)).state_dict())  # no new parameters
+
+
 def test_resnet_batch_norm_differs_between_train_and_eval():
     torch.manual_seed(0)
     net = ResNet(channels=(8, 16))

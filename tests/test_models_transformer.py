@@ -7,6 +7,7 @@ from conftest import assert_same_outputs, assert_train_eval, copy_weights
 from torch import nn
 
 from d2lite import models
+from d2lite.models.attention import split_heads
 from d2lite.models.transformer import (
     AddNorm,
     PositionWiseFFN,
@@ -85,7 +86,9 @@ def test_decoder_block_equals_torch_layer(padded):
     assert_same_outputs(lambda X, memory: ours(X, memory, lens)[0],
                         lambda X, memory: theirs(X, memory, tgt_mask=causal,
                                                  memory_key_padding_mask=memory_mask), X, memory)
-    assert torch.equal(ours(X, memory, lens)[1], X)  # the cache: the block's inputs so far
+    K, V, enc_K, enc_V = ours(X, memory, lens)[1]  # the cache: projected, split into heads
+    torch.testing.assert_close(K, split_heads(ours.attention1.W_k(X), HEADS))
+    torch.testing.assert_close(enc_V, split_heads(ours.attention2.W_v(memory), HEADS))
 
 
 def test_ffn_addnorm_and_causal_lengths():
@@ -131,7 +134,7 @@ def test_teacher_forcing_equals_step_by_step_with_cache():
         steps.append(logits)
         crosses.append(net.decoder.cross_attention_weights)
     assert (torch.cat(steps, 1) - forced).abs().max() < 1e-5
-    assert [c.shape[1] for c in state[2]] == [6, 6]
+    assert [c[0].shape[1] for c in state[2]] == [6, 6]  # each layer's K: six positions
     for layer in range(2):  # cross-attention too, step by step
         stacked = torch.cat([c[layer] for c in crosses], dim=2)  # (batch, heads, steps, src)
         assert (stacked - forced_cross[layer]).abs().max() < 1e-6
@@ -140,6 +143,33 @@ def test_teacher_forcing_equals_step_by_step_with_cache():
     first, state = net.decoder(Y[:, :2], state)
     second, _ = net.decoder(Y[:, 2:], state)
     assert (torch.cat([first, second], 1) - forced).abs().max() < 1e-5
+
+
+def test_the_key_value_cache_projects_each_position_once_and_saves_flops():
+    """Step by step with the cache, every call projects only its new token (keys, values
+    and the encoder's keys and values are reused); without it, the whole prefix again."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = make_net(seed=4)
+    X, valid_lens, Y = torch.randint(11, (2, 5)), torch.tensor([5, 3]), torch.randint(13, (2, 8))
+    enc = net.encoder(X, valid_lens)
+    projected = []  # rows W_k of layer 0's self-attention sees per call
+    hook = net.decoder.blocks[0].attention1.W_k.register_forward_hook(
+        lambda module, args, out: projected.append(args[0].shape[1]))
+    cached_flops, uncached_flops = FlopCounterMode(display=False), FlopCounterMode(display=False)
+    with torch.no_grad(), cached_flops:
+        state, cached = net.decoder.init_state(enc, valid_lens), []
+        for t in range(8):
+            logits, state = net.decoder(Y[:, t:t + 1], state)
+            cached.append(logits)
+    hook.remove()
+    assert projected == [1] * 8  # one new position per call, never the earlier ones
+    with torch.no_grad(), uncached_flops:
+        uncached = [net.decoder(Y[:, :t + 1], net.decoder.init_state(enc, valid_lens))[0][:, -1:]
+                    for t in range(8)]
+    torch.testing.assert_close(torch.cat(cached, 1), torch.cat(uncached, 1), atol=1e-5,
+                               rtol=1e-5)
+    assert cached_flops.get_total_flops() < 0.5 * uncached_flops.get_total_flops()
 
 
 def test_padding_is_ignored():

@@ -214,6 +214,9 @@ class MultiHeadAttention(nn.Module):
         ((3, 5, 8), (3, 2, 5, 5))
         >>> attention.attention_weights[1, :, :, 2:].abs().max().item()   # padding of example 1
         0.0
+        >>> K, V = attention.project_kv(X, X)       # projected once, e.g. cached by a decoder
+        >>> tuple(K.shape), torch.equal(attention.attend(X, K, V), attention(X, X, X))
+        ((6, 5, 4), True)
     """
 
     def __init__(self, num_hiddens: int, num_heads: int, dropout: float, bias: bool = False):
@@ -231,10 +234,21 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                 valid_lens: torch.Tensor | None = None) -> torch.Tensor:
+        return self.attend(queries, *self.project_kv(keys, values), valid_lens)
+
+    def project_kv(self, keys: torch.Tensor, values: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values through W_k and W_v, split into heads: what a decoder caches, so
+        that a new token projects only its own row. Each is (batch * num_heads, num_keys,
+        num_hiddens // num_heads)."""
+        h = self.num_heads
+        return split_heads(self.W_k(keys), h), split_heads(self.W_v(values), h)
+
+    def attend(self, queries: torch.Tensor, K: torch.Tensor, V: torch.Tensor,
+               valid_lens: torch.Tensor | None = None) -> torch.Tensor:
+        """Attention of `queries` to keys and values already projected by `project_kv`."""
         h = self.num_heads
         Q = split_heads(self.W_q(queries), h)                  # (batch * h, queries, d_head)
-        K = split_heads(self.W_k(keys), h)                     # (batch * h, keys, d_head)
-        V = split_heads(self.W_v(values), h)                   # (batch * h, keys, d_head)
         if valid_lens is not None:  # every head of an example shares its lengths
             valid_lens = torch.repeat_interleave(valid_lens, h, dim=0)  # (batch * h, ...)
         out = self.attention(Q, K, V, valid_lens)              # (batch * h, queries, d_head)

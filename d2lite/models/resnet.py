@@ -62,7 +62,8 @@ class ResNet(nn.Module):
     """A small ResNet for 28 × 28 images: a 3 × 3 stem, stages of `Residual` blocks, global
     average pooling and a linear layer.
 
-    The stem is a 3 × 3 convolution to `channels[0]` with stride `stem_stride`, BN and ReLU.
+    The stem is a 3 × 3 convolution to `channels[0]` with stride `stem_stride`, BN and ReLU,
+    then (with `stem_pool=True`) a 2 × 2 max-pool.
     Stage i has `blocks_per_stage` blocks with `channels[i]` output channels; every
     stage after the first starts with a stride-2 block (1 × 1 shortcut) that halves h and w.
 
@@ -72,10 +73,12 @@ class ResNet(nn.Module):
         num_classes: outputs (raw scores; use `nn.CrossEntropyLoss`).
         in_channels: channels of the input images.
         stem_stride: 2 halves h and w in the stem: everything after it costs 4 times less.
+        stem_pool: a 2 × 2 max-pool ends the stem, which halves h and w as the original
+            ResNet's stem does, after a convolution at full resolution.
 
     Shape:
         X: `(batch, in_channels, h, w)` -> `(batch, num_classes)`, for any h, w large enough to
-        halve `len(channels) - 1` times (once more with `stem_stride=2`).
+        halve `len(channels) - 1` times (once more with `stem_stride=2`, and with `stem_pool`).
 
     Example:
         >>> net = ResNet(channels=(16, 32, 64))
@@ -86,11 +89,13 @@ class ResNet(nn.Module):
     """
 
     def __init__(self, channels: Sequence[int] = (16, 32, 64), blocks_per_stage: int = 1,
-                 num_classes: int = 10, in_channels: int = 1, stem_stride: int = 1):
+                 num_classes: int = 10, in_channels: int = 1, stem_stride: int = 1,
+                 stem_pool: bool = False):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, channels[0], kernel_size=3, padding=1,
                                             stride=stem_stride, bias=False),
-                                  nn.BatchNorm2d(channels[0]), nn.ReLU())
+                                  nn.BatchNorm2d(channels[0]), nn.ReLU(),
+                                  *([nn.MaxPool2d(2)] if stem_pool else []))
         blocks, previous = [], channels[0]
         for i, c in enumerate(channels):
             for j in range(blocks_per_stage):

@@ -1,7 +1,7 @@
 """The Transformer (chapter 6; Vaswani et al., 2017), post-norm as in the paper: position-wise
 feed-forward network, add & norm, encoder and decoder blocks and stacks. The decoder follows the
-seq2seq `Decoder` interface and keeps a per-layer cache, so `greedy_decode` works. No beam search,
-no pre-norm variant."""
+seq2seq `Decoder` interface and keeps a per-layer key-value cache, so `greedy_decode` works. No
+beam search, no pre-norm variant."""
 from __future__ import annotations
 
 import math
@@ -183,22 +183,29 @@ class TransformerDecoderBlock(nn.Module):
     dropout, batch_first=True, norm_first=False)` computes with a causal `tgt_mask` and
     `memory_key_padding_mask[b, j]` = `j >= enc_valid_lens[b]` (`self_attn`, `multihead_attn`,
     `linear1`/`linear2`, `norm1`-`norm3` map to `attention1`, `attention2`, the FFN, the
-    AddNorms). `cache` holds this block's inputs at earlier positions (the keys and values of
-    its self-attention); the block returns them with X appended, so decoding one token at a
-    time computes what one call over the whole target computes.
+    AddNorms).
+
+    The block keeps a key-value cache, `(K, V, enc_K, enc_V)`: the keys and values its
+    self-attention projected at every position so far, per head, and the cross-attention's
+    keys and values of the encoder's outputs, projected once. A call projects only its own
+    positions and appends them, so decoding one token at a time computes what one call over
+    the whole target computes, without projecting any earlier position again.
 
     Shape:
         X: (batch, steps, num_hiddens); enc_outputs: (batch, src_steps, num_hiddens);
-        enc_valid_lens: None or (batch,); cache: None or (batch, past_steps, num_hiddens)
-        -> (output (batch, steps, num_hiddens), cache (batch, past_steps + steps,
-        num_hiddens)). `attention1.attention_weights`: (batch, heads, steps, past_steps +
-        steps); `attention2.attention_weights`: (batch, heads, steps, src_steps).
+        enc_valid_lens: None or (batch,); cache: None or the tuple a call returned ->
+        (output (batch, steps, num_hiddens), cache). In the cache K, V: (batch * heads,
+        past_steps + steps, d_head), enc_K, enc_V: (batch * heads, src_steps, d_head), with
+        d_head = num_hiddens // num_heads. `attention1.attention_weights`: (batch, heads, steps,
+        past_steps + steps); `attention2.attention_weights`: (batch, heads, steps, src_steps).
 
     Example:
         >>> block = TransformerDecoderBlock(8, 16, num_heads=2, dropout=0.0)
-        >>> X, memory = torch.randn(2, 4, 8), torch.randn(2, 5, 8)
-        >>> out, cache = block(X, memory, torch.tensor([5, 2]))
-        >>> step, _ = block(X[:, 3:], memory, torch.tensor([5, 2]), cache[:, :3])
+        >>> X, memory, lens = torch.randn(2, 4, 8), torch.randn(2, 5, 8), torch.tensor([5, 2])
+        >>> out, (K, V, enc_K, enc_V) = block(X, memory, lens)
+        >>> tuple(K.shape), tuple(enc_K.shape)
+        ((4, 4, 4), (4, 5, 4))
+        >>> step, _ = block(X[:, 3:], memory, lens, (K[:, :3], V[:, :3], enc_K, enc_V))
         >>> tuple(out.shape), torch.allclose(step[:, 0], out[:, 3], atol=1e-6)
         ((2, 4, 8), True)
     """
@@ -214,14 +221,19 @@ class TransformerDecoderBlock(nn.Module):
         self.addnorm3 = AddNorm(num_hiddens, dropout, norm_eps)
 
     def forward(self, X: torch.Tensor, enc_outputs: torch.Tensor,
-                enc_valid_lens: torch.Tensor | None = None, cache: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        past = 0 if cache is None else cache.shape[1]
-        key_values = X if cache is None else torch.cat([cache, X], dim=1)  # (b, past+steps, d)
+                enc_valid_lens: torch.Tensor | None = None, cache: tuple | None = None
+                ) -> tuple[torch.Tensor, tuple]:
+        K, V = self.attention1.project_kv(X, X)                # this call's positions only
+        if cache is None:  # the first call: project the encoder's outputs, once
+            enc_K, enc_V = self.attention2.project_kv(enc_outputs, enc_outputs)
+        else:
+            K, V = torch.cat([cache[0], K], dim=1), torch.cat([cache[1], V], dim=1)
+            enc_K, enc_V = cache[2], cache[3]
+        past = K.shape[1] - X.shape[1]
         causal = causal_valid_lens(X.shape[0], X.shape[1], past, X.device)  # (batch, steps)
-        Y = self.addnorm1(X, self.attention1(X, key_values, key_values, causal))
-        Z = self.addnorm2(Y, self.attention2(Y, enc_outputs, enc_outputs, enc_valid_lens))
-        return self.addnorm3(Z, self.ffn(Z)), key_values  # (batch, steps, num_hiddens)
+        Y = self.addnorm1(X, self.attention1.attend(X, K, V, causal))
+        Z = self.addnorm2(Y, self.attention2.attend(Y, enc_K, enc_V, enc_valid_lens))
+        return self.addnorm3(Z, self.ffn(Z)), (K, V, enc_K, enc_V)  # (batch, steps, d), cache
 
 
 class TransformerDecoder(Decoder):
@@ -230,8 +242,9 @@ class TransformerDecoder(Decoder):
     `num_layers` decoder blocks, and a linear layer to the vocabulary.
 
     State: `init_state(enc_outputs, enc_valid_lens)` -> (enc_outputs, enc_valid_lens, cache),
-    the cache a list with one entry per layer (None before the first call); `forward(Y, state)`
-    returns a new state whose cache holds every position fed so far. Feed a whole target
+    the cache a list with one key-value cache per layer (None before the first call; see
+    `TransformerDecoderBlock`); `forward(Y, state)` returns a new state whose caches hold every
+    position fed so far. Feed a whole target
     (teacher forcing) or one token at a time (decoding): the outputs are the same.
 
     After each call, `cross_attention_weights` and `self_attention_weights` list every layer's
@@ -280,7 +293,7 @@ class TransformerDecoder(Decoder):
 
     def forward(self, Y: torch.Tensor, state):
         enc_outputs, enc_valid_lens, cache = state
-        past = 0 if cache[0] is None else cache[0].shape[1]
+        past = 0 if cache[0] is None else cache[0][0].shape[1]  # positions in the K cache
         P = self.pos_encoding.P
         if past + Y.shape[1] > P.shape[1]:
             raise ValueError(f"TransformerDecoder(): position {past + Y.shape[1] - 1} is past "
@@ -289,8 +302,8 @@ class TransformerDecoder(Decoder):
         H = self.pos_encoding.dropout(H + P[:, past:past + Y.shape[1]].to(H.dtype))
         new_cache = []
         for block, block_cache in zip(self.blocks, cache, strict=True):
-            H, key_values = block(H, enc_outputs, enc_valid_lens, block_cache)
-            new_cache.append(key_values)
+            H, block_cache = block(H, enc_outputs, enc_valid_lens, block_cache)
+            new_cache.append(block_cache)
         self.self_attention_weights = [b.attention1.attention_weights for b in self.blocks]
         self.cross_attention_weights = [b.attention2.attention_weights for b in self.blocks]
         self.attention_weights = self.cross_attention_weights[-1].mean(dim=1)  # (b, steps, src)
