@@ -146,13 +146,56 @@ def test_page_renders(server, browser, path):
             ".d2lite-widget", "ws => ws.filter(w => !(w.closest('figure') && w.closest('figure')"
                               ".querySelector('.caption-number'))).length")
         assert not bare, f"{path}: {bare} widget(s) without a numbered caption"
+        check_diagrams(page, path, smallest_scale=0.9)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(200)
     check_no_sideways_scroll(page, path)
     check_equations_start_in_view(page, path)
     if path.startswith("notebooks/"):
+        check_diagrams(page, path, smallest_scale=0.5)
+        page.evaluate("() => document.documentElement.dataset.theme = 'dark'")
+        page.wait_for_timeout(200)
+        check_diagrams(page, path, smallest_scale=0.5)
+    if path.startswith("notebooks/"):
         check_colab_link_on_top(page, path)
     page.close()
+
+
+def check_diagrams(page, path: str, smallest_scale: float) -> None:
+    """Every diagram (a figure drawn by d2lite.diagrams in a cell the book hides) is visible and
+    not blank: it fits the screen, is shown at least `smallest_scale` of its drawn size (so its
+    smallest text stays readable), sits on an opaque white card with no filter, and holds dark
+    ink (text and lines) on that white: the text contrasts with what is right behind it."""
+    found = page.eval_on_selector_all(
+        "div.cell.tag_remove-input figure img",
+        """imgs => imgs.map(img => {
+             const box = img.getBoundingClientRect();
+             const canvas = document.createElement('canvas');
+             canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+             const ctx = canvas.getContext('2d');
+             ctx.drawImage(img, 0, 0);
+             const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+             let dark = 0, light = 0;
+             for (let i = 0; i < px.length; i += 4) {
+               const lum = 0.2126 * px[i] + 0.7152 * px[i + 1] + 0.0722 * px[i + 2];
+               if (px[i + 3] > 250 && lum < 90) dark++;
+               if (px[i + 3] > 250 && lum > 240) light++;
+             }
+             const n = px.length / 4;
+             const drawn = parseFloat(img.style.width) || img.naturalWidth;  // CSS px
+             return {src: img.src.split('/').pop(), width: box.width, right: box.right,
+                     scale: box.width / drawn, dark: dark / n, light: light / n,
+                     corner: Array.from(px.slice(0, 4)), inner: window.innerWidth,
+                     filter: getComputedStyle(img).filter,
+                     visible: box.width > 0 && box.height > 0};
+           })""")
+    for d in found:
+        where = f"{path}: diagram {d['src']} at {d['inner']} px"
+        assert d["visible"] and d["right"] <= d["inner"] + 1, f"{where}: not in view: {d}"
+        assert d["scale"] >= smallest_scale, f"{where}: shown at {d['scale']:.2f} of its size"
+        assert d["corner"] == [255, 255, 255, 255] and d["filter"] == "none", (
+            f"{where}: not an opaque white card: {d}")
+        assert d["dark"] > 0.002 and d["light"] > 0.3, f"{where}: blank or unreadable: {d}"
 
 
 def check_equations_start_in_view(page, path: str) -> None:

@@ -161,6 +161,22 @@ def rule_no_myst_roles(nb, path):
     return problems
 
 
+AMERICAN = re.compile(r"\b(?:optimi|normali|regulari|generali|tokeni|standardi|penali|minimi|"
+                      r"maximi|memori|initiali|summari|visuali|vectori|paralleli|characteri|"
+                      r"speciali|utili|emphasi|categori|randomi|quanti|synchroni|stabili|reali|"
+                      r"recogni|organi)z(?:e|ed|es|ing|ation|ations|er|ers)\b", re.I)
+NOT_PROSE = re.compile(r"```.*?```|`[^`]*`|\]\([^)]*\)|\$[^$]*\$|https?://\S+", re.S)
+
+
+def rule_british_spelling(nb, path):
+    """The book's prose is British (README, "Spelling"): normalisation, optimiser. Code, inline
+    code, link targets and math keep their own spelling."""
+    return [f"cell {i} spells {sorted(set(found))} the American way (the book writes optimiser, "
+            "normalisation)"
+            for i, cell in enumerate(nb.cells, 1) if cell.cell_type == "markdown"
+            for found in [AMERICAN.findall(NOT_PROSE.sub("", cell.source))] if found]
+
+
 DISPLAY_MATH = re.compile(r"\$\$(.*?)\$\$", re.S)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -260,11 +276,42 @@ def rule_seeding(nb, path):
             if m]
 
 
+def rule_diagrams(nb, path):
+    """A diagram is one call to d2lite.diagrams in a cell the book hides (remove-input), shown
+    as a numbered, captioned figure; no lesson draws a diagram with its own code (arrows with
+    no text are drawing code)."""
+    found = []
+    for i, c in enumerate(code_cells(nb), 1):
+        if "d2lite.diagrams." in c.source:
+            figure = c.metadata.get("mystnb", {}).get("figure", {})
+            if len(ast.parse(c.source).body) != 1:
+                found.append(f"code cell {i} draws a diagram in more than one statement")
+            if "remove-input" not in c.metadata.get("tags", []):
+                found.append(f"code cell {i} draws a diagram; tag it remove-input")
+            if not (figure.get("caption") and figure.get("name")):
+                found.append(f"code cell {i} draws a diagram without a figure caption and name")
+        if re.search(r"\.annotate\(\s*\"\"", c.source):
+            found.append(f"code cell {i} draws arrows itself: use d2lite.diagrams")
+    return found
+
+
+MAX_FIGURE_PX = 700  # a 390-px phone shows a figure at half its size or more
+
+
+def rule_figure_width(nb, path):
+    """A figure is at most 700 CSS pixels wide (about 7 inches): a phone shrinks it at most to
+    half, so the titles of a many-panel figure stay readable; draw fewer panels in a row."""
+    return [f"code cell {i} draws a figure {w} px wide (at most {MAX_FIGURE_PX})"
+            for i, c in enumerate(code_cells(nb), 1) for o in c.get("outputs", [])
+            if (w := o.get("metadata", {}).get("image/png", {}).get("width", 0)) > MAX_FIGURE_PX]
+
+
 RULES = [rule_kernel, rule_executed, rule_no_errors, rule_no_absolute_paths, rule_title,
          rule_summary_and_exercises, rule_has_lesson_check, rule_first_code_cell,
          rule_no_star_import, rule_short_cells, rule_size, rule_paired_source,
          rule_no_myst_roles, rule_no_nbval_comments, rule_line_width, rule_exercise_solutions,
-         rule_seeding, rule_math_typesets, rule_no_spoilers]
+         rule_seeding, rule_math_typesets, rule_no_spoilers, rule_diagrams,
+         rule_figure_width, rule_british_spelling]
 
 
 def notebook_id(path: Path) -> str:

@@ -97,12 +97,28 @@ def test_models_offer_every_name_their_modules_list_and_nothing_twice():
     assert {m.__name__.split(".")[-1] for m in models._MODULES} == on_disk
 
 
+def test_diagrams_offer_every_name_their_modules_list_and_nothing_twice():
+    import d2lite.diagrams as diagrams
+
+    listed = [name for module in diagrams._MODULES for name in module.__all__]
+    assert diagrams.__all__ == listed and len(set(listed)) == len(listed)
+    on_disk = {m.split(".")[-1] for m in MODULES if m.startswith("d2lite.diagrams.")}
+    assert {m.__name__.split(".")[-1] for m in diagrams._MODULES} == on_disk
+
+
+def test_diagrams_import_neither_models_nor_the_data_hub():
+    """A diagram takes the lesson's model as an argument; it imports no d2lite module."""
+    upward = [(path.stem, name) for path in sorted((PACKAGE / "diagrams").glob("*.py"))
+              for name in top_level_imports(path)]
+    assert upward == []
+
+
 def test_no_second_names_for_one_object():
     """A public name is defined where it lives, not re-exported under a module's `__all__`
     elsewhere (the submodules and d2lite's own short names are the exceptions)."""
     owners: dict[int, list[str]] = {}
     for module_name in MODULES:
-        if module_name == "d2lite.models":
+        if module_name in ("d2lite.models", "d2lite.diagrams"):
             continue
         module = importlib.import_module(module_name)
         for name in public_names(module_name):
