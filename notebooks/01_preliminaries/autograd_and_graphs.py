@@ -33,7 +33,6 @@ import math
 import operator
 from collections import deque
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch
 from torch import fx, nn
 
 # %% [markdown]
@@ -168,7 +167,7 @@ plt.show()
 # fit in memory into pieces, call `backward` once per piece, and end up with the gradient of the
 # whole batch. The price is that you must reset `.grad` yourself between training steps, with the
 # [in-place](../../book/glossary.md#term-in-place-operation) `zero_()` from [Tensors](tensors.ipynb)
-# (optimizers do it in `zero_grad()`, as you will see in
+# (optimisers do it in `zero_grad()`, as you will see in
 # [Linear Regression, Concisely](../02_linear/linear_regression_concise.ipynb)).
 #
 # To see it, call `backward` twice on the same $y = \sum_i x_i^2$. PyTorch frees the record
@@ -424,49 +423,19 @@ assert respects_dependencies(forward_order, inputs_of), "a node runs before an i
 assert session_run(out, {x: 2.0}) == 51.0, "(3*2 + 1)^2 + 2 should be 51"
 
 # %% [markdown]
-# To draw a graph, we give each node a row one below the lowest node that points to it, and
-# move inputs down to sit just above the first node that reads them. Kahn's order comes in
-# handy again: walking it, a node's parents already have their rows.
-
-# %%
-def draw_dag(edges, labels, title, figsize=(5, 3.5)):
-    """Draw a DAG {node: [nodes it points to]} top to bottom: text boxes, arrows."""
-    incoming = reverse_edges(edges)
-    row = {}
-    for node in kahn(incoming):     # a node's parents get their rows first
-        row[node] = max((row[p] + 1 for p in incoming[node]), default=0)
-    for node in row:                # a source sits just above its first consumer
-        if not incoming[node] and edges[node]:
-            row[node] = min(row[t] for t in edges[node]) - 1
-    rows = [sorted((n for n in row if row[n] == r), key=lambda n: bool(incoming[n]))
-            for r in range(max(row.values()) + 1)]
-    xy = {n: ((i + 1) / (len(ns) + 1), -r)
-          for r, ns in enumerate(rows) for i, n in enumerate(ns)}
-    fig, ax = plt.subplots(figsize=figsize)
-    box = {n: ax.text(*xy[n], labels[n], ha="center", va="center", fontsize=9,
-                      bbox=dict(boxstyle="round", fc="lightyellow")) for n in edges}
-    for n, targets in edges.items():
-        for t in targets:  # drawn above the boxes so they stop at the box edges
-            outward = 0.5 if xy[n][0] + xy[t][0] < 1 else -0.5  # away from the middle
-            bend = outward if row[t] - row[n] > 1 else 0.0      # if it skips a row
-            ax.add_patch(FancyArrowPatch(xy[n], xy[t], arrowstyle="-|>",
-                                         mutation_scale=12, zorder=4,
-                                         connectionstyle=f"arc3,rad={bend}",
-                                         patchA=box[n].get_bbox_patch(),
-                                         patchB=box[t].get_bbox_patch()))
-    ax.set(xlim=(0, 1), ylim=(0.5 - len(rows), 0.5), title=title)
-    ax.axis("off")
-    plt.show()
-
+# To draw a graph, `d2lite.diagrams.computation_graph` gives each node a row one below the
+# lowest node that points to it, and moves inputs down to sit just above the first node that
+# reads them. Kahn's order comes in handy again: walking it, a node's parents already have
+# their rows.
 
 # %% [markdown]
 # [Figure 2](#fig-autograd-define-and-run) shows our mock graph, with data flowing from the top
 # down. The placeholder `x` feeds both `wx` and, along the curved arrow, `out`. The single arrow from `y` to `y2` stands for two
 # edges, one per factor of $y \cdot y$, which is why `y2` waited for a count of 2.
 
-# %% mystnb={"figure": {"caption": "The define-and-run graph of out = (w·x + b0)² + x: each box is a node (its name and operation); arrows carry data from the top down.", "name": "fig-autograd-define-and-run"}}
-draw_dag(reverse_edges(inputs_of), {n: f"{n.name}\n{n.op}" for n in inputs_of},
-         "A define-and-run graph: out = (w*x + b0)^2 + x", figsize=(5, 4))
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The define-and-run graph of out = (w·x + b0)² + x: each box is a node (its name and operation); arrows carry data from the top down.", "name": "fig-autograd-define-and-run"}}
+d2lite.diagrams.computation_graph(reverse_edges(inputs_of),
+                                  {n: f"{n.name}\n{n.op}" for n in inputs_of})
 
 # %% [markdown]
 # Knowing the whole graph before running it is what makes define-and-run attractive. The
@@ -553,11 +522,13 @@ assert len(into_a) == 2, f"a's AccumulateGrad has {len(into_a)} incoming edges, 
 # output (top) down to the leaves; each `AccumulateGrad` box names its leaf. Notice the two arrows
 # arriving at `a`'s box: its gradient is the sum of what comes down both paths.
 
-# %% mystnb={"figure": {"caption": "The backward graph PyTorch records for tanh(a·b + a), read from out.grad_fn through next_functions. Arrows point the way the gradient flows.", "name": "fig-autograd-backward-graph"}}
+# %%
 leaf_names = {id(a): "a", id(b): "b"}
 labels = {fn: type(fn).__name__ + (f"\n(leaf {leaf_names[id(fn.variable)]})"
                                    if hasattr(fn, "variable") else "") for fn in edges}
-draw_dag(edges, labels, "The backward graph of tanh(a*b + a)")
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The backward graph PyTorch records for tanh(a·b + a), read from out.grad_fn through next_functions. Arrows point the way the gradient flows.", "name": "fig-autograd-backward-graph"}}
+d2lite.diagrams.computation_graph(edges, labels)
 
 # %% [markdown]
 # ## Capturing a graph with `torch.fx`
@@ -723,11 +694,12 @@ print(" -> ".join(names.get(v, v.op) for v in backward_order))
 # $1 - o^2$ at the `+` just above it; a `+` passes its gradient on unchanged, while a `*`
 # multiplies it by the other factor.
 
-# %% mystnb={"figure": {"caption": "The tiny engine's graph of o = tanh(w1·x1 + w2·x2 + b) after backward: each box shows a value and its gradient.", "name": "fig-autograd-neuron"}}
+# %%
 labels = {v: f"{names.get(v, v.op)} = {v.data:.2f}\ngrad {v.grad:.2f}"
           for v in neuron_graph}
-draw_dag(reverse_edges(neuron_graph), labels, "o = tanh(w1*x1 + w2*x2 + b)",
-         figsize=(6, 4))
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The tiny engine's graph of o = tanh(w1·x1 + w2·x2 + b) after backward: each box shows a value and its gradient.", "name": "fig-autograd-neuron"}}
+d2lite.diagrams.computation_graph(reverse_edges(neuron_graph), labels)
 
 # %% [markdown]
 # Finally, the real test: does the engine agree with PyTorch? The helper below evaluates the
@@ -773,7 +745,7 @@ for name, f in expressions.items():
 #   applies the chain rule through the recorded graph and stores $\partial\,\mathrm{loss} /
 #   \partial\,\mathrm{leaf}$ in each leaf's `.grad`.
 # - Gradients accumulate: two backward passes give twice the gradient, so zero `.grad`
-#   (`zero_()`, or an optimizer's `zero_grad()`) between steps. `detach()` and `torch.no_grad()`
+#   (`zero_()`, or an optimiser's `zero_grad()`) between steps. `detach()` and `torch.no_grad()`
 #   stop gradients from flowing.
 # - Autograd checks out against calculus: the sigmoid's derivative is $\sigma(1-\sigma)$, which
 #   peaks at $1/4$ and all but vanishes for large $|x|$.

@@ -354,45 +354,10 @@ assert grid[i, j].data_ptr() == grid.data_ptr() + offset_bytes, "[i, j] is at 4i
 # view with the strides swapped, `(1, 4)`. The next column is now 4 places on, the next row 1.
 # [Figure 2](#fig-tensors-strides) shows this. Because `grid` holds 0 to 11 in order, every number is also its offset in
 # storage, and the colours mark the offsets. The top strip is the storage; below it, the two views
-# read the same cells in different orders. (The code that draws the figure is hidden in the book;
-# open it if you are curious.)
+# read the same cells in different orders.
 
-# %% tags=["hide-input"]
-def draw_grid(ax, values, shades=None, faded=None, title=""):
-    """Draw a 2-D integer tensor as labelled cells, coloured by shades in [0, 1]."""
-    values = torch.as_tensor(values)
-    rows, cols = values.shape
-    shades = torch.zeros(rows, cols) if shades is None else torch.as_tensor(shades)
-    faded = torch.zeros(rows, cols, dtype=torch.bool) if faded is None else faded
-    for r in range(rows):
-        for c in range(cols):
-            pale = bool(faded[r, c])  # a stretched copy: drawn pale and dashed
-            colour = plt.cm.YlGnBu(0.08 + 0.5 * float(shades[r, c]))  # pale to mid blue
-            ax.add_patch(plt.Rectangle((c, rows - 1 - r), 1, 1, facecolor=colour,
-                                       edgecolor="gray" if pale else "black",
-                                       linestyle="--" if pale else "-",
-                                       alpha=0.35 if pale else 1))
-            ax.text(c + 0.5, rows - 0.5 - r, str(int(values[r, c])), ha="center",
-                    va="center", color="gray" if pale else "black", fontsize=9)
-    ax.set_xlim(-0.05, cols + 0.05)
-    ax.set_ylim(-0.05, rows + 0.05)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_anchor("N")  # align grids of different heights at the top
-    ax.set_title(title, fontsize=9)
-
-
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "One storage, two views. Top: the 12 numbers of grid in memory; the colour of a cell marks its offset. Bottom: grid and its transpose grid.t() read the same cells with swapped strides.", "name": "fig-tensors-strides"}}
-fig = plt.figure(figsize=(6, 3.9))
-layout = fig.add_gridspec(2, 2, height_ratios=[1, 4])
-draw_grid(fig.add_subplot(layout[0, :]), flat.view(1, 12), shades=flat.view(1, 12) / 11,
-          title="storage: 12 numbers in one row of memory, offsets 0 to 11")
-for k, (name, view) in enumerate([("grid", grid), ("grid.t()", grid.t())]):
-    (row_step, col_step) = view.stride()
-    draw_grid(fig.add_subplot(layout[1, k]), view, shades=view / 11,
-              title=f"{name}: shape {tuple(view.shape)}, stride {view.stride()}\n"
-                    f"next row: +{row_step}, next column: +{col_step}")
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "One storage, two views. Top: the 12 numbers of grid in memory; the colour of a cell marks its offset. Bottom: grid and its transpose grid.t() read the same cells with swapped strides.", "name": "fig-tensors-strides"}}
+d2lite.diagrams.storage_views({"grid": grid, "grid.t()": grid.t()})
 
 # %% [markdown]
 # The checks: the transpose starts at the same address, has the swapped stride, and is no longer
@@ -563,7 +528,7 @@ assert m.shape == (3, 2), f"t_() should transpose m in place, got {tuple(m.shape
 # %% [markdown]
 # In-place operations save memory, but they destroy values that automatic differentiation may need
 # later, so PyTorch sometimes refuses them during training. Prefer the ordinary versions unless you
-# have a reason; the main one in this book is updating a model's parameters, which the optimizer
+# have a reason; the main one in this book is updating a model's parameters, which the optimiser
 # does in place.
 
 # %% [markdown]
@@ -592,20 +557,8 @@ print(total)
 # [Figure 3](#fig-tensors-broadcast) shows what happened. The pale dashed cells are the stretched
 # copies: PyTorch never stores them, it just reads the same number again.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Broadcasting a column of shape (3, 1) and a row of shape (4,) to (3, 4). Pale dashed cells are stretched copies that are never stored.", "name": "fig-tensors-broadcast"}}
-fig, axes = plt.subplots(1, 5, figsize=(6.5, 1.8), width_ratios=[4, 0.7, 4, 0.7, 4])
-col_wide, row_tall = col.expand(3, 4), row.expand(3, 4)  # (3, 4) each, no copy
-col_faded = torch.arange(4).expand(3, 4) > 0             # every column after the first
-row_faded = torch.arange(3).view(3, 1).expand(3, 4) > 0  # every row after the first
-draw_grid(axes[0], col_wide, shades=col_wide / 23, faded=col_faded,
-          title="col: (3, 1) → (3, 4)")
-draw_grid(axes[2], row_tall, shades=row_tall / 23, faded=row_faded,
-          title="row: (4,) → (1, 4) → (3, 4)")
-draw_grid(axes[4], total, shades=total / 23, title="col + row: (3, 4)")
-for ax, sign in [(axes[1], "+"), (axes[3], "=")]:
-    ax.text(0.5, 0.45, sign, fontsize=18, ha="center", va="center")
-    ax.axis("off")
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Broadcasting a column of shape (3, 1) and a row of shape (4,) to (3, 4). Pale dashed cells are stretched copies that are never stored.", "name": "fig-tensors-broadcast"}}
+d2lite.diagrams.broadcast_sum(col, row, names=("col", "row"))
 
 # %% [markdown]
 # The result equals adding explicit copies, and `torch.broadcast_shapes` applies the rules to

@@ -229,11 +229,9 @@ plt.show()
 # the output, that layer is *fully connected*. Every network in this book is built from layers
 # like this one; the next lesson builds it from PyTorch's `nn.Linear`.
 
-# %% mystnb={"figure": {"caption": "Linear regression as a neural network: d inputs, every one connected to a single output unit o, which computes the weighted sum plus the bias.", "name": "fig-linear-regression-network"}}
-inputs = ["$x_1$", "$x_2$", "...", "$x_d$"]
-d2lite.diagrams.draw_network([4, 1], labels=[inputs, ["$o$"]],
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Linear regression as a neural network: d inputs, every one connected to a single output unit o, which computes the weighted sum plus the bias.", "name": "fig-linear-regression-network"}}
+d2lite.diagrams.draw_network([["$x_1$", "$x_2$", "...", "$x_d$"], ["$o$"]],
                              layer_names=["input layer", "output layer"])
-plt.show()
 
 # %% [markdown]
 # Why not always solve the normal equations? Because they are special to squared loss on a
@@ -383,7 +381,7 @@ assert abs(b.grad.item() + 2 / 3) < 1e-6, f"dL/db = {b.grad.item()}, expected -2
 # with `requires_grad=True`, so that `loss.backward()` fills in `w.grad` and `b.grad`. The update
 # itself must not be recorded as part of the model, so it runs under `torch.no_grad()` (the source
 # notes write to `w.data` instead, an older idiom). Because gradients accumulate, they are zeroed
-# after every step. No optimizer object, nothing hidden.
+# after every step. No optimiser object, nothing hidden.
 
 # %%
 def train(lr, steps, w0=0.0, b0=0.0, data=(x, y)):
@@ -553,7 +551,7 @@ assert 45.5 < lam_max / lam_min < 46.5, f"condition number {lam_max / lam_min:.1
 # $\lambda_{\max} / \lambda_{\min} \approx 46$ here, is the
 # **[condition number](../../book/glossary.md#term-condition-number)** (条件数) of the problem: the
 # larger it is, the longer and narrower the valley and the slower plain gradient descent.
-# [Optimizers](optimizers.ipynb) shows two cures, momentum and rescaling the inputs.
+# [Optimisers](optimizers.ipynb) shows two cures, momentum and rescaling the inputs.
 #
 # ## Explore the learning rate
 #

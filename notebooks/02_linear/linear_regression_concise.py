@@ -70,7 +70,7 @@ class MealMachine(nn.Module):
 
 # %% [markdown]
 # Because `self.linear` is assigned inside a module, its parameters are registered with it:
-# `named_parameters()` finds them, and so will the optimizer. They start at small random values.
+# `named_parameters()` finds them, and so will the optimiser. They start at small random values.
 # The weight has shape `(1, 1)`, one row per output and one column per input, because
 # `nn.Linear` stores $\mathbf{W}$ as (outputs, inputs) and computes
 # $\mathbf{X}\mathbf{W}^\top + \mathbf{b}$.
@@ -97,7 +97,7 @@ assert torch.allclose(machine(x), x @ W.T + b), "nn.Linear should compute X W^T 
 # %% [markdown]
 # Next come the loss and the update rule. `nn.MSELoss()` is the mean squared error as an object:
 # `loss_fn(y_hat, y)` returns $\frac{1}{n}\sum_i (\hat{y}_i - y_i)^2$. `torch.optim.SGD` is an
-# **[optimizer](../../book/glossary.md#term-optimizer)** (优化器): it is handed the model's parameters
+# **[optimiser](../../book/glossary.md#term-optimiser)** (优化器): it is handed the model's parameters
 # once, and afterwards `optimizer.step()` moves each of them against its gradient, and
 # `optimizer.zero_grad()` resets the gradients. The training loop shrinks to four lines, which match
 # the hand-written loop of the previous lesson line for line:
@@ -158,8 +158,8 @@ assert abs(b_short - 1 / 3) > 0.05, f"1000 steps should fall short, b = {b_short
 
 # %% [markdown]
 # The line is the one the normal equations gave in [Linear Regression](linear_regression.ipynb):
-# $w = 2.5$, $b = \tfrac{1}{3}$, with loss $\tfrac{1}{18}$. The source notes print the optimizer's
-# `param_groups` to read off the answer. That works because the optimizer does not copy the
+# $w = 2.5$, $b = \tfrac{1}{3}$, with loss $\tfrac{1}{18}$. The source notes print the optimiser's
+# `param_groups` to read off the answer. That works because the optimiser does not copy the
 # parameters: it holds the very tensors that live in the model, so `step()` changes the model in
 # place.
 
@@ -214,7 +214,7 @@ assert 0.8e-4 < floor < 1.2e-4, f"the noise floor {floor:.2e} should be about 1e
 # is **[stochastic gradient descent](../../book/glossary.md#term-stochastic-gradient-descent)**
 # (随机梯度下降, SGD) ([Robbins and Monro, 1951](../../book/references.md)), which is where
 # `torch.optim.SGD` gets its name. Each step is cheap, and its gradient, although noisy, points
-# downhill on average. The optimizers lesson of this chapter compares it with full-batch gradient
+# downhill on average. The optimisers lesson of this chapter compares it with full-batch gradient
 # descent.
 #
 # PyTorch splits the job in two. A **[dataset](../../book/glossary.md#term-dataset)** (数据集) answers
@@ -399,7 +399,7 @@ assert gap < 1e-6, f"the concise and manual versions differ by {gap:.1e}"
 # The concise loop is short, but you would still write it again for every model, together with
 # the things a real run needs: progress bars, a loss curve, checks on validation data. The book
 # keeps all of that in one function, `d2lite.fit`. You give it the model, the data, the loss and
-# the optimizer; it returns a `History` of the loss per epoch.
+# the optimiser; it returns a `History` of the loss per epoch.
 #
 # We start once more from `init` with the same seed, so `fit` should again end at the same
 # parameters. The validation data goes in as a plain list holding one batch, which `fit` accepts

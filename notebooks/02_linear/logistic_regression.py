@@ -82,15 +82,11 @@ print(X3.shape, y3.tolist())
 # and applies the sign. The linear regression of the previous lessons is the same picture
 # without the sign, and logistic regression below is the same picture with a sigmoid instead.
 
-# %% mystnb={"figure": {"caption": "The perceptron as a single-layer network: the inputs day x1 and humidity x2 and a constant 1 (for the bias b), each joined by its weight to one output unit, which takes the sign of the weighted sum.", "name": "fig-logistic-regression-perceptron"}}
-ax = d2lite.diagrams.draw_network(
-    [3, 1],
-    labels=[["$x_1$", "$x_2$", "$1$"], ["$\\hat{y}$"]],
-    layer_names=["input layer", "output layer"],
-)
-for name, y in (("$w_1$", 1.62), ("$w_2$", 1.1), ("$b$", 0.62)):  # beside each edge
-    ax.text(1.0, y, name, ha="center", fontsize=9, color="0.3")
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The perceptron as a single-layer network: the inputs day x1 and humidity x2 and a constant 1 (for the bias b), each joined by its weight to one output unit, which takes the sign of the weighted sum.", "name": "fig-logistic-regression-perceptron"}}
+d2lite.diagrams.draw_network([["$x_1$", "$x_2$", "$1$"], ["$\\hat{y}$"]],
+                             layer_names=["input layer", "output layer"],
+                             edge_labels={(0, 0, 0): "$w_1$", (0, 1, 0): "$w_2$",
+                                          (0, 2, 0): "$b$"})
 
 # %% [markdown]
 # Rosenblatt's learning rule is short. Visit the examples one at a time. When the perceptron gets
@@ -471,7 +467,7 @@ assert gap < 1e-6, f"the gradient differs from y_hat - y by {gap:.1e}"
 # There is no closed form for logistic regression, so we train it by gradient descent. The model is
 # `nn.Linear(2, 1)`, whose output is the logit; `nn.BCEWithLogitsLoss` applies the sigmoid inside
 # the loss. The diary fits in one batch, so the training data is a list holding that single batch,
-# and each epoch is one full-batch step. We use Adam, from the lesson on optimizers, because the
+# and each epoch is one full-batch step. We use Adam, from the lesson on optimisers, because the
 # humidity column, which runs up to 1000, can give the weights gradients of wildly different
 # sizes, and Adam scales each weight's step separately. The labels get shape `(n, 1)` to match
 # the model's output, and `d2lite.accuracy` reads a positive logit as "rice".

@@ -12,14 +12,14 @@
 # ---
 
 # %% [markdown]
-# # Optimizers
+# # Optimisers
 #
 # Plain gradient descent works, but it is slow in two ways: every step reads the whole data set,
 # and in a long, narrow valley it zigzags across instead of heading down the valley. In this
 # lesson you will make each step cheaper with minibatches, learn the exponentially weighted
 # average, and use it to write momentum, AdaGrad, RMSProp and Adam from scratch, checking each
 # against `torch.optim` step for step. Then you race them down a ravine, remove the ravine
-# itself by standardising the inputs, and finally compare the optimizers where it counts, on a
+# itself by standardising the inputs, and finally compare the optimisers where it counts, on a
 # real model: softmax regression on Fashion-MNIST, each with a learning rate tuned on a
 # validation split.
 
@@ -49,7 +49,7 @@ from matplotlib.ticker import MaxNLocator
 # for the next step. This is **[stochastic gradient descent](../../book/glossary.md#term-stochastic-gradient-descent)** (随机梯度下降, SGD)
 # ([Robbins and Monro, 1951](../../book/references.md)); the version that uses all the data every time is
 # **[batch gradient descent](../../book/glossary.md#term-batch-gradient-descent)** (批量梯度下降). One pass through the whole data set, however
-# it is cut into batches, is an **[epoch](../../book/glossary.md#term-epoch)** (轮). PyTorch has no separate optimizer for
+# it is cut into batches, is an **[epoch](../../book/glossary.md#term-epoch)** (轮). PyTorch has no separate optimiser for
 # batch gradient descent: `torch.optim.SGD` *is* batch gradient descent when you hand it the
 # gradient of the whole data set, and "stochastic" only describes where the gradient comes from.
 #
@@ -283,7 +283,7 @@ assert all(
 # numbers. While the series falls steadily, the average trails behind it ($v_2 = 4.6 > 4$,
 # $v_3 = 2.52 > 2$). And when the sign flips, the average lands closer to zero than the new value
 # ($|v_4| = 1.096 < 2$): values that swing back and forth partly cancel. That damping of swings is
-# exactly what the optimizers below use it for.
+# exactly what the optimisers below use it for.
 
 # %%
 weights = [0.04, 0.16, 0.8]  # for theta_1, theta_2, theta_3
@@ -304,7 +304,7 @@ assert abs(v[3]) < abs(theta[3]), "after a sign flip the average is closer to ze
 
 # %% [markdown]
 # The source notes use $\beta = 0.2$ to keep the arithmetic short, which remembers very little.
-# Optimizers use $\beta = 0.9$ or more. Then a value's weight shrinks by only 10 % per step:
+# Optimisers use $\beta = 0.9$ or more. Then a value's weight shrinks by only 10 % per step:
 # 40 steps later it still has $0.9^{40} \approx 0.015$ of the weight it started with, and the
 # newest 10 values together carry $1 - 0.9^{10} \approx 65\,\%$ of the total. A rule of thumb:
 # the EWMA averages over roughly the last $1/(1 - \beta)$ values, 10 for $\beta = 0.9$ and 1000
@@ -333,7 +333,7 @@ assert abs(sum(weight_of) - 1) < 1e-12, "the weights of all 101 values add up to
 # %% [markdown]
 # ### Bias correction
 #
-# Starting from the first value, as above, needs a special case for $t = 1$. Optimizers avoid it
+# Starting from the first value, as above, needs a special case for $t = 1$. Optimisers avoid it
 # by starting from $v_0 = 0$, and pay for it: the early averages are pulled towards zero. With
 # $\beta = 0.9$ the first average is $v_1 = 0.1\,\theta_1$, a tenth of the only value seen. The
 # fix is **[bias correction](../../book/glossary.md#term-bias-correction)** (偏差修正). Unroll the recurrence from $v_0 = 0$ and the
@@ -382,7 +382,7 @@ smooth = {
 # The EWMA with $\beta = 0.9$ (about 10 days of memory) follows the season and removes most of the
 # noise. With $\beta = 0.98$ (about 50 days) the curve is smoother still, but it lags behind the
 # season by more than a month, so far that it ends up further from the truth than the raw
-# measurements. Larger $\beta$ buys smoothness with delay; the optimizers below face the same
+# measurements. Larger $\beta$ buys smoothness with delay; the optimisers below face the same
 # trade.
 
 # %% mystnb={"figure": {"caption": "A year of noisy daily temperatures smoothed by bias-corrected EWMAs: beta = 0.9 follows the season, beta = 0.98 is smoother but lags it by over a month.", "name": "fig-optimizers-ewma-temperatures"}}
@@ -435,7 +435,7 @@ assert rms(smooth[0.98]) > rms(measured), (
 # %% [markdown]
 # ## A ravine
 #
-# To compare optimizers you need a loss on which plain gradient descent struggles. The classic
+# To compare optimisers you need a loss on which plain gradient descent struggles. The classic
 # one is a *ravine* (the source notes call it a water channel, 水渠): a long valley with steep walls and an almost flat floor. Here is the
 # simplest,
 #
@@ -448,7 +448,7 @@ assert rms(smooth[0.98]) > rms(measured), (
 # across the valley ($w_2$) than along it ($w_1$). Its [condition number](../../book/glossary.md#term-condition-number) is 50. As you saw
 # in [linear regression](../02_linear/linear_regression.ipynb), the steep direction caps the learning rate at $2/50 = 0.04$, and
 # at such a rate the flat direction shrinks by only $1 - 0.04 = 0.96$ per step. We start every
-# optimizer at $\mathbf{w}_0 = (-7, 1)$, far along the valley floor and a little up one wall,
+# optimiser at $\mathbf{w}_0 = (-7, 1)$, far along the valley floor and a little up one wall,
 # where the loss is $\tfrac{1}{2}(49 + 50) = 49.5$, and we call a run finished once the loss is
 # below $10^{-3}$.
 
@@ -470,12 +470,12 @@ def ravine_grad(w):
 assert ravine(torch.tensor(W0)).item() == 49.5, "the starting loss"
 
 # %% [markdown]
-# ## Optimizers from scratch
+# ## Optimisers from scratch
 #
-# An **[optimizer](../../book/glossary.md#term-optimizer)** (优化器) turns gradients into parameter updates. Ours follow
-# `torch.optim`'s interface, so the same training loop drives either: the optimizer holds a list
+# An **[optimiser](../../book/glossary.md#term-optimiser)** (优化器) turns gradients into parameter updates. Ours follow
+# `torch.optim`'s interface, so the same training loop drives either: the optimiser holds a list
 # of parameters; `zero_grad()` clears their gradients; `step()` reads each parameter's `.grad`
-# and updates the parameter in place. Whatever an optimizer needs to remember between steps
+# and updates the parameter in place. Whatever an optimiser needs to remember between steps
 # (a running average, a step counter) lives in one `state` dictionary per parameter. The base
 # class below holds that shared machinery, and plain gradient descent,
 # $\mathbf{w} \leftarrow \mathbf{w} - \eta\, \mathbf{g}$, is the simplest subclass. Updates run
@@ -505,7 +505,7 @@ class GD(ScratchOptimizer):
 
 
 # %% [markdown]
-# To run an optimizer on the ravine, the function below sets the gradient by hand (the formula
+# To run an optimiser on the ravine, the function below sets the gradient by hand (the formula
 # is simpler than a trip through autograd, and this lesson runs thousands of steps), calls
 # `step()`, and records the path and the loss. It stops early once the loss is below a target,
 # or when the loss grows past $10^6$, which means the run has diverged.
@@ -695,7 +695,7 @@ for make in (AdaGrad, RMSProp):
 #
 # Put the two ideas together, an EWMA of the gradients for the direction and an EWMA of their
 # squares for the size, and add bias correction to both, and you have **[Adam](../../book/glossary.md#term-adam)**
-# (自适应矩估计, adaptive moment estimation) ([Kingma and Ba, 2015](../../book/references.md)), the default optimizer of
+# (自适应矩估计, adaptive moment estimation) ([Kingma and Ba, 2015](../../book/references.md)), the default optimiser of
 # much of deep learning:
 #
 # $$
@@ -768,7 +768,7 @@ assert torch.allclose(
 # %% [markdown]
 # ## Checking against `torch.optim`
 #
-# Five optimizers written from their formulas; now check them against PyTorch's. The function
+# Five optimisers written from their formulas; now check them against PyTorch's. The function
 # below runs one of ours and its `torch.optim` twin side by side on two copies of the same
 # parameters, a weight vector and a bias of a small linear regression, computing each copy's
 # gradient by autograd. After each of 20 steps it measures the largest difference between the
@@ -839,14 +839,14 @@ for name, (ours, theirs) in pairs.items():
 # %% [markdown]
 # ## A race down the ravine
 #
-# Now race the five optimizers down the ravine. A race is only fair if every runner gets its
+# Now race the five optimisers down the ravine. A race is only fair if every runner gets its
 # best learning rate, so each one tries the same grid, 0.001, 0.002, 0.005, …, 10, 20, and keeps
 # the rate that gets the loss below $10^{-3}$ in the fewest steps (at most 500). Plain gradient
 # descent also gets the best constant rate for a quadratic,
 # $2/(\lambda_{\min} + \lambda_{\max}) = 2/51$. Momentum keeps $\beta = 0.9$, RMSProp
 # $\beta = 0.99$ and Adam its defaults. The grid runs far past any sensible rate on purpose: a
 # best rate at the edge of a grid only tells you that the grid was too short, so the checks
-# below assert that every optimizer's best grid rate lies strictly inside it. Tuning on the
+# below assert that every optimiser's best grid rate lies strictly inside it. Tuning on the
 # training loss itself is right here, because how fast the training loss falls is exactly what
 # we are measuring; on real data, at the end of this lesson, the rate is chosen on a validation
 # split instead.
@@ -915,7 +915,7 @@ assert counts["Adam"][grid.index(1.0)] == 78, "Adam at lr = 1"
 
 # %% [markdown]
 # The trajectories tell the story behind the counts. [Figure 3](#fig-optimizers-ravine-paths)
-# shows the first 60 steps of four of the optimizers on the contour lines of the ravine:
+# shows the first 60 steps of four of the optimisers on the contour lines of the ravine:
 # gradient descent and momentum at their tuned rates, and Adam and RMSProp at $\eta = 1$, which
 # costs them two steps and one step against their best (checked below) and keeps their paths on
 # the picture. Gradient descent (blue) zigzags from wall to wall all the way down the valley, its
@@ -1068,7 +1068,7 @@ assert abs(explorer.values["lr"] - 0.02) < 1e-12, "the widget above still opens 
 # %% [markdown]
 # ## Standardising the inputs
 #
-# All these optimizers work around the ravine. Often you can remove it instead, because the
+# All these optimisers work around the ravine. Often you can remove it instead, because the
 # ravine comes from the data. The source notes tell it with images: a pixel's value by itself
 # means little (darken every pixel a little and a 5 is still a 5), so you are free to shift and
 # scale the inputs, and a good choice makes gradient descent much faster. The reason is the
@@ -1076,7 +1076,7 @@ assert abs(explorer.values["lr"] - 0.02) < 1e-12, "the widget above still opens 
 # \mathbf{X}$, fixed by the inputs alone, so inputs on very different scales make a ravine, and
 # inputs on the same scale, centred on zero, make a round bowl.
 #
-# Two rescalings are common. **[Standardization](../../book/glossary.md#term-standardization)** (标准化), or the
+# Two rescalings are common. **[Standardisation](../../book/glossary.md#term-standardisation)** (标准化), or the
 # z-score, shifts and scales every feature to mean 0 and standard deviation 1,
 #
 # $$
@@ -1084,7 +1084,7 @@ assert abs(explorer.values["lr"] - 0.02) < 1e-12, "the widget above still opens 
 # $$
 #
 # with the mean $\mu$ and standard deviation $\sigma$ of that feature over the training data.
-# **[Min-max normalization](../../book/glossary.md#term-min-max-normalization)** (归一化) maps every feature onto
+# **[Min-max normalisation](../../book/glossary.md#term-min-max-normalisation)** (归一化) maps every feature onto
 # $[0, 1]$,
 #
 # $$
@@ -1183,19 +1183,19 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# ### Does it help every optimizer?
+# ### Does it help every optimiser?
 #
-# That was plain gradient descent. You might expect the adaptive optimizers not to care: you
+# That was plain gradient descent. You might expect the adaptive optimisers not to care: you
 # checked above that AdaGrad and RMSProp take the same steps when the loss is multiplied by
 # 1000. But multiplying the loss scales every gradient coordinate by the same factor. Rescaling
 # one *input* is different: it changes how far that input's weight must travel, and inputs that
 # are not centred (width and height both average well above zero) tangle their weights up with
 # the bias and tilt the ravine away from the axes, which no per-coordinate step size can undo.
 #
-# So measure it. Run each of the five optimizers on the raw and on the z-scored parcels, each
+# So measure it. Run each of the five optimisers on the raw and on the z-scored parcels, each
 # with its best rate from a grid of fifteen, $10^{-4}, 10^{-3.5}, \dots, 10^{3}$, and count the
 # steps until the excess loss is below $10^{-4}$ (at most 2000). To try the whole grid at once,
-# give an optimizer a *column* of learning rates and a parameter with one row per rate: our
+# give an optimiser a *column* of learning rates and a parameter with one row per rate: our
 # classes only ever multiply by `self.lr` and work element by element, so the rates broadcast
 # and every row runs its own descent. The first row to reach the tolerance has the best rate.
 
@@ -1243,7 +1243,7 @@ for _ in range(50):
 assert rates[4] == 0.01 and torch.allclose(theta_many[4], theta_one, rtol=1e-12)
 
 # %% [markdown]
-# Now the measurement, optimizer by optimizer.
+# Now the measurement, optimiser by optimiser.
 
 # %%
 with_best = {}  # (optimizer, inputs) -> (steps, best rate's index)
@@ -1298,18 +1298,18 @@ for opt, counts in quoted.items():
 print("steps raw / steps z-scored:", {opt: f"{g:.1f}" for opt, g in gain.items()})
 
 # %% [markdown]
-# So standardise: it is cheap, it helped every optimizer here, and for deeper networks it helps
+# So standardise: it is cheap, it helped every optimiser here, and for deeper networks it helps
 # each layer's inputs too. Just do not expect the same gain everywhere: the better the
-# optimizer already copes with a ravine, the less there is to gain. Two rules keep it honest:
+# optimiser already copes with a ravine, the less there is to gain. Two rules keep it honest:
 # compute $\mu$ and $\sigma$ (or the min and max) on the training data only, and apply those
 # same numbers to every later input, the test set included, since a model trained on one scale
 # knows nothing of another. For images, the usual choice is one mean and one standard deviation
 # per colour channel, computed over all training pixels.
 
 # %% [markdown]
-# ## The optimizers on a real model
+# ## The optimisers on a real model
 #
-# Ravines and parcels are small enough to see everything. Now let the optimizers train a real
+# Ravines and parcels are small enough to see everything. Now let the optimisers train a real
 # model: the softmax regression of the next lessons on Fashion-MNIST, 28 × 28 grey-scale photos
 # of clothes in ten classes. All you need to know of it here is that it is one linear layer,
 # 784 pixels in and 10 class scores out, trained with the cross-entropy loss
@@ -1331,7 +1331,7 @@ print(
 )
 
 # %% [markdown]
-# As on the ravine, each optimizer gets its best learning rate from a grid, nine rates from
+# As on the ravine, each optimiser gets its best learning rate from a grid, nine rates from
 # $10^{-4}$ to 1. But now what we want is a model that does well on images it has not trained
 # on, so the rate is the one with the lowest *validation* loss after the two epochs: never the
 # training loss, and never the test set, which we touch once, at the very end.
@@ -1365,7 +1365,7 @@ assert torch.allclose(W.grad[1], W1.grad, atol=1e-6), "copy 1's gradient is its 
 
 # %% [markdown]
 # The training function: every copy starts from the same random weights, sees the same
-# minibatches in the same order, and differs only in its learning rate, which the optimizer gets
+# minibatches in the same order, and differs only in its learning rate, which the optimiser gets
 # as a tensor of shape (9, 1, 1) that broadcasts over each copy's parameters. Every ten
 # minibatches it records each copy's validation loss and the number of training examples seen
 # so far, and in the last epoch it also keeps a copy of the weights at each of those moments,
@@ -1405,9 +1405,9 @@ def train_copies(make, lrs, epochs=2, log_every=10):
 
 
 # %% [markdown]
-# Now train each optimizer at the nine rates. Which rate is best? A single validation loss,
+# Now train each optimiser at the nine rates. Which rate is best? A single validation loss,
 # measured right after one minibatch step, is noisy: at high rates one unlucky step can throw
-# it up for a moment (you will see such spikes in Figure 7). So we score each rate by its
+# it up for a moment (you will see such spikes in [Figure 7](#fig-optimizers-fashion)). So we score each rate by its
 # *mean* validation loss over the second epoch, nine measurements, and keep the lowest. In this
 # section our `GD` class sees one minibatch per step, so it is minibatch SGD, and we call it
 # that.
@@ -1427,16 +1427,16 @@ for make in (GD, Momentum, AdaGrad, RMSProp, Adam):
     assert 0 < best < len(lr_grid) - 1, f"{name}'s best rate is at the edge of the grid"
 
 # %% [markdown]
-# Every optimizer's chosen rate lies inside the grid (the cell asserts it), and the rates
+# Every optimiser's chosen rate lies inside the grid (the cell asserts it), and the rates
 # differ by a factor of more than 30, from 0.003 for RMSProp to 0.1 for SGD: a rate tuned for
-# one optimizer says little about another. [Figure 7](#fig-optimizers-fashion) shows each
-# optimizer's validation loss against the number of training examples it has seen, each at
+# one optimiser says little about another. [Figure 7](#fig-optimizers-fashion) shows each
+# optimiser's validation loss against the number of training examples it has seen, each at
 # its chosen rate. Plain SGD is the slowest: its mean validation loss is the highest in the
-# first epoch and in the second, and in both it trails every other optimizer by more than
+# first epoch and in the second, and in both it trails every other optimiser by more than
 # 0.05. Among the other four the differences are small: in the second epoch they lie closer
 # to one another than the worst of them lies to SGD.
 
-# %% mystnb={"figure": {"caption": "Validation loss of softmax regression on a Fashion-MNIST subset against training examples seen, each optimizer at the learning rate chosen on the validation split. Plain SGD is slowest; the others are close to one another.", "name": "fig-optimizers-fashion"}}
+# %% mystnb={"figure": {"caption": "Validation loss of softmax regression on a Fashion-MNIST subset against training examples seen, each optimiser at the learning rate chosen on the validation split. Plain SGD is slowest; the others are close to one another.", "name": "fig-optimizers-fashion"}}
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 for name, losses in curves.items():
     color = COLORS["GD" if name == "SGD" else name]
@@ -1466,12 +1466,12 @@ d2lite.record("val_spread_others", val_spread)
 d2lite.record("val_gap_sgd", sgd_gap)
 
 # %% [markdown]
-# The rates were chosen on the validation split, so its losses flatter every optimizer a
+# The rates were chosen on the validation split, so its losses flatter every optimiser a
 # little. The honest final number comes from the test set, touched once, now: the 10,000 test
-# images, each optimizer at its chosen rate, scored as the validation split was, by the mean
+# images, each optimiser at its chosen rate, scored as the validation split was, by the mean
 # loss of the nine models logged in the second epoch (a single last model would add the luck
 # of one final minibatch step; the cell prints those last models' losses too). Plain SGD
-# should stay last, and every other optimizer clearly ahead of it.
+# should stay last, and every other optimiser clearly ahead of it.
 
 # %%
 X_test_flat, y_test_dev = X_test.reshape(-1, 784).to(device), y_test.to(device)
@@ -1497,8 +1497,8 @@ d2lite.record("test_worst_other", max(test_loss[n] for n in others))
 # while the differences among them are small. Adam comes out lowest of the four on both splits,
 # by more than 0.01 (the cell checks it). The other three lie so close together that their
 # order among themselves is not to be trusted: each rate was picked as the best of nine on the
-# validation split, so each validation score is the luckiest of nine and flatters its optimizer
-# a little, by an amount that differs from optimizer to optimizer. Among near-ties such
+# validation split, so each validation score is the luckiest of nine and flatters its optimiser
+# a little, by an amount that differs from optimiser to optimiser. Among near-ties such
 # selection noise can decide the order on validation, and an order it decided need not survive
 # on the test split (compare the two printouts). The last models alone, printed below the
 # test losses, carry the luck of one final minibatch step on top, which can be enough to
@@ -1527,7 +1527,7 @@ d2lite.record("test_worst_other", max(test_loss[n] for n in others))
 #   rates, below $2/\lambda_{\max}$; the adaptive methods from a range of rates 400 wide.
 # - Features on different scales make the loss a ravine. Standardising them (z-score) made the
 #   condition number of $\mathbf{X}^\top\mathbf{X}$ fall from about 2000 to 1.03, and gradient
-#   descent needed 2 steps instead of over 9000. It helped all five optimizers, each at its best
+#   descent needed 2 steps instead of over 9000. It helped all five optimisers, each at its best
 #   rate: plain gradient descent most (no rate of the grid reached the tolerance from the raw
 #   inputs within 2000 steps, 7 steps did from the z-scored ones), the others by factors from
 #   over 100 (AdaGrad) down to 1.7 (Adam).
@@ -1539,7 +1539,7 @@ d2lite.record("test_worst_other", max(test_loss[n] for n in others))
 # ## Exercises
 #
 # 1. **Tilt the ravine.** Rotate the ravine by 45°: redefine the loss, its gradient and the
-#    start as below, and rerun the race. Which optimizers lose their advantage, and why do
+#    start as below, and rerun the race. Which optimisers lose their advantage, and why do
 #    gradient descent and momentum not notice the rotation at all? Self-check: gradient
 #    descent and momentum still need exactly 136 and 83 steps, and RMSProp now needs more
 #    than 100.

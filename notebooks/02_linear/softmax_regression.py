@@ -548,12 +548,10 @@ plt.show()
 # layer is a **[fully connected layer](../../book/glossary.md#term-fully-connected-layer)**
 # (全连接层).
 
-# %% mystnb={"figure": {"caption": "Softmax regression as a single-layer network: every one of the 784 pixel inputs feeds every one of the 10 outputs (the logits), whose softmax gives the class probabilities. Dots stand for the units not drawn.", "name": "fig-softmax-regression-network"}}
-inputs = ["$x_1$", "$x_2$", "$x_3$", "...", "$x_{784}$"]  # "...": the pixels not drawn
-outputs = ["$o_1$", "$o_2$", "$o_3$", "...", "$o_{10}$"]  # one logit per class
-ax = d2lite.diagrams.draw_network([5, 5], labels=[inputs, outputs], figsize=(4, 3.4),
-                                  layer_names=["784 inputs", "10 outputs"])
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Softmax regression as a single-layer network: every one of the 784 pixel inputs feeds every one of the 10 outputs (the logits), whose softmax gives the class probabilities. Dots stand for the units not drawn.", "name": "fig-softmax-regression-network"}}
+d2lite.diagrams.draw_network([["$x_1$", "$x_2$", "$x_3$", "...", "$x_{784}$"],
+                              ["$o_1$", "$o_2$", "$o_3$", "...", "$o_{10}$"]],
+                             layer_names=["784 inputs", "10 outputs"], figsize=(4, 3.4))
 
 # %% [markdown]
 # A batch is then a matrix $\mathbf{X}$ of shape $(n, 784)$, and with a weight matrix
@@ -749,7 +747,7 @@ assert train_loss[0] > train_loss[1] > train_loss[2] and val_loss[0] > val_loss[
 # validation after each epoch, a history of the curves). `d2lite.accuracy` counts right answers
 # as `count_correct` does, and `d2lite.evaluate` is `evaluate_scratch` for any model, loss and
 # metrics. Before trusting them, run them on the same problem: a fresh model from the same
-# starting weights, the same batches in the same order, the same optimizer, three epochs. Both
+# starting weights, the same batches in the same order, the same optimiser, three epochs. Both
 # routes do the same arithmetic, so they must give the same numbers.
 
 # %%
@@ -813,7 +811,7 @@ assert torch.equal(softmax(logits_val).argmax(1), logits_val.argmax(1)), (
 #
 # PyTorch has every piece ready-made. `nn.Flatten` turns each image into a row,
 # `nn.Linear(784, 10)` holds the weights and the bias, `nn.CrossEntropyLoss` is log-softmax
-# plus NLL, and `torch.optim.SGD` is our optimizer. One detail: `nn.Linear` stores its weight as
+# plus NLL, and `torch.optim.SGD` is our optimiser. One detail: `nn.Linear` stores its weight as
 # (outputs, inputs) = $(10, 784)$ and computes $\mathbf{X}\mathbf{W}^\top + \mathbf{b}$, so to
 # start from the same point as the scratch model we copy in the transpose of `W0`.
 #
@@ -941,12 +939,12 @@ assert test_acc < best_acc[chosen_lr], "the validation number should flatter"
 # the true class and, below it, the prediction.
 
 # %% mystnb={"figure": {"caption": "Test images classified right (top row) and wrong (bottom row, red); each title gives the true class and, after the arrow, the prediction.", "name": "fig-softmax-regression-mistakes"}}
-right_ones = (predicted == y_test).nonzero()[:6, 0]
-wrong_ones = (predicted != y_test).nonzero()[:6, 0]
-shown = torch.cat([right_ones, wrong_ones])  # (12,) test indices
+right_ones = (predicted == y_test).nonzero()[:4, 0]
+wrong_ones = (predicted != y_test).nonzero()[:4, 0]
+shown = torch.cat([right_ones, wrong_ones])  # (8,) test indices
 assert (predicted != y_test).sum() > 1000, "expected more than 1,000 mistakes"
 titles = [f"{classes[y_test[i]]}\n-> {classes[predicted[i]]}" for i in shown]
-axes = d2lite.show_images(X_test[shown, 0], 2, 6, titles=titles, scale=1.6)
+axes = d2lite.show_images(X_test[shown, 0], 2, 4, titles=titles, scale=1.6)
 for ax in axes[1]:
     ax.title.set_color("red")
 for ax in axes.flat:

@@ -265,10 +265,7 @@ assert gap < 1e-12, f"hand and autograd differ by {gap:.1e}"
 # value of the neuron it leaves.
 
 # %%
-pos = {"x1": (0, 1), "x2": (0, 0), "u1": (1.6, 1), "v1": (1.6, 0),
-       "u2": (3.2, 1), "v2": (3.2, 0), "OUT": (4.5, 0.5)}
-half_width = {"x1": 0.3, "x2": 0.3, "u1": 0.42, "v1": 0.42, "u2": 0.42, "v2": 0.42,
-              "OUT": 0.25}
+layers = [["x1", "x2"], ["u1", "v1"], ["u2", "v2"], ["OUT"]]
 edges = {"w1": ("x1", "u1"), "w2": ("x2", "u1"), "w3": ("x1", "v1"), "w4": ("x2", "v1"),
          "w5": ("u1", "u2"), "w6": ("v1", "u2"), "w7": ("u1", "v2"), "w8": ("v1", "v2"),
          "w9": ("u2", "OUT"), "w10": ("v2", "OUT")}
@@ -277,34 +274,8 @@ labels.update({n: f"{n} = {s[n]:.3f}\n{act.__name__}({n}) = {act(s[n]):.3f}"
                for n, act in acts.items()})
 node_grads = {"u1": d_u1, "v1": d_v1, "u2": d_u2, "v2": d_v2, "OUT": 1.0}
 
-# %% [markdown]
-# With the layout fixed, drawing is a loop over the edges (an arrow from box to box, and the
-# weight's gradient placed a third of the way along, where crossing arrows are apart) and a
-# loop over the nodes.
-
-# %% mystnb={"figure": {"caption": "The notes' network with the forward values (black, left to right) and the gradients of OUT (red, right to left): on each neuron the gradient with respect to its weighted sum, on each arrow the gradient with respect to its weight.", "name": "fig-backpropagation-network"}}
-fig, ax = plt.subplots(figsize=(8, 3.8))
-for name, (a, b) in edges.items():
-    xa, ya = pos[a][0] + half_width[a], pos[a][1]     # right edge of the source box
-    xb, yb = pos[b][0] - half_width[b], pos[b][1]     # left edge of the target box
-    ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
-                arrowprops=dict(arrowstyle="-|>", color="0.6"))
-    # crossing arrows: label near the start
-    t = 0.5 if ya == yb else 0.3
-    ax.text(xa + t * (xb - xa), ya + t * (yb - ya), f"{name}: {grad[name]:+.3f}",
-            color="C3", fontsize=8, ha="center", va="center",
-            bbox=dict(fc="white", ec="none", pad=1))
-for node, (x, y) in pos.items():
-    ax.text(x, y, labels[node], ha="center", va="center", fontsize=9,
-            bbox=dict(boxstyle="round", fc="#dbe9f6", ec="C0"))
-    # above the top row, below the others
-    if node in node_grads:
-        ax.text(x, y + (0.25 if y == 1 else -0.27), f"{float(node_grads[node]):+.3f}",
-                color="C3", ha="center", va="center", fontsize=9)
-ax.set(xlim=(-0.4, 4.9), ylim=(-0.45, 1.4),
-       title="Forward values (black), gradients of OUT (red)")
-ax.axis("off")
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The notes' network with the forward values (black, left to right) and the gradients of OUT (red, right to left): on each neuron the gradient with respect to its weighted sum, on each arrow the gradient with respect to its weight.", "name": "fig-backpropagation-network"}}
+d2lite.diagrams.backprop_network(layers, labels, edges, node_grads, grad)
 
 # %% [markdown]
 # ## The $\delta$ recursion

@@ -211,7 +211,7 @@ assert not set(train_set.indices) & set(test_set.indices), (
 
 # %% [markdown]
 # The model at the end of this lesson has settings to choose (a learning rate, a number of
-# epochs), and as in [the regularization lesson](regularization.ipynb) they are chosen on a
+# epochs), and as in [the regularisation lesson](regularization.ipynb) they are chosen on a
 # [validation set](../../book/glossary.md#term-validation-set) held out from the training
 # messages, never on the test messages. `d2lite.data.train_val_split` splits tensors; here the
 # tensor it splits is the list of training indices, with their labels, so that it holds out a
@@ -534,10 +534,10 @@ assert sorted(y_train.unique().tolist()) == list(range(10)), (
 # Does a pixel's exact value matter? Darken every pixel of a 5 by the same amount and you still
 # see a 5: what carries the digit is the pattern of ink, not the level. So you are free to shift
 # and scale all pixels, and the right choice helps training. You saw why with the ravine in
-# [the optimizers lesson](../02_linear/optimizers.ipynb): inputs that are off-centre or on an
+# [the optimisers lesson](../02_linear/optimizers.ipynb): inputs that are off-centre or on an
 # odd scale stretch the loss surface into a long valley, and inputs centred on zero with unit
 # spread make it a round bowl, where gradient descent walks straight down. The usual choice is
-# [standardization](../../book/glossary.md#term-standardization), the z-score,
+# [standardisation](../../book/glossary.md#term-standardisation), the z-score,
 #
 # $$
 # z = \frac{x - \mu}{\sigma},
@@ -545,7 +545,7 @@ assert sorted(y_train.unique().tolist()) == list(range(10)), (
 #
 # where $\mu$ is the mean and $\sigma$ the standard deviation of the pixels. Dividing by 255 was
 # already a rescaling
-# ([min-max normalization](../../book/glossary.md#term-min-max-normalization) onto $[0, 1]$);
+# ([min-max normalisation](../../book/glossary.md#term-min-max-normalisation) onto $[0, 1]$);
 # the z-score goes further and centres the data.
 #
 # Countless MNIST scripts contain the line `Normalize((0.1307,), (0.3081,))`. Those two numbers
@@ -717,7 +717,7 @@ print(f"60,000 calls of __getitem__: {calls_seconds:.3f} s; "
 # - A `DataLoader` fetches examples, groups them into batches and reshuffles every epoch; a
 #   seeded `generator` makes the orders reproducible. Its collate function turns a list of
 #   examples into a batch; the default stacks tensors and leaves strings alone.
-# - Text needs its own collate function: tokenize, map tokens to indices with a vocabulary built
+# - Text needs its own collate function: tokenise, map tokens to indices with a vocabulary built
 #   on the training data, pad each batch to its longest message, and return the lengths so the
 #   model can ignore the padding.
 # - The SMS Spam Collection has 5,574 messages, 13.4 % spam, so always saying ham scores 86.6 %;

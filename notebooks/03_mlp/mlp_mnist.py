@@ -65,7 +65,7 @@ assert sorted(y_all.unique().tolist()) == list(range(10)), "labels should be 0-9
 
 # %% [markdown]
 # This lesson compares training settings, so, as in
-# [the regularization lesson](regularization.ipynb), it holds out a
+# [the regularisation lesson](regularization.ipynb), it holds out a
 # [validation set](../../book/glossary.md#term-validation-set): 5,999 of the 60,000 training
 # images, a tenth of each digit (rounded), on which the comparison is made. The 10,000 test
 # images are opened once, at the end.
@@ -84,7 +84,7 @@ assert (len(y_train), len(y_val)) == (54_001, 5_999), "expected 54,001 and 5,999
 # [the data pipeline lesson](data_pipeline.ipynb) showed; the 54,001 images of our training
 # split give the same four digits. After standardising, every pixel is on the same centred
 # scale, mean 0 and standard deviation 1, the round bowl that
-# [the optimizers lesson](../02_linear/optimizers.ipynb) showed gradient descent likes. The
+# [the optimisers lesson](../02_linear/optimizers.ipynb) showed gradient descent likes. The
 # validation and test images get the *training* mean and deviation, because you may not peek at
 # them.
 
@@ -136,12 +136,12 @@ assert len(train_data) == math.ceil(54_001 / 64) == 844
 # feeds every hidden neuron and every hidden neuron feeds every output, so the diagram draws a
 # few units of each layer and lets the dots stand for the rest.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The notes' digit recogniser: 784 input pixels, a hidden layer of 28 ReLU units and 10 outputs, one per digit, fully connected (a few units of each layer drawn, the dots stand for the rest).", "name": "fig-mlp-mnist-network"}}
-units = [["$x_1$", "$x_2$", "...", "$x_{784}$"], ["$h_1$", "$h_2$", "...", "$h_{28}$"],
-         ["$o_0$", "...", "$o_9$"]]
-names = ["input\n784 pixels", "hidden\n28 ReLU units", "output\n10 digits"]
-d2lite.diagrams.draw_network([4, 4, 3], labels=units, layer_names=names, figsize=(5, 3))
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The notes' digit recogniser: 784 input pixels, a hidden layer of 28 ReLU units and 10 outputs, one per digit, fully connected (a few units of each layer drawn, the dots stand for the rest).", "name": "fig-mlp-mnist-network"}}
+d2lite.diagrams.draw_network(
+    [["$x_1$", "$x_2$", "...", "$x_{784}$"], ["$h_1$", "$h_2$", "...", "$h_{28}$"],
+     ["$o_0$", "...", "$o_9$"]],
+    layer_names=["input\n784 pixels", "hidden\n28 ReLU units", "output\n10 digits"],
+    figsize=(5, 3))
 
 # %% [markdown]
 # The class below writes the network down, keeping the notes' names for the two layers.
@@ -303,7 +303,7 @@ assert abs(result["loss"] - loss0) < 1e-5 and abs(result["accuracy"] - acc0) < 1
 # ## Training with Adam
 #
 # The notes train with Adam ([Kingma and Ba, 2015](../../book/references.md)), which you wrote
-# from scratch in [the optimizers lesson](../02_linear/optimizers.ipynb): it gives every
+# from scratch in [the optimisers lesson](../02_linear/optimizers.ipynb): it gives every
 # parameter its own step size from running averages of its gradients and of their squares. They
 # make three passes over the training set, three epochs, in batches of 128 with Adam's default
 # learning rate $10^{-3}$. This lesson changes two of those settings, and you will see below, on
@@ -330,9 +330,9 @@ def make_model(lr=0.003, gamma=0.5):
 
 # %% [markdown]
 # `d2lite.fit` runs the loop the notes write by hand: for every batch it zeroes the gradients,
-# computes the loss, calls `backward()` and steps the optimizer, with the model in training mode;
+# computes the loss, calls `backward()` and steps the optimiser, with the model in training mode;
 # after every epoch it switches to evaluation mode and measures the validation data under
-# `no_grad()`. The notes also save the model and the optimizer as they go; `checkpoint=` does that
+# `no_grad()`. The notes also save the model and the optimiser as they go; `checkpoint=` does that
 # after every epoch. The file goes into a temporary folder that disappears at the end of the
 # lesson.
 
@@ -562,9 +562,9 @@ assert counts.sum() == len(wrong) and share > 3 * 3 / 90, f"top-three share {sha
 # time limit can stop them at any point. A
 # **[checkpoint](../../book/glossary.md#term-checkpoint)** (检查点) is a snapshot of
 # everything that training changes, written to disk so that a new process can carry on from
-# it. The notes store two state dicts, the model's and the optimizer's, and load them at start-up
+# it. The notes store two state dicts, the model's and the optimiser's, and load them at start-up
 # if the files exist. `fit` writes one file after every epoch, a plain dictionary of those state
-# dicts plus a few counters. `d2lite.load_checkpoint` reads it back into a model and optimizer and
+# dicts plus a few counters. `d2lite.load_checkpoint` reads it back into a model and optimiser and
 # returns the whole dictionary, so let's look inside.
 
 # %% tags=["nbval-check-output"]
@@ -617,7 +617,7 @@ saved_loss = interrupted["history"]["train_loss"][-1]
 print(f"checkpoint written after epoch 2, training loss {saved_loss:.4f}")
 
 # %% [markdown]
-# The "new session" builds a brand-new model, optimizer and schedule, with new random weights,
+# The "new session" builds a brand-new model, optimiser and schedule, with new random weights,
 # and asks `fit` for three epochs with `resume=True`. Because the checkpoint file exists, `fit`
 # loads it into the three objects, restores the random generators and the history, and runs only
 # the missing third epoch.
@@ -636,7 +636,7 @@ print(f"fresh start, epoch 1: {history['train_loss'][0]:.4f} | "
 # %% [markdown]
 # The resumed run keeps the two earlier epochs in its history, and its first epoch of its own
 # continues below the saved loss instead of starting again from the fresh-start loss of the
-# first epoch. It even lands on the uninterrupted run's numbers: same weights, same optimizer
+# first epoch. It even lands on the uninterrupted run's numbers: same weights, same optimiser
 # state, same learning rate, same shuffled order, so the same third epoch.
 
 # %%
@@ -677,7 +677,7 @@ workdir.cleanup()
 #   scores; `log_softmax` stays finite where `log(softmax(...))` gives $-\infty$.
 # - Test in evaluation mode (`net.eval()`) and under `torch.no_grad()`, and add up losses and
 #   correct answers before dividing.
-# - A checkpoint holds the model's and the optimizer's state dicts, the schedule, the random
+# - A checkpoint holds the model's and the optimiser's state dicts, the schedule, the random
 #   state, the epoch and the history. `fit(..., checkpoint=path, resume=True)` continues an
 #   interrupted run exactly where it stopped.
 #
@@ -698,7 +698,7 @@ for h in (8, 28, 128):
 
 # %% [markdown]
 # 2. **The notes' recipe, longer.** Train the notes' network for three more epochs, six in all,
-#    continuing from `notes_net` and its optimizer. Does it now reach this lesson's validation
+#    continuing from `notes_net` and its optimiser. Does it now reach this lesson's validation
 #    accuracy after three? What does that say about what the two changes of this lesson buy?
 
 # %% tags=["hide-cell"]
@@ -723,7 +723,7 @@ assert our_mean - longer_acc < acc_gain / 2, "six epochs should close most of th
 #    returns `self.logits(X)`, with `nn.CrossEntropyLoss()` as the loss, from
 #    `seed_everything(0)`. Its first training loss should match `history["train_loss"][0]` to
 #    $10^{-4}$. Why do the two runs agree?
-# 4. **Forgetting the optimizer.** Repeat the interrupted run, but resume by loading only the
+# 4. **Forgetting the optimiser.** Repeat the interrupted run, but resume by loading only the
 #    model (`d2lite.load_checkpoint` with the path and `net3` only), and train the third epoch
 #    with a new Adam at learning rate 0.003 and no scheduler. Is the third epoch's loss still
 #    below the saved one? Which of the checkpoint's entries did you leave out, and what did each

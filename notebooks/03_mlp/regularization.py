@@ -51,14 +51,14 @@ from torch import nn
 # training examples, quirks included, rather than the pattern behind them. Its opposite is
 # **[underfitting](../../book/glossary.md#term-underfitting)** (欠拟合), a model too simple
 # to capture even the training data. What you care about is
-# **[generalization](../../book/glossary.md#term-generalization)** (泛化), how well the model
+# **[generalisation](../../book/glossary.md#term-generalisation)** (泛化), how well the model
 # does on data it has not seen. The difference between the two,
 #
 # $$
-# \text{generalization gap} = L_{\text{new data}} - L_{\text{train}},
+# \text{generalisation gap} = L_{\text{new data}} - L_{\text{train}},
 # $$
 #
-# is the **[generalization gap](../../book/glossary.md#term-generalization-gap)** (泛化差距);
+# is the **[generalisation gap](../../book/glossary.md#term-generalisation-gap)** (泛化差距);
 # here it is measured with the loss, and it can be measured with the accuracy just as well
 # (train minus new data).
 #
@@ -70,7 +70,7 @@ from torch import nn
 #
 # ## Three kinds of data
 #
-# To measure generalization you need data the model has not trained on. But as soon as you use
+# To measure generalisation you need data the model has not trained on. But as soon as you use
 # that data to *choose* something (the degree of a polynomial, the strength of a penalty, the
 # number of epochs), it has shaped the model, and the number it gives is no longer an honest
 # estimate: try enough settings and one of them will look good on it by luck. So practitioners
@@ -124,7 +124,7 @@ print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test poi
 # on the *polynomial features* $(1, x, x^2, \dots, x^d)$, so you can fit it exactly with the
 # least-squares solution of [linear regression](../02_linear/linear_regression.ipynb) rather
 # than by gradient descent. That matters here: whatever goes wrong below is the model's doing,
-# not the optimizer's. The computation runs in float64 because $x^{15}$ and $x^0$ differ
+# not the optimiser's. The computation runs in float64 because $x^{15}$ and $x^0$ differ
 # wildly in size.
 
 # %%
@@ -318,8 +318,8 @@ assert norm15 > 1e7 and norm3 < 3, f"|w15| = {norm15:.0f}, |w3| = {norm3:.1f}"
 # how expensive. If $L$ alone is minimal at some large $\mathbf{w}$, the penalty makes $L'$
 # larger there, and gradient descent keeps going until it finds a balance between fitting the
 # data and keeping the weights small. Any method that trades some training fit for better
-# generalization like this is called
-# **[regularization](../../book/glossary.md#term-regularization)** (正则化). (The notes write
+# generalisation like this is called
+# **[regularisation](../../book/glossary.md#term-regularisation)** (正则化). (The notes write
 # the penalty as $\lambda w^2$; the factor $\tfrac12$ only rescales $\lambda$ and tidies the
 # gradient.)
 #
@@ -336,7 +336,7 @@ assert norm15 > 1e7 and norm3 < 3, f"|w15| = {norm15:.0f}, |w3| = {norm3:.1f}"
 # weights are pulled towards zero hard, small ones gently, and the pull is proportional to the
 # weight itself. That is why a squared penalty is called
 # **[weight decay](../../book/glossary.md#term-weight-decay)** (权重衰减), or L2
-# regularization. The square is also smooth and strictly convex: added to a convex loss it
+# regularisation. The square is also smooth and strictly convex: added to a convex loss it
 # leaves exactly one minimum, even where the data alone would allow many equally good weights
 # (when there are more coefficients than points, say). An odd power such as $w^3$ has no
 # minimum at all, since it goes to $-\infty$ for negative $w$; higher even powers barely touch
@@ -346,11 +346,11 @@ assert norm15 > 1e7 and norm3 < 3, f"|w15| = {norm15:.0f}, |w3| = {norm3:.1f}"
 #
 # ### Weight decay on the polynomial
 #
-# For a polynomial the penalized least-squares problem still has a closed form, often called
+# For a polynomial the penalised least-squares problem still has a closed form, often called
 # ridge regression: setting the gradient of $\frac{1}{n}\lVert \mathbf{X}\mathbf{w} -
 # \mathbf{y}\rVert^2 + \lambda \lVert \mathbf{w} \rVert^2$ to zero gives
 # $(\mathbf{X}^\top\mathbf{X}/n + \lambda \mathbf{I})\,\mathbf{w} = \mathbf{X}^\top\mathbf{y}/n$.
-# (This version penalizes $\lambda\lVert\mathbf{w}\rVert^2$ without the $\tfrac12$ and, for
+# (This version penalises $\lambda\lVert\mathbf{w}\rVert^2$ without the $\tfrac12$ and, for
 # simplicity, the constant term $w_0$ too.)
 
 # %%
@@ -427,7 +427,7 @@ plt.show()
 # %% [markdown]
 # ### Weight decay in PyTorch
 #
-# You rarely write the penalty into the loss yourself. PyTorch's optimizers take a
+# You rarely write the penalty into the loss yourself. PyTorch's optimisers take a
 # `weight_decay` argument and add $\lambda \mathbf{w}$ to each parameter's gradient before the
 # step. Let's check that this is the same as the explicit penalty of equation (1), and the
 # same as the decay formula, equation (2). Take a small linear model and run one step of plain
@@ -474,8 +474,8 @@ assert torch.allclose(with_option, by_formula, rtol=0, atol=1e-6), "option != fo
 # %% [markdown]
 # The Fashion-MNIST runs below use Adam, whose `weight_decay` also just adds
 # $\lambda \mathbf{w}$ to the gradient; Adam then rescales the whole gradient, so the shrink
-# factor is no longer exactly $1 - \eta\lambda$, but the optimizer still minimizes the
-# penalized loss $L'$. Twenty Adam steps with the option and with the explicit penalty land on
+# factor is no longer exactly $1 - \eta\lambda$, but the optimiser still minimises the
+# penalised loss $L'$. Twenty Adam steps with the option and with the explicit penalty land on
 # the same weights.
 
 # %%
@@ -672,7 +672,7 @@ plt.show()
 # curve as it grows. With `patience=10` it stops once ten epochs in a row have not beaten the
 # best validation loss, and `restore_best=True` loads the weights of the best epoch at the end.
 # Run from the same seed, the network retraces the same curve, so it stops ten epochs after
-# the bottom of Figure 6 and restores the weights of the bottom: a few dozen epochs of work
+# the bottom of [Figure 6](#fig-regularization-early-stopping) and restores the weights of the bottom: a few dozen epochs of work
 # instead of 100.
 
 # %%
@@ -738,16 +738,15 @@ d2lite.record("wd_acc_gap_ratio", acc_gap_wd / acc_gap0)
 # A zeroed unit takes no part in the forward pass, and since the next layer computes
 # $\sum_i w_i h_i + b$, the weights $w_i$ leaving it contribute nothing and receive no gradient
 # from that example. No unit can rely on any particular other unit being there, so the network
-# cannot build the fragile co-adapted combinations that memorize single training images.
+# cannot build the fragile co-adapted combinations that memorise single training images.
 # [Figure 7](#fig-regularization-dropout-diagram) shows one such thinned network for one
 # example: the crossed-out units and all their connections are gone for this pass.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Dropout on a small MLP for one training example: crossed-out units (one input, four hidden) output zero, so their connections take no part in this forward and backward pass. The next example draws a new pattern.", "name": "fig-regularization-dropout-diagram"}}
-inputs, outputs = ["$x_1$", "$x_2$", "$x_3$", "$x_4$"], ["$o_1$", "$o_2$", "$o_3$"]
-d2lite.diagrams.draw_network([4, 5, 5, 3], labels=[inputs, [""] * 5, [""] * 5, outputs],
-                             layer_names=["input", "hidden 1", "hidden 2", "output"],
-                             dropped={0: [2], 1: [1, 4], 2: [0, 3]}, figsize=(5.5, 3.2))
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Dropout on a small MLP for one training example: crossed-out units (one input, four hidden) output zero, so their connections take no part in this forward and backward pass. The next example draws a new pattern.", "name": "fig-regularization-dropout-diagram"}}
+d2lite.diagrams.draw_network(
+    [["$x_1$", "$x_2$", "$x_3$", "$x_4$"], 5, 5, ["$o_1$", "$o_2$", "$o_3$"]],
+    layer_names=["input", "hidden 1", "hidden 2", "output"],
+    dropped={0: [2], 1: [1, 4], 2: [0, 3]}, figsize=(5.5, 3.2))
 
 # %% [markdown]
 # Zeroing alone would also shrink the layer's output: on average only a fraction $1 - p$ of it
@@ -902,14 +901,14 @@ assert acc_gap_do < acc_gap0 - 0.02, f"accuracy gap {acc_gap_do:.3f} vs {acc_gap
 # %% [markdown]
 # ## Train and validation curves side by side
 #
-# The three full runs differ only in their regularization. In each panel of
+# The three full runs differ only in their regularisation. In each panel of
 # [Figure 8](#fig-regularization-curves), the distance between the two curves is the
-# generalization gap as training proceeds (both measured in evaluation mode, on the 999
-# training and the 1,001 validation images). Without regularization the curves part early and
+# generalisation gap as training proceeds (both measured in evaluation mode, on the 999
+# training and the 1,001 validation images). Without regularisation the curves part early and
 # keep moving apart; with weight decay or dropout the training loss stays away from zero and
 # the validation loss stays low.
 
-# %% mystnb={"figure": {"caption": "Training (eval mode) and validation loss over 100 epochs without regularization, with weight decay 0.01, and with dropout.", "name": "fig-regularization-curves"}}
+# %% mystnb={"figure": {"caption": "Training (eval mode) and validation loss over 100 epochs without regularisation, with weight decay 0.01, and with dropout.", "name": "fig-regularization-curves"}}
 names = ["no regularization", "weight decay 0.01", "dropout 0.2 / 0.5"]
 fig, axes = plt.subplots(1, 3, figsize=(6.5, 2.8), sharey=True, layout="constrained")
 for ax, name in zip(axes, names, strict=True):
@@ -986,7 +985,7 @@ d2lite.record("test_acc", final_test["accuracy"])
 #   cross-validation averages over $K$ validation folds and picks more reliably (15 times in 20
 #   against 10 here). Early stopping chooses the number of epochs on the validation curve.
 # - Training loss only falls as a model grows; validation loss falls, bottoms out and rises
-#   again. Measure the generalization gap with both numbers taken the same way.
+#   again. Measure the generalisation gap with both numbers taken the same way.
 # - Weight decay adds $\frac{\lambda}{2}\lVert \mathbf{w} \rVert^2$ to the loss. Its gradient
 #   $\lambda\mathbf{w}$ shrinks every weight by the factor $1 - \eta\lambda$ at each SGD step,
 #   pulling large weights hardest. PyTorch's `weight_decay` option is exactly this penalty.

@@ -12,15 +12,17 @@
 # ---
 
 # %% [markdown]
-# # Batch normalization
+# # Batch normalisation
 #
-# Print the layers of any modern CNN and you will find a `BatchNorm2d` between almost every
-# convolution and its ReLU. In this lesson you build that layer from scratch: it standardises
+# Print the layers of a ResNet and you will find a `BatchNorm2d` between almost every
+# convolution and its ReLU (other designs place it elsewhere: this chapter's DenseNet puts it
+# before each convolution, and recent networks such as ConvNeXt use layer normalisation
+# instead). In this lesson you build that layer from scratch: it standardises
 # every channel with the statistics of the current minibatch while training, and with running
 # averages of them at test time. You check your version against `nn.BatchNorm2d` number for
 # number, see where the layer goes and why the convolution before it needs no bias, and measure
-# what it buys: the same CNN trains much faster with it, and with sigmoid activations it trains
-# at all.
+# what it buys: at the learning rate used here the same CNN trains much faster with it, and
+# with sigmoid activations it trains at all.
 
 # %%
 import importlib.util, subprocess, sys
@@ -40,9 +42,9 @@ from torch.nn import functional as F
 # ## Standardising what the layers see
 #
 # Before a picture enters a network you standardise its pixels with the z-score,
-# $x \mapsto (x - \mu) / \sigma$, as in [the MNIST lesson](../03_mlp/mlp_mnist.ipynb): inputs
-# with mean 0 and standard deviation 1 are what the default initialisation is made for, and
-# gradient descent takes similar steps in every direction. But a convolution's output, a
+# $x \mapsto (x - \mu) / \sigma$, as in [the MNIST lesson](../03_mlp/mlp_mnist.ipynb): with
+# inputs of mean 0 and standard deviation 1, the first layer's outputs start at a moderate
+# scale, and gradient descent takes similar steps in every direction. But a convolution's output, a
 # [feature map](../../book/glossary.md#term-feature-map), is a picture too, and it is the input
 # of the next layer. Nothing keeps its scale in check: as the weights of the earlier layers
 # change, the distribution of what every later layer sees drifts, and each layer has to keep
@@ -50,7 +52,12 @@ from torch.nn import functional as F
 # **[internal covariate shift](../../book/glossary.md#term-internal-covariate-shift)**
 # (内部协变量偏移) ([Ioffe and Szegedy, 2015](../../book/references.md)). Their fix is to
 # standardise inside the network too, layer by layer, with statistics computed on the fly:
-# **[batch normalization](../../book/glossary.md#term-batch-normalization)** (批量规范化, BN).
+# **[batch normalisation](../../book/glossary.md#term-batch-normalisation)** (批量规范化, BN).
+# Whether the drift is what BN cures was doubted later:
+# [Santurkar et al., 2018](../../book/references.md) added drift on purpose after every BN layer
+# and training was not hurt, and they traced BN's help to a smoother loss surface, whose
+# gradients change more predictably from step to step. The name stuck; the layer works
+# whatever the explanation.
 #
 # For a minibatch $\mathcal{B}$ of $m$ values $x_1, \dots, x_m$ of one feature, BN computes
 #
@@ -77,7 +84,7 @@ from torch.nn import functional as F
 # $(\text{batch}, \text{channels}, h, w)$, and a channel's feature map is one feature seen at
 # every position: the same kernel made all of its values. So BN averages each channel over the
 # batch *and* over all positions, and there are as many means as channels, however large the
-# batch or the maps. The cell checks both counts.
+# batch or the maps ([Figure 1](#fig-batch_norm-axes)). The cell checks both counts.
 
 # %%
 d2lite.seed_everything(0)
@@ -90,6 +97,9 @@ print("conv layer: ", tuple(conv_out.shape), "->", conv_mean.numel(),
       "means, each over", 5 * 7 * 7, "numbers")
 assert dense_mean.shape == (10,) and conv_mean.shape == (3,)
 
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Which numbers BN averages together (shaded, outlined): for the dense layer's output of the cell above, one feature over the batch; for the convolution's output, drawn as a block of batch x channels x positions, one channel over the batch and all positions.", "name": "fig-batch_norm-axes"}}
+d2lite.diagrams.batch_norm_axes(dense_out.shape, conv_out.shape)
+
 # %% [markdown]
 # ## Training mode and evaluation mode
 #
@@ -99,7 +109,7 @@ assert dense_mean.shape == (10,) and conv_mean.shape == (3,)
 # the **running mean** and **running variance** of each feature, and uses them in evaluation
 # mode. They are updated after every training batch with the
 # [exponentially weighted moving average](../../book/glossary.md#term-exponentially-weighted-moving-average)
-# of [the optimizers lesson](../02_linear/optimizers.ipynb):
+# of [the optimisers lesson](../02_linear/optimizers.ipynb):
 #
 # $$
 # \bar{\mu} \leftarrow \rho\, \bar{\mu} + (1 - \rho)\, \mu_\mathcal{B}, \qquad
@@ -281,7 +291,7 @@ ax.set(xlabel="training batch", ylabel="mean of the channel")
 ax.legend();
 
 # %% [markdown]
-# [Figure 1](#fig-batch_norm-running) shows the two kinds of statistics: each batch's own mean,
+# [Figure 2](#fig-batch_norm-running) shows the two kinds of statistics: each batch's own mean,
 # noisy, used in training; and their running average, smooth, used in evaluation.
 #
 # ## Where BN goes, and why the layer before needs no bias
@@ -289,12 +299,16 @@ ax.legend();
 # BN standardises a layer's pre-activations, so it sits right after the convolution or the
 # linear layer and before the activation: `conv → BN → ReLU` and `linear → BN → ReLU`. The
 # convolutional net of [the MNIST CNN lesson](cnn_mnist.ipynb), `d2lite.models.LeNet`, takes
-# `batch_norm=True` to put it there; its first layers show the order.
+# `batch_norm=True` to put it there; its first layers show the order
+# ([Figure 3](#fig-batch_norm-position)).
 
 # %%
 net = d2lite.models.LeNet(batch_norm=True)
 print(net.features[:4])
 assert [type(m) for m in net.features[:3]] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Batch normalisation in LeNet(batch_norm=True), input at the bottom: after the first convolution and after the first dense layer, before their ReLU, with the shapes from a forward pass. Red: what each BN layer averages over.", "name": "fig-batch_norm-position"}}
+d2lite.diagrams.batch_norm_position(net, (1, 1, 28, 28))
 
 # %% [markdown]
 # Placed there, BN makes the bias of the layer before it useless. Adding a constant $b$ to
@@ -387,10 +401,10 @@ print(f"sigmoid, SGD 0.9, 200 steps: validation loss {sig_plain_val:.3f} without
       f"{sig_bn_val:.3f} with BN (guessing: ln 10 = {math.log(10):.3f})")
 
 # %% [markdown]
-# [Figure 2](#fig-batch_norm-training) shows the training losses, each averaged over the last
+# [Figure 4](#fig-batch_norm-training) shows the training losses, each averaged over the last
 # 20 steps to calm the noise of single batches.
 
-# %% mystnb={"figure": {"caption": "Training loss of the same LeNet without and with batch normalization over 200 SGD steps on Fashion-MNIST (a moving average over 20 steps): with ReLU and learning rate 0.1 (left), with sigmoid and learning rate 0.9 (right).", "name": "fig-batch_norm-training"}}
+# %% mystnb={"figure": {"caption": "Training loss of the same LeNet without and with batch normalisation over 200 SGD steps on Fashion-MNIST (a moving average over 20 steps): with ReLU and learning rate 0.1 (left), with sigmoid and learning rate 0.9 (right).", "name": "fig-batch_norm-training"}}
 def smooth(losses, k=20):
     return [sum(losses[max(0, i - k + 1):i + 1]) / len(losses[max(0, i - k + 1):i + 1])
             for i in range(len(losses))]
@@ -430,14 +444,15 @@ d2lite.record("sigmoid_plain_val", sig_plain_val)
 d2lite.record("sigmoid_bn_val", sig_bn_val)
 
 # %% [markdown]
-# A word of caution, from the notes too: BN speeds up and stabilises training, and with the
-# same budget that means a better model. It does not raise the ceiling of what the network
-# can learn given enough time and a well-chosen optimizer. Exercise 3 lets you see the gap
-# shrink with Adam.
+# A word of caution: these runs measure speed at one learning rate and one budget, and there BN
+# wins clearly. They do not measure where each network would end with more time and its own
+# best optimiser (exercise 3 lets you try Adam). The notes add a second effect: each example is
+# standardised with the statistics of a random minibatch, which is a kind of noise, so BN also
+# acts as a mild regulariser, one reason BN networks often need less dropout.
 #
 # ## Summary
 #
-# - Batch normalization standardises each feature (each channel, for feature maps) with the
+# - Batch normalisation standardises each feature (each channel, for feature maps) with the
 #   mean and variance of the current minibatch, then scales by a learned $\gamma$ and shifts by a
 #   learned $\beta$, equation (1).
 # - For a dense layer it averages over the batch; for a convolutional layer over the batch and
@@ -502,7 +517,7 @@ assert raised, "PyTorch refuses a batch of one in training mode"
 #
 # 3. **BN and Adam.** Replace SGD in `train_steps` by `torch.optim.Adam(net.parameters(),
 #    lr=1e-3)` and compare the validation losses after 200 steps with and without BN. Is the gap
-#    smaller than with SGD? Why would an adaptive optimizer need BN less?
+#    smaller than with SGD? Why would an adaptive optimiser need BN less?
 # 4. **Folding BN into the convolution.** In evaluation mode BN is a fixed affine map per channel,
 #    so it can be merged into the convolution before it, which is what inference libraries do.
 #    Write the new weight and bias of a convolution that computes `bn(conv(X))` for a `bn` in

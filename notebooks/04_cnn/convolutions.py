@@ -56,7 +56,7 @@ assert num_weights == 256 * 256 * 3 * 1000 == 196_608_000, f"{num_weights:,d} we
 # Almost two hundred million weights for one layer, before the network has learned anything. Each
 # training step must compute, store and update all of them, and with so many free parameters the
 # network can fit the quirks of its training images instead of what the classes have in common:
-# it overfits, as [regularization](../03_mlp/regularization.ipynb) showed. The notes add a
+# it overfits, as [regularisation](../03_mlp/regularization.ipynb) showed. The notes add a
 # second complaint: a dense layer learns "a dog facing left" as one pattern over all pixels, and a
 # dog facing right, or the same dog a few pixels further along, is a different pattern to it.
 #
@@ -121,7 +121,7 @@ def corr2d(X, K):
 # A small example you can check by hand: the top-left output is
 # $0 \cdot 1 + 1 \cdot 0 + 3 \cdot 0 + 4 \cdot (-1) = -4$. Every output is $-4$, because the
 # kernel computes "this pixel minus its lower-right neighbour", and the ramp grows by 4 along that
-# diagonal.
+# diagonal. [Figure 1](#fig-convolutions-corr) shows the window that makes the top-left output.
 
 # %% tags=["nbval-check-output"]
 X_small = torch.arange(9.0).reshape(3, 3)
@@ -129,6 +129,9 @@ K_small = torch.tensor([[1.0, 0.0], [0.0, -1.0]])
 print(X_small)
 print(corr2d(X_small, K_small))
 assert torch.equal(corr2d(X_small, K_small), torch.full((2, 2), -4.0))
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Cross-correlation of the 3 x 3 ramp with the 2 x 2 kernel: the outlined window of the input, multiplied by the kernel element by element and summed, gives the outlined value of the output. Sliding the window gives the other three.", "name": "fig-convolutions-corr"}}
+d2lite.diagrams.cross_correlation(X_small, K_small)
 
 # %% [markdown]
 # `F.conv2d` is PyTorch's version. It works on batches of multi-channel images, so the input gets
@@ -205,7 +208,7 @@ edges = corr2d(square, K_edge)
 print(edges.int())
 
 # %% [markdown]
-# [Figure 1](#fig-convolutions-square) shows the input, the kernel and the output side by side.
+# [Figure 2](#fig-convolutions-square) shows the input, the kernel and the output side by side.
 # The output is a new picture, a **[feature map](../../book/glossary.md#term-feature-map)** (特征图): it keeps the layout of the input, so a
 # second convolution can look for patterns in it in turn.
 
@@ -252,8 +255,9 @@ print("shifted input -> shifted feature map")
 # Here you wrote the edge kernel yourself. A convolutional network learns its kernels from data,
 # by gradient descent like any other weights. To see that this works, pretend you only have
 # inputs and the outputs that `K_edge` gives on them, and fit a fresh `nn.Conv2d` with one 3 × 3
-# kernel and no bias to them, with the squared error as the loss. Random images give the
-# kernel every kind of pattern to respond to; the square outline alone would not (exercise 3).
+# kernel and no bias to them, with the squared error as the loss. Random images show the
+# kernel every kind of 3 × 3 patch, so each of its nine weights is pinned down quickly; the
+# square outline alone has far fewer kinds of patch, and exercise 3 asks what that changes.
 
 # %%
 d2lite.seed_everything(0)
@@ -285,7 +289,7 @@ assert error < 1e-3, f"the learned kernel is {error:.3f} away from the true one"
 #
 # On a real image the two edge kernels split the strokes by direction. Here is one training digit
 # of MNIST, through the horizontal-edge kernel and through its transpose, the vertical-edge
-# kernel ([Figure 2](#fig-convolutions-digit)).
+# kernel ([Figure 3](#fig-convolutions-digit)).
 
 # %%
 (images, labels), _ = d2lite.data.load_mnist(verbose=False)
@@ -338,8 +342,34 @@ print(vertical.int())
 
 # %% [markdown]
 # 3. **Too little data.** Learn the kernel from the square outline alone (one 10 × 10 image and
-#    its feature map) instead of 32 random images. Does the learned kernel still equal `K_edge`?
-#    Why can several kernels explain the same output?
+#    its feature map) instead of 32 random images. Do its 64 patches of 3 × 3 still determine
+#    the kernel? (Stack them as the rows of a 64 × 9 matrix: the output is that matrix times the
+#    flattened kernel, so the kernel is unique exactly when the matrix has rank 9.) Is gradient
+#    descent as quick as with random images?
+
+# %% tags=["hide-cell"]
+patches = F.unfold(square[None, None], kernel_size=3)[0].T       # (64, 9): row = patch
+rank = torch.linalg.matrix_rank(patches).item()
+solution = torch.linalg.lstsq(patches, edges.reshape(-1, 1)).solution.reshape(3, 3)
+print(f"rank {rank}; the least-squares kernel:\n{solution}")
+assert rank == 9 and torch.allclose(solution, K_edge, atol=1e-5), "unique: it is K_edge"
+
+
+def curvature_ratio(images):
+    """Largest over smallest curvature of the squared error in the kernel's weights."""
+    rows = F.unfold(images, kernel_size=3).transpose(1, 2).reshape(-1, 9)
+    return torch.linalg.cond(rows.T @ rows).item()
+
+
+ratios = {"outline": curvature_ratio(square[None, None]),
+          "random": curvature_ratio(X_train)}
+print({name: round(r, 1) for name, r in ratios.items()})
+assert ratios["outline"] > 10 * ratios["random"]
+# So the outline determines the kernel, but gradient descent gets there more slowly: its
+# patches are few and alike, the loss is a long narrow valley (a curvature ratio far above the
+# random images'), and fixed-size steps crawl along its floor.
+
+# %% [markdown]
 # 4. **Cost.** How many multiplications does `corr2d` make for an $n \times n$ input and a
 #    $k \times k$ kernel? Time `corr2d` and `F.conv2d` on a 100 × 100 image; why is the loop so
 #    much slower?

@@ -79,7 +79,7 @@ assert torch.equal(stacked[:, :3], X), "the input survives concatenation unchang
 #
 # A dense block is a chain of small convolution units. Each unit is "BN, ReLU, 3 × 3
 # convolution", in that order: the pre-activation order of later ResNets, where
-# [batch normalization](batch_norm.ipynb) and the activation come before the convolution. Every
+# [batch normalisation](batch_norm.ipynb) and the activation come before the convolution. Every
 # unit produces the same number of new channels, the
 # **[growth rate](../../book/glossary.md#term-growth-rate)** (增长率) $k$, and padding 1 keeps
 # the height and width, so its output can be concatenated to its input.
@@ -121,7 +121,8 @@ class DenseBlock(nn.Module):
 
 # %% [markdown]
 # A block of two units with growth rate 10 on a 3-channel input should give $3 + 2 \cdot 10 = 23$
-# channels at the same 8 × 8 size, and its first three channels should be the input itself.
+# channels at the same 8 × 8 size, and its first three channels should be the input itself
+# ([Figure 1](#fig-densenet-block)).
 
 # %% tags=["nbval-check-output"]
 block = DenseBlock(2, 3, growth_rate=10)
@@ -130,6 +131,9 @@ Y = block(X)
 print("input", tuple(X.shape), "-> output", tuple(Y.shape))
 assert Y.shape == (4, 23, 8, 8) and block.out_channels == 23
 assert torch.equal(Y[:, :3], X)
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The dense block of the cell above, input at the bottom: each unit (BN, ReLU, 3 x 3 convolution) reads everything so far, and its 10 new channels are concatenated ([ ]) to it, so the channels grow from 3 to 13 to 23.", "name": "fig-densenet-block"}}
+d2lite.diagrams.dense_block(block, tuple(X.shape))
 
 # %% [markdown]
 # Equation (2) holds for any setting. The next cell builds blocks of several sizes and checks
@@ -171,8 +175,9 @@ print("d2lite.models.DenseBlock gives the same outputs, in both modes")
 # Each dense block adds channels, and so each later block is more expensive than the one before:
 # a 3 × 3 convolution costs in proportion to its input channels. A transition layer, placed
 # between two dense blocks, brings the size back down in both senses: a 1 × 1 convolution cuts
-# the channels (DenseNet halves them), and 2 × 2 average pooling with stride 2 halves the height
-# and the width. It starts with BN and ReLU, like the convolution units.
+# the channels (to half here, the compression of the paper's DenseNet-BC), and 2 × 2 average
+# pooling with stride 2 halves the height and the width. It starts with BN and ReLU, like the
+# convolution units.
 
 # %%
 def transition_block(in_channels, out_channels):
@@ -245,7 +250,7 @@ class DenseNet(nn.Module):
 
 
 # %% [markdown]
-# Follow one batch through it, part by part.
+# Follow one batch through it, part by part; [Figure 2](#fig-densenet-densenet) draws the walk.
 
 # %% tags=["nbval-check-output"]
 net = DenseNet()
@@ -258,22 +263,25 @@ for name, part in [("stem", net.stem), *[(type(b).__name__, b) for b in net.bloc
     print(f"{name:12s} -> {tuple(X.shape)}")
 assert shapes == [(16, 14, 14), (32, 14, 14), (16, 7, 7), (64, 7, 7), (10,)]
 
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The small DenseNet, input at the bottom: the stem, two dense blocks with a transition layer between them, and the head, with the shape between each two rows from a forward pass. The dense blocks add channels; the transition halves the channels and the side.", "name": "fig-densenet-densenet"}}
+d2lite.diagrams.cnn_stack(net, (2, 1, 28, 28))
+
 # %% [markdown]
 # How many parameters is that? Compare with the small ResNet of
-# [the previous lesson](resnet.ipynb), `d2lite.models.ResNet(channels=(12, 24, 48),
-# stem_stride=2)`, which goes from 12 to 24 to 48 channels. Concatenation lets each layer reuse
+# [the previous lesson](resnet.ipynb), `d2lite.models.ResNet(channels=(16, 32, 64),
+# stem_pool=True)`, which goes from 16 to 32 to 64 channels. Concatenation lets each layer reuse
 # the features of all earlier ones instead of recomputing them, so the layers can be narrow: 16
-# new channels each here. The DenseNet has 17,978 parameters, fewer than half of the ResNet's
-# 43,942.
+# new channels each here. The DenseNet has 17,978 parameters, fewer than a quarter of the
+# ResNet's 77,658.
 
 # %% tags=["nbval-check-output"]
 dense_params = sum(p.numel() for p in net.parameters())
-resnet = d2lite.models.ResNet(channels=(12, 24, 48), stem_stride=2)
+resnet = d2lite.models.ResNet(channels=(16, 32, 64), stem_pool=True)
 resnet_params = sum(p.numel() for p in resnet.parameters())
 print(f"DenseNet {dense_params:,d} | ResNet {resnet_params:,d} | "
       f"ratio {resnet_params / dense_params:.1f}")
-assert dense_params == 17_978 and resnet_params == 43_942
-assert 2 * dense_params < resnet_params
+assert dense_params == 17_978 and resnet_params == 77_658
+assert 4 * dense_params < resnet_params
 
 # %% [markdown]
 # ## Training on Fashion-MNIST
@@ -281,9 +289,8 @@ assert 2 * dense_params < resnet_params
 # The data and the training loop are those of [the VGG lesson](vgg_and_blocks.ipynb):
 # standardised pixels, 10 % of the training images held out for validation (every choice is made
 # on them), the test split kept for the end, and Adam with a one-cycle schedule stepped after
-# every batch. As in [the ResNet lesson](resnet.ipynb), batches of 256 and the
-# `channels_last` memory format make each epoch cheaper on a CPU without changing what is
-# computed.
+# every batch. Batches of 256 and the `channels_last` memory format make each epoch cheaper on
+# a CPU without changing what is computed.
 
 # %%
 device = d2lite.try_gpu()
@@ -311,10 +318,10 @@ def train_one_cycle(net, train_data, epochs, max_lr):
 
 
 # %% [markdown]
-# The optimizer, the schedule, the batch size and the number of epochs are those of the ResNet
-# lesson, and so is the peak learning rate, 0.04. It is not searched here: a search would cost
+# The optimiser, the schedule and the number of epochs are those of the ResNet lesson; the peak
+# learning rate is 0.04, for batches of 256. It is not searched here: a search would cost
 # more time than the lesson has, and a cheap one, a single epoch on a few thousand images,
-# measures mostly noise for a network with batch normalization, whose running statistics are
+# measures mostly noise for a network with batch normalisation, whose running statistics are
 # still catching up after a few dozen steps (exercise 6 lets you see it). Two epochs on the
 # full training split, as many as the lesson's minute allows; the validation accuracy still
 # rises in the second epoch, as the learning rate comes down.
@@ -342,12 +349,13 @@ d2lite.record("val_acc", val_acc[1])
 d2lite.record("test_acc", test_acc)
 
 # %% [markdown]
-# For comparison, the ResNet of [the previous lesson](resnet.ipynb) has 2.4 times the
+# For comparison, the ResNet of [the previous lesson](resnet.ipynb) has 4.3 times the
 # parameters and was trained for the same two epochs; compare the accuracy it reached there
-# with the one printed above. Per parameter, the DenseNet is the thriftier network. Per second
-# of CPU time it is not: every unit normalizes and convolves all the channels before it, and
-# the concatenations copy them, so on a CPU a dense block is slower than a residual block with
-# the same number of parameters.
+# with the one printed above. Which of the two makes better use of its parameters, or of a
+# second of CPU time, these two runs cannot say: that needs both networks trained on one
+# recipe, to one budget, several times over. What the design does imply is a cost in memory:
+# every unit normalises and convolves all the channels before it, and each concatenation
+# copies them into a new tensor that the backward pass keeps.
 #
 # ## The same network in d2lite
 #

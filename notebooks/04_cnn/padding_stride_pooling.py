@@ -51,6 +51,13 @@ from torch.nn import functional as F
 # n_{\text{out}} = \left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1. \tag{1}
 # $$
 #
+# [Figure 1](#fig-padding_stride_pooling-padding) shows both on the 3 × 3 ramp and the 2 × 2
+# kernel of the last lesson, with padding 1 and stride 2.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Padding 1 frames the 3 x 3 input with zeros (grey); with stride 2 the 2 x 2 window jumps two columns from its first position (dashed) to its second (outlined), which gives the outlined output. Below: equation (1) for the output's size.", "name": "fig-padding_stride_pooling-padding"}}
+d2lite.diagrams.padding_stride(padding=1, stride=2)
+
+# %% [markdown]
 # Rather than trust the algebra, check it against PyTorch for every combination of a grid of
 # sizes, kernels, paddings and strides.
 
@@ -96,14 +103,21 @@ print(stride1.int(), stride2.int(), sep="\n")
 
 # %% [markdown]
 # Each row of $\pm 3$ in the stride-1 map has neighbours of $\pm 2$ and $\pm 1$. Stride 2 keeps
-# every other row and column: a quarter of the outputs, so a quarter of the multiplications, and
-# the strong responses survive. It does not change the number of weights, which is still nine.
+# every other row and column: a quarter of the outputs, so a quarter of the multiplications. It
+# does not change the number of weights, which is still nine. But it keeps a strong response
+# only where one falls on an even row and column. The top side's rows of $\pm 3$ sit on even
+# rows (0 and 2) and survive; the bottom side's sit on odd rows (5 and 7) and are all dropped,
+# so the stride-2 map sees the bottom side only through a weak $\pm 1$. A stride throws away
+# positions, and whether a pattern survives depends on where it happens to lie.
 
 # %%
 mults = {s: output_size(10, 3, 0, s) ** 2 * 9 for s in (1, 2)}
 print("multiplications:", mults)
 assert stride2.shape == (4, 4) and torch.equal(stride2, stride1[::2, ::2])
-assert mults[1] == 4 * mults[2] and (stride2.abs() == 3).any()
+strong = {s: int((m.abs() == 3).sum()) for s, m in ((1, stride1), (2, stride2))}
+print("outputs of size 3:", strong)
+assert mults[1] == 4 * mults[2] and 0 < strong[2] < strong[1] / 2
+assert stride1[4:].abs().max() == 3 and stride2[2:].abs().max() == 1  # the bottom side
 
 # %% [markdown]
 # ## Padding: patterns at the border
@@ -135,7 +149,7 @@ print("no padding:", corners_found(0), "| padding 1:", corners_found(1))
 # A border of zeros lets it, and every placement finds both. The zeros add nothing to the sums,
 # so they do not disturb what the kernel computes elsewhere. Padding 1 also keeps the 6 × 6 size,
 # the other reason to pad: without it every 3 × 3 layer shaves two rows and columns off, and a
-# 28 × 28 digit would vanish after a dozen layers.
+# 28 × 28 digit would shrink to nothing after 14 layers ($28 - 14 \cdot 2 = 0$).
 
 # %%
 assert max(corners_found(0)) == 1, "without padding: at most one corner per kernel"
@@ -149,7 +163,14 @@ assert corners_found(1) == [2, 2, 2, 2], "with padding: both corners every time"
 # output map is the sum of $c_i$ cross-correlations, one 2-D kernel per input channel. With $c_o$
 # output maps you need $c_o$ such sets, so a layer holds $c_i \times c_o$ two-dimensional kernels,
 # a weight tensor of shape $(c_o, c_i, k_h, k_w)$. The notes put it as: kernels = inputs ×
-# outputs. Written with the 2-D `corr2d` of the last lesson:
+# outputs. [Figure 2](#fig-padding_stride_pooling-channels) shows one output channel made from
+# two input channels.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Two input channels, each cross-correlated with its own 2 x 2 kernel; the two results are added into one output channel. A second output channel would use a second pair of kernels.", "name": "fig-padding_stride_pooling-channels"}}
+d2lite.diagrams.multi_channel()
+
+# %% [markdown]
+# Written with the 2-D `corr2d` of the last lesson:
 
 # %%
 def corr2d(X, K):
@@ -202,12 +223,26 @@ with torch.no_grad():
 print("1 x 1 convolution = the same dense layer on every pixel")
 
 # %% [markdown]
+# [Figure 3](#fig-padding_stride_pooling-1x1) draws the layer of this check: the three values
+# of one pixel go through the dense layer and become the four values of the same pixel.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "A 1 x 1 convolution from 3 to 4 channels: at the outlined pixel, and with the same weights at every other pixel, the 3 input values go through a dense layer from 3 to 4 units.", "name": "fig-padding_stride_pooling-1x1"}}
+d2lite.diagrams.conv_1x1(conv1x1.in_channels, conv1x1.out_channels)
+
+# %% [markdown]
 # ## Pooling
 #
 # A **[pooling](../../book/glossary.md#term-pooling)** (池化) layer slides a window over each channel like a kernel, but has no weights:
 # **[max-pooling](../../book/glossary.md#term-max-pooling)** (最大池化) keeps the largest value in the window, average pooling the mean.
 # It works on each channel separately, so the number of channels stays the same. PyTorch's
-# default stride for pooling equals the window, so a 2 × 2 pool halves each side.
+# default stride for pooling equals the window, so a 2 × 2 pool halves each side
+# ([Figure 4](#fig-padding_stride_pooling-pooling)).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "2 x 2 max-pooling with stride 2: the windows tile the input (green lines); each output is the largest value of its window, shaded for the outlined window.", "name": "fig-padding_stride_pooling-pooling"}}
+d2lite.diagrams.max_pooling()
+
+# %% [markdown]
+# The function below pools with a window that tiles the input in the same way.
 
 # %%
 def pool2d(X, size, mode="max"):
@@ -250,11 +285,13 @@ for shift in [(0, 1), (1, 0), (1, 1), (0, -1)]:
 
 # %% [markdown]
 # Shifted right, down or diagonally, every side of the outline stays inside its 2 × 2 windows, and
-# the pooled maps are identical although the unpooled ones share almost no pixels. Shifted left,
+# the pooled maps are identical although the unpooled ones are not: half of the outline's
+# pixels moved, and the distance between them is as large as the outline itself. Shifted left,
 # the sides cross into the next windows and pooling does not help at all. That is the notes'
 # caveat: a 2 × 2 pool absorbs only shifts within its window, one pixel at most, and it throws
-# away detail to do so, which is why pools larger than 2 × 2 are rare and some networks replace
-# pooling by a stride of 2.
+# away detail to do so. That is why pooling windows stay small (2 × 2, or 3 × 3 with stride 2 in
+# the first layers of AlexNet and ResNet), why some networks replace pooling by a stride of 2,
+# and why this chapter's ResNet and DenseNet pool over the whole map only once, at the end.
 
 # %%
 def distances(shift):
@@ -292,7 +329,8 @@ two_3x3 = nn.Sequential(nn.Conv2d(1, 1, 3, bias=False), nn.Conv2d(1, 1, 3, bias=
 one_5x5 = nn.Conv2d(1, 1, 5, bias=False)
 
 # %% [markdown]
-# Both see a 5 × 5 patch; the stack does it with 18 weights instead of 25.
+# Both see a 5 × 5 patch; the stack does it with 18 weights instead of 25
+# ([Figure 5](#fig-padding_stride_pooling-receptive)).
 
 # %%
 weights = {name: sum(p.numel() for p in net.parameters())
@@ -301,6 +339,9 @@ fields = {"two 3x3": receptive_field(two_3x3), "one 5x5": receptive_field(one_5x
 print("weights:", weights, "| receptive fields:", fields)
 assert fields["two 3x3"] == fields["one 5x5"] == (5, 5)
 assert weights == {"two 3x3": 18, "one 5x5": 25}
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The receptive field of one output value: through two 3 x 3 layers (left) it is 5 x 5, as through one 5 x 5 layer (right). Dashed: one value of the middle map and the 3 x 3 patch of the input it sees.", "name": "fig-padding_stride_pooling-receptive"}}
+d2lite.diagrams.receptive_field()
 
 # %% [markdown]
 # With $c$ channels in and out of every layer the counts scale to $18c^2$ and $25c^2$, so the
@@ -363,7 +404,7 @@ assert (Y.std(dim=(0, 2, 3)) - 1).abs().max() < 0.01
 assert list(nn.BatchNorm2d(8, affine=False).parameters()) == []
 
 # %% [markdown]
-# `nn.Dropout(p=0.5, inplace=False)`, from [regularization](../03_mlp/regularization.ipynb):
+# `nn.Dropout(p=0.5, inplace=False)`, from [regularisation](../03_mlp/regularization.ipynb):
 # in training mode it zeroes each value with probability `p` and scales the rest by $1/(1 - p)$;
 # the output has the input's shape. In evaluation mode it passes the input through.
 

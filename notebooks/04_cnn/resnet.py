@@ -15,11 +15,11 @@
 # # Residual networks
 #
 # A deeper network contains every shallower one, so it should never train worse. Yet it does. In
-# this lesson you measure that puzzle on a small scale, see one reason for it (a stack of ReLU
-# layers has a hard time passing its input through unchanged), and build the fix that made
-# networks of a hundred layers trainable: the residual block, which adds its input back to its
-# output. You finish with a small ResNet that classifies Fashion-MNIST above 89 % on the test set,
-# trained in two epochs.
+# this lesson you measure that puzzle on a small scale, look at one suspected reason for it (a
+# stack of ReLU layers has a hard time passing its input through unchanged), and build the fix
+# that made networks of a hundred layers trainable: the residual block, which adds its input
+# back to its output. You finish with a small ResNet that classifies at least 90 % of the
+# Fashion-MNIST test images correctly, trained in two epochs.
 
 # %%
 import importlib.util, subprocess, sys
@@ -65,45 +65,57 @@ assert len(X_train) == 54_000 and len(X_val) == 6_000
 # their input through unchanged. Training just does not find that solution. This is called
 # **[degradation](../../book/glossary.md#term-degradation)** (退化).
 #
-# You can see it in a few seconds. To keep it cheap, the images are shrunk to 7 × 7 by averaging
-# 4 × 4 blocks of pixels, and the networks are narrow: 8 channels. Every network starts with a
-# 3 × 3 convolution from 1 to 8 channels, then stacks pairs of 3 × 3 convolutions (padding 1, so
-# the maps stay 7 × 7), each followed by a ReLU, and ends with a global average and a linear
-# layer. There is no batch normalization, as in the plain nets of the notes. With `skip=True`,
-# every pair adds its input back before its second ReLU, the change this lesson is about.
+# Degradation is not the vanishing signal of a badly initialised network: He et al.'s plain
+# networks had batch normalisation ([the last lesson](batch_norm.ipynb)) after every
+# convolution, so every layer's output starts at a healthy scale, and still the deeper one
+# trained worse. You can see the same on a small scale in a few seconds. To keep it cheap, the
+# images are shrunk to 7 × 7 by averaging 4 × 4 blocks of pixels, and the networks are narrow:
+# 8 channels. Every network starts with a 3 × 3 convolution from 1 to 8 channels, then stacks
+# pairs of 3 × 3 convolutions (padding 1, so the maps stay 7 × 7), each followed by BN and a
+# ReLU, and ends with a global average and a linear layer. With `skip=True`, every pair adds its
+# input back before its second ReLU, the change this lesson is about.
 
 # %%
+def conv_bn(channels_in, channels_out):
+    """A 3x3 convolution (no bias: BN's shift does its job) and BN."""
+    return nn.Sequential(nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(channels_out))
+
+
 class PairNet(nn.Module):
-    """A stem conv, `pairs` pairs of 3x3 convs (skips optional), average, linear."""
+    """A stem, `pairs` pairs of 3x3 conv + BN (skips optional), average, linear."""
 
     def __init__(self, pairs, width=8, skip=False):
         super().__init__()
-        self.stem = nn.Conv2d(1, width, kernel_size=3, padding=1)
-        self.convs = nn.ModuleList(nn.Conv2d(width, width, kernel_size=3, padding=1)
-                                   for _ in range(2 * pairs))
+        self.stem = conv_bn(1, width)
+        self.convs = nn.ModuleList(conv_bn(width, width) for _ in range(2 * pairs))
         self.skip = skip
         self.head = nn.Linear(width, 10)
 
-    def forward(self, X):
+    def features(self, X):
         X = F.relu(self.stem(X))                             # (batch, width, 7, 7)
         for i in range(0, len(self.convs), 2):
             Y = self.convs[i + 1](F.relu(self.convs[i](X)))
             X = F.relu(Y + X) if self.skip else F.relu(Y)
-        return self.head(X.mean(dim=(2, 3)))                 # (batch, 10)
+        return X.mean(dim=(2, 3))                            # (batch, width)
+
+    def forward(self, X):
+        return self.head(self.features(X))                   # (batch, 10)
 
 
 # %% [markdown]
-# Each network trains for 100 steps of 64 images with Adam at learning rate 0.001, from the same
-# seed and on the same batches. Since the question is how well a network *trains*, the measure
-# is the training loss: the mean over the last 30 steps, which smooths the noise of single
-# batches. The layers are so small that a second CPU thread only adds waiting, so the function
-# runs on one thread and gives the setting back afterwards.
+# Each network trains for 160 steps of 64 images with Adam at learning rate 0.001, from the
+# same seed and on the same batches. Since the question is how well a network *trains* in a
+# fixed budget, the measure is the training loss averaged over all 160 steps (the area under
+# its curve): lower means it learned more, sooner, and the average smooths the noise of single
+# batches. The layers are so small that a second CPU thread only adds waiting, so the
+# function runs on one thread and gives the setting back afterwards.
 
 # %%
 X_small = F.avg_pool2d(X_train, 4)                            # (54000, 1, 7, 7)
 
 
-def train_steps(net, steps=100, seed=0):
+def train_steps(net, steps=160, seed=0):
     """Adam, lr 0.001, batches of 64; return the training loss of every step."""
     net.to(device).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -122,22 +134,37 @@ def train_steps(net, steps=100, seed=0):
 
 
 # %% [markdown]
-# Two networks of 13 convolutional layers (the stem and 6 pairs): a plain one, and the same one
-# with skips.
+# Three networks: a plain one of 7 convolutional layers (the stem and 3 pairs), a plain one of
+# 31 (the stem and 15 pairs), and the same 31 layers with skips. First, what BN does at the
+# start: before any training, the deep plain network's features still differ from image to
+# image by a good fraction of their size, so the signal reaches the top.
 
 # %%
-curves = {}
-for name, skip in [("plain, 13 layers", False), ("skips, 13 layers", True)]:
+nets = {}
+runs = [("plain, 7 layers", 3, False), ("plain, 31 layers", 15, False),
+        ("skips, 31 layers", 15, True)]
+for name, pairs, skip in runs:
     d2lite.seed_everything(0)
-    curves[name] = train_steps(PairNet(pairs=6, skip=skip))
-final = {name: sum(c[-30:]) / 30 for name, c in curves.items()}
-for name, loss in final.items():
-    print(f"{name:17s} mean training loss of the last 30 steps: {loss:.3f}")
+    nets[name] = PairNet(pairs=pairs, skip=skip)
+with torch.no_grad():
+    feats = nets["plain, 31 layers"].features(X_small[:512])       # (512, 8)
+spread = (feats.std(dim=0).mean() / feats.abs().mean()).item()
+print(f"31 plain layers at initialisation: features vary by {spread:.2f} of their size")
+assert spread > 0.1, f"the signal vanished: spread {spread:.2e}"
 
 # %% [markdown]
-# [Figure 1](#fig-resnet-degradation) shows the two training curves.
+# Now train all three.
 
-# %% mystnb={"figure": {"caption": "Training loss on Fashion-MNIST shrunk to 7 x 7 (a moving average over 20 steps): a plain network of 13 convolutional layers, and the same network with skip connections.", "name": "fig-resnet-degradation"}}
+# %%
+curves = {name: train_steps(net) for name, net in nets.items()}
+final = {name: sum(c) / len(c) for name, c in curves.items()}
+for name, loss in final.items():
+    print(f"{name:17s} mean training loss over the 160 steps: {loss:.3f}")
+
+# %% [markdown]
+# [Figure 1](#fig-resnet-degradation) shows the three training curves.
+
+# %% mystnb={"figure": {"caption": "Training loss on Fashion-MNIST shrunk to 7 x 7 (a moving average over 20 steps), all with batch normalisation: plain networks of 7 and of 31 convolutional layers, and the 31 layers with skip connections.", "name": "fig-resnet-degradation"}}
 def smooth(losses, k=20):
     return [sum(losses[max(0, i - k + 1):i + 1]) / len(losses[max(0, i - k + 1):i + 1])
             for i in range(len(losses))]
@@ -148,35 +175,39 @@ ax = d2lite.plot(None, [smooth(c) for c in curves.values()], "step", "training l
 plt.show()
 
 # %% [markdown]
-# The plain network hardly gets away from $\ln 10 \approx 2.30$, the loss of guessing among
-# ten classes. The same 13 layers with skips learn, on the same batches. (At this tiny width a
-# 3-layer plain network is slow too, and ends near the 13-layer one in 100 steps; the paper's
-# 20- versus 56-layer comparison needs far more training than a lesson can afford.) The check
-# states the gap with a margin below what the book's sweep measured, where the plain network's
-# loss ended between 2.133 and 2.303 and the loss with skips between 1.443 and 1.774: the plain
-# network ends at least 0.3 above the same network with skips.
+# That is degradation: the 31-layer plain network, which could copy the 7-layer one and pass
+# its input through 24 more layers, trains to a *higher training loss* than the 7-layer one.
+# The same 31 layers with skips train below both. The checks state the gaps with margins below
+# the smallest the book's sweep records (its record in `notebooks/sweep.csv` holds each run's
+# three losses): the deep plain network's average loss is at least 0.05 above the shallow
+# one's, and the skips bring the deep network at least 0.3 below its plain version, and below
+# the shallow one.
 
 # %%
-gap = final["plain, 13 layers"] - final["skips, 13 layers"]
-print(f"deep plain minus deep with skips: {gap:.3f}")
-assert gap >= 0.3, f"plain {final['plain, 13 layers']:.3f}, with skips {gap:.3f} lower"
-d2lite.record("plain_13_loss", final["plain, 13 layers"])
-d2lite.record("skips_13_loss", final["skips, 13 layers"])
+deeper = final["plain, 31 layers"] - final["plain, 7 layers"]
+fixed = final["plain, 31 layers"] - final["skips, 31 layers"]
+print(f"31 plain minus 7 plain: {deeper:.3f} | 31 plain minus 31 skips: {fixed:.3f}")
+assert deeper >= 0.05, f"the deeper plain network trained as well: {final}"
+assert fixed >= 0.3 and final["skips, 31 layers"] < final["plain, 7 layers"], final
+keys = ["plain_7_loss", "plain_31_loss", "skips_31_loss"]
+for (name, _, _), key in zip(runs, keys, strict=True):
+    d2lite.record(key, final[name])
 
 # %% [markdown]
 # ## Why the identity is hard: ReLU throws information away
 #
-# Why can't 10 extra plain layers just learn to do nothing? The notes point to the activation
-# function, with a picture from the MobileNetV2 paper
+# Why can't 24 extra plain layers just learn to do nothing? He et al. did not settle the cause;
+# the notes point to one suspect, the activation function, with a picture from the MobileNetV2
+# paper
 # ([Sandler et al., 2018](../../book/references.md)). Take a 2-D spiral, map it into $n$
 # dimensions with a random $2 \times n$ matrix $T$, apply ReLU, and try to map it back to 2-D with
 # the best linear map there is: the least-squares solution $W$ of
 # $\mathrm{ReLU}(XT)\,W \approx X$. Without the ReLU, $W$ would simply undo $T$. With it, every
 # point loses the coordinates that were negative, and for small $n$ there is no way back.
 #
-# (Why not simply use the pseudo-inverse of $T$? ReLU keeps about half of every coordinate's
-# values, so the pseudo-inverse brings back a spiral of roughly half the size, and distorted.
-# The least-squares map is the fairest test: no linear map does better.)
+# (Why not simply use the pseudo-inverse of $T$? ReLU has zeroed part of every coordinate, so
+# the pseudo-inverse brings back a shrunken, distorted spiral. The least-squares map is the
+# fairest test: no linear map does better.)
 
 # %%
 t = torch.linspace(0, 4 * torch.pi, 500)
@@ -226,9 +257,12 @@ assert errors[-1] < 0.01, f"n = 30 loses {errors[-1]:.4f}"
 
 # %% [markdown]
 # A layer of a network is a random-looking matrix followed by a ReLU, and many layers are
-# narrow compared with what they carry. To pass its input through, a plain layer must learn
-# weights that route every value around the ReLU's cut. That is possible, but gradient descent
-# has no reason to find it.
+# narrow compared with what they carry. The identity is within reach: for the non-negative maps
+# a ReLU outputs, weights equal to the identity pass them through a ReLU exactly. But a plain
+# layer has to find those weights by gradient descent, among all the weights that also serve
+# the task, and every layer on the way must find them too; the experiment above shows that
+# within its budget training does not get there. That it is this loss of information that
+# stops it is the notes' (and MobileNetV2's) reading, not something this lesson proves.
 #
 # ## The residual block
 #
@@ -245,10 +279,10 @@ assert errors[-1] < 0.01, f"n = 30 loses {errors[-1]:.4f}"
 # shrink the weights. The identity, which the plain layers could not find, is now the default.
 # The added path from input to output is called a **[skip
 # connection](../../book/glossary.md#term-skip-connection)** (跳跃连接) or shortcut; it also
-# hands the gradient of the loss straight to earlier layers, since $\partial f / \partial x = I +
-# \partial g / \partial x$.
+# hands the gradient of the loss straight to earlier layers, since before the block's last ReLU
+# the Jacobian is $\partial f / \partial x = I + \partial g / \partial x$.
 #
-# ResNet's basic block has two 3 × 3 convolutions with batch normalization
+# ResNet's basic block has two 3 × 3 convolutions with batch normalisation
 # ([the last lesson](batch_norm.ipynb)): convolution, BN, ReLU, convolution, BN, then the input
 # is added, then a last ReLU. The convolutions need no bias, since BN's shift does that job. The
 # addition needs the input and $g(x)$ to have the same shape. When the block changes the number
@@ -280,6 +314,7 @@ class Residual(nn.Module):
 # %% [markdown]
 # Both kinds of block on a batch of 16-channel 14 × 14 maps: without the 1 × 1 convolution the
 # shape is kept; with it, and stride 2, the block doubles the channels and halves the size.
+# [Figure 3](#fig-resnet-block) draws the two blocks.
 
 # %% tags=["nbval-check-output"]
 X = torch.randn(4, 16, 14, 14)
@@ -288,6 +323,9 @@ down = Residual(16, 32, stride=2, use_1x1conv=True)
 print("identity shortcut:", tuple(same(X).shape))
 print("1x1 shortcut, stride 2:", tuple(down(X).shape))
 assert same(X).shape == (4, 16, 14, 14) and down(X).shape == (4, 32, 7, 7)
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The two residual blocks of the cell above, input at the bottom: g(x) is computed up the middle and the shortcut on the right adds x back (+) before the last ReLU. Left: the identity shortcut; right: a 1 x 1 convolution with stride 2 on the shortcut, because the block changes the shape.", "name": "fig-resnet-block"}}
+d2lite.diagrams.residual_block([same, down], tuple(X.shape))
 
 # %% [markdown]
 # The identity really is the default. If the last BN's scale $\gamma$ is zero, $g(x) = 0$, and
@@ -322,17 +360,18 @@ print("d2lite.models.Residual gives the same outputs with the same weights")
 # ## A small ResNet
 #
 # A ResNet is a stem, stages of residual blocks, and a head. Here it is sized for 28 × 28 images
-# and a laptop CPU: the stem is a 3 × 3 convolution to 12 channels with stride 2, then BN and
-# ReLU. The stride halves the height and width at once, which makes everything after the stem
-# four times cheaper; the original ResNet's stem does the same to 224 × 224 images, with a
-# stride-2 convolution followed by a stride-2 max-pool. Then come three stages of one block each
-# with 12, 24 and 48 channels, where the second and third start with a stride-2 block with a
-# 1 × 1 shortcut; and the head averages each channel over the map (global average pooling) and
-# reads the 48 numbers with a linear layer. It is `d2lite.models.ResNet`, built from the
-# `Residual` block above. Follow one batch through it:
+# and a laptop CPU. The stem is a 3 × 3 convolution to 16 channels, BN and ReLU, then a 2 × 2
+# max-pool, which halves the height and width and makes everything after the stem four times
+# cheaper; the original ResNet's stem does the same to 224 × 224 images, with a stride-2
+# convolution and a stride-2 max-pool. Then come three stages of one block each with 16, 32 and
+# 64 channels, where the second and third start with a stride-2 block with a 1 × 1 shortcut; and
+# the head averages each channel over the map (global average pooling) and reads the 64 numbers
+# with a linear layer. It is `d2lite.models.ResNet`, built from the `Residual` block above.
+# Follow one batch through it:
 
 # %% tags=["nbval-check-output"]
-resnet = d2lite.models.ResNet(channels=(12, 24, 48), stem_stride=2)
+resnet_args = dict(channels=(16, 32, 64), stem_pool=True)
+resnet = d2lite.models.ResNet(**resnet_args)
 X = torch.zeros(2, 1, 28, 28)
 walk = []
 for name, part in [("stem", resnet.stem), *[(f"stage {i + 1}", block)
@@ -342,53 +381,67 @@ for name, part in [("stem", resnet.stem), *[(f"stage {i + 1}", block)
     print(f"{name:8s} -> {tuple(X.shape)}")
 num_params = sum(p.numel() for p in resnet.parameters())
 print(f"{num_params:,d} parameters")
-assert walk == [(12, 14, 14), (12, 14, 14), (24, 7, 7), (48, 4, 4), (10,)]
-assert num_params == 43_942
+assert walk == [(16, 14, 14), (16, 14, 14), (32, 7, 7), (64, 4, 4), (10,)]
+assert num_params == 77_658
+
+# %% [markdown]
+# [Figure 4](#fig-resnet-resnet) draws the same walk: stem, stages, head.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The small ResNet, input at the bottom: the stem, three stages of one residual block each, and the head, with the shape between each two rows from a forward pass.", "name": "fig-resnet-resnet"}}
+d2lite.diagrams.cnn_stack(resnet, (2, 1, 28, 28))
 
 # %% [markdown]
 # ### Training
 #
 # `d2lite.fit` runs the training loop of [the CNN lesson](cnn_mnist.ipynb): Adam, with a
-# one-cycle schedule that `fit` steps after every batch (`scheduler_step="batch"`), and the
-# validation accuracy after each epoch. Two settings make it cheaper on a CPU without changing
-# what is computed: batches of 256, and the `channels_last` memory format, which stores the
-# channels of each pixel next to each other, the order a CPU's convolution routines prefer
-# (on the 2-core CPU this book is tested on, it cut the time per example by a quarter).
+# one-cycle schedule that `fit` steps after every batch (`scheduler_step="batch"`), batches of
+# 128, and the validation accuracy after each epoch. The network is stored in the
+# `channels_last` memory format, which changes how the numbers are laid out, not what is
+# computed ([the VGG lesson](vgg_and_blocks.ipynb) says why).
 
 # %%
-train_data = d2lite.data.batches(X_train, y_train, 256, seed=0, device=device)
+train_data = d2lite.data.batches(X_train, y_train, 128, seed=0, device=device)
 
 
-def train_resnet(data, epochs, max_lr, seed=0):
+def train_resnet(data, epochs, max_lr, seed=0, val=val_data):
     """A fresh small ResNet trained with Adam + one-cycle; return it and its history."""
     d2lite.seed_everything(seed)
-    net = d2lite.models.ResNet(channels=(12, 24, 48), stem_stride=2)
+    net = d2lite.models.ResNet(**resnet_args)
     net = net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=max_lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=max_lr, total_steps=epochs * len(data))
     history = d2lite.fit(net, data, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
-                         epochs=epochs, val_data=val_data, metrics=[d2lite.accuracy],
+                         epochs=epochs, val_data=val, metrics=[d2lite.accuracy],
                          scheduler=schedule, scheduler_step="batch")
     return net, history
 
 
 # %% [markdown]
-# Two epochs are what a minute of this lesson's CPU allows, and the learning rate is not
-# searched here, since a search would cost more time than the lesson has. [The CNN
-# lesson](cnn_mnist.ipynb) chose 0.01 on its validation split for batches of 128 and two
-# epochs. With twice the batch, a common rule of thumb doubles the rate, to 0.02; this lesson
-# doubles it once more, to 0.04, because with twice the batch its two epochs are half as many
-# steps, and a short one-cycle schedule spends few of them near its peak. Exercise 4 asks you
-# to check this choice on the validation split.
+# The peak learning rate is chosen on the validation split. Two epochs on the full training
+# split are what a minute of this lesson's CPU allows, so the search runs a short proxy: one
+# epoch on the first 6,000 training images for each of three rates, a factor of 3 apart,
+# scored on the first 2,000 validation images. A proxy this short is noisy: two rates that come out within a point of each other are a tie,
+# not a ranking. So the lesson takes the largest rate within a point of the best (a larger peak
+# rate makes more progress in a short schedule). The check asks only what is robust: that the
+# proxy learned something (above 75 % on validation), whichever rate won.
 
 # %%
-best_lr = 0.04
+proxy_data = d2lite.data.batches(X_train[:6_000], y_train[:6_000], 128, seed=0,
+                                 device=device)
+proxy_val = d2lite.data.batches(X_val[:2_000], y_val[:2_000], 1000, shuffle=False,
+                                device=device)
+search = {lr: train_resnet(proxy_data, 1, lr, val=proxy_val)[1]["val_accuracy"][-1]
+          for lr in (0.003, 0.01, 0.03)}
+print({lr: round(acc, 4) for lr, acc in search.items()})
+best_lr = max(lr for lr, acc in search.items() if acc >= max(search.values()) - 0.01)
+print("chosen peak learning rate:", best_lr)
+assert max(search.values()) > 0.75, f"the proxy learned nothing: {search}"
 
 # %% [markdown]
 # Now two epochs on the full training split with this rate. The validation curve tells
 # whether training has stopped too early: the accuracy still rises in the last epoch, as the
-# learning rate comes down, and ends above 89 %.
+# learning rate comes down, and ends above 90 %.
 
 # %%
 began = time.perf_counter()
@@ -397,19 +450,21 @@ resnet_val = history["val_accuracy"]
 print("validation accuracy per epoch:", [round(a, 4) for a in resnet_val])
 print(f"training took {time.perf_counter() - began:.0f} s on {device}")
 assert resnet_val[-1] > resnet_val[-2], f"validation accuracy per epoch {resnet_val}"
-assert resnet_val[-1] >= 0.89, f"validation accuracy per epoch {resnet_val}"
+assert resnet_val[-1] >= 0.90, f"validation accuracy per epoch {resnet_val}"
 
 # %% [markdown]
 # ## The test split, once
 #
-# All choices are made. The lesson's check: the small ResNet classifies at least 89 % of the
-# 10,000 test images correctly.
+# All choices are made. The lesson's check is the spec's: the small ResNet classifies at least
+# 90 % of the 10,000 test images correctly. The book's sweep records the test accuracy of every
+# run, and its lowest stays above this floor.
 
 # %%
 test_data = d2lite.data.batches(X_test, y_test, 1000, shuffle=False, device=device)
 test_acc = d2lite.evaluate(resnet, test_data, metrics=[d2lite.accuracy])["accuracy"]
 print(f"test accuracy {test_acc:.4f}")
-assert test_acc >= 0.89, f"ResNet test accuracy {test_acc:.4f} is below 89 %"
+assert test_acc >= 0.90, f"ResNet test accuracy {test_acc:.4f} is below 90 %"
+d2lite.record("best_lr", best_lr)
 d2lite.record("val_acc", resnet_val[-1])
 d2lite.record("test_acc", test_acc)
 
@@ -417,16 +472,18 @@ d2lite.record("test_acc", test_acc)
 # ## Summary
 #
 # - Degradation: a deeper plain network can train worse than a shallower one, though it
-#   contains it. In 100 steps, a 13-layer plain CNN did not learn, while the same 13 layers
-#   with skip connections did.
-# - One reason: layers ending in ReLU lose information, so passing the input through unchanged
-#   is hard. Through a random map into $n$ dimensions and ReLU, the best linear map recovers a
+#   contains it, even with batch normalisation keeping the signal alive. In 160 steps, a
+#   31-layer plain CNN ended with a higher training loss than a 7-layer one, while the same 31
+#   layers with skip connections ended below both.
+# - One suspect (the notes'): layers ending in ReLU lose information, so passing the input
+#   through unchanged is hard. Through a random map into $n$ dimensions and ReLU, the best linear map recovers a
 #   2-D spiral badly for small $n$ and well for large $n$; without ReLU, exactly.
 # - A residual block outputs $x + g(x)$: its layers learn only the change, and the identity is
 #   the default ($g = 0$). A 1 × 1 convolution on the shortcut handles a change of shape.
-# - A small ResNet (stem, three stages of one block, global average pooling, 43,942
-#   parameters, a stride-2 stem) trained two epochs with Adam and a one-cycle schedule
-#   classifies more than 89 % of the Fashion-MNIST test images correctly.
+# - A small ResNet (a stem with a max-pool, three stages of one block, global average pooling,
+#   77,658 parameters) trained two epochs with Adam and a one-cycle schedule, its peak
+#   learning rate chosen on validation, classifies at least 90 % of the Fashion-MNIST test
+#   images correctly.
 #
 # ## Exercises
 #
@@ -462,17 +519,14 @@ print(f"leaky ReLU, linear map: {leaky_error:.4f} | undone first: {exact_error:.
 assert leaky_error > 0.2 and exact_error < 1e-6, (leaky_error, exact_error)
 
 # %% [markdown]
-# 3. **Deeper.** Train `PairNet` with 10 pairs (21 layers), with and without skips. Does the
-#    gap grow? Then add `nn.BatchNorm2d` after every convolution of the plain network: how much
-#    of the gap does batch normalization alone close?
-# 4. **The learning rate.** Choose the maximum learning rate on the validation split: train
-#    two epochs with 0.01, 0.02 and 0.04. Does 0.04 win? Then repeat the search with one epoch
-#    on the first 12,000 training images: does the short search agree?
-# 5. **Longer, wider or deeper.** Train the same ResNet for three epochs: does it pass 90 % on
-#    the validation split? Then train `d2lite.models.ResNet(channels=(16, 32, 64),
-#    stem_stride=2)` and `d2lite.models.ResNet(channels=(12, 24, 48), blocks_per_stage=2,
-#    stem_stride=2)` for two epochs. How many parameters does each add, how much longer does
-#    an epoch take, and what does each buy on the validation split?
-# 6. **Stride or pooling.** Replace the stride-2 stem by a stride-1 convolution followed by
-#    `nn.MaxPool2d(2)` (same output shape). Time a few training steps of each: how much of a
-#    step does the full-resolution stem cost, and is the accuracy worth it?
+# 3. **Without batch normalisation.** Make `conv_bn` return a plain convolution (with a bias)
+#    and repeat the three runs and the spread of the features at initialisation. What happens
+#    to the 31-layer plain network? This is the vanishing signal that He et al. ruled out by
+#    using BN, and that is not degradation.
+# 4. **The search.** Repeat the learning-rate search with another proxy (one epoch on 18,000
+#    images, or the same 6,000 with `seed=1`). Does it choose the same rate? Train two epochs
+#    with each of the three rates: did the proxy's choice matter on the validation split?
+# 5. **Stride or pooling.** Replace the max-pooled stem by a stride-2 convolution
+#    (`ResNet(channels=(16, 32, 64), stem_stride=2)`, same output shape). Time a few training
+#    steps of each: how much of a step does the full-resolution stem cost, and what does it buy
+#    on the validation split?

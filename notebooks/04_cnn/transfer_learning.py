@@ -213,7 +213,7 @@ print("target:", [CLASSES[c] for c in TARGET])
 
 # %% [markdown]
 # Every choice below (learning rates, which way of reusing the network) is made on a
-# validation split, as in [regularization](../03_mlp/regularization.ipynb); the target's test
+# validation split, as in [regularisation](../03_mlp/regularization.ipynb); the target's test
 # split is opened once, for the final curve. The source keeps a tenth of its images to measure
 # the pretrained network; the target keeps a tenth of its *training* images, 3,000, as the
 # validation split. That is a generous validation split for a task with 10 labels, and in
@@ -253,7 +253,7 @@ assert torch.bincount(labelled(50, 0)[1]).tolist() == [10] * 5, "10 of each clas
 # numbers into class scores), which is exactly the split transfer learning needs.
 #
 # Training is a short loop you have seen before: Adam with a one-cycle learning-rate schedule
-# stepped after every minibatch, for a given number of steps. It hands the optimizer only the
+# stepped after every minibatch, for a given number of steps. It hands the optimiser only the
 # parameters with `requires_grad=True`, which will matter when some are frozen, and it can give
 # the features a smaller learning rate than the head, which will matter when fine-tuning.
 
@@ -316,6 +316,8 @@ d2lite.record("source_val_acc", source_acc)
 # - **full fine-tuning**: start from the pretrained features and train everything, the
 #   features with a learning rate ten times smaller than the new head's, so that the few
 #   labels adjust the borrowed kernels rather than overwrite them.
+#
+# [Figure 3](#fig-transfer-learning-finetune), further down, draws the frozen backbone.
 
 # %%
 WAYS = ["scratch", "frozen", "fine-tuned"]
@@ -388,10 +390,17 @@ print(f"{len(features_after)} feature tensors unchanged; the head moved by "
       f"{(frozen_net.head.weight - head_before).norm():.2f}")
 
 # %% [markdown]
-# Two details make this hold. The optimizer never sees the frozen tensors, so nothing (weight
-# decay, say) can nudge them; and their gradients are never computed, which also saves the
-# backward pass through the convolutions. One thing `requires_grad_(False)` does *not* freeze
-# is the running mean and variance of [batch normalization](batch_norm.ipynb): they are
+# [Figure 3](#fig-transfer-learning-finetune) puts the frozen network next to the pretrained one.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The pretrained source network (left) and the frozen-backbone target network (right), input at the bottom: the target's features are copied from the source and frozen (hatched); its head is a new linear layer, the only part trained. Full fine-tuning trains the copied features too, with a ten times smaller learning rate.", "name": "fig-transfer-learning-finetune"}}
+d2lite.diagrams.fine_tuning(source_net, frozen_net, (1, 1, 28, 28))
+
+# %% [markdown]
+# Two details make this hold. A frozen tensor's gradient stays `None`, and PyTorch's optimisers
+# skip every parameter whose gradient is `None`, weight decay included, so no step moves it;
+# and the gradients are never computed, which also saves the backward pass through the
+# convolutions. One thing `requires_grad_(False)` does *not* freeze
+# is the running mean and variance of [batch normalisation](batch_norm.ipynb): they are
 # buffers, updated by every forward pass in training mode. The notes stress switching between
 # `train()` and `eval()` for this reason. With a BN backbone, keep the frozen part in
 # evaluation mode too, as the next check shows.
@@ -447,7 +456,7 @@ ax.legend()
 ax.grid(True, alpha=0.3)
 
 # %% [markdown]
-# [Figure 3](#fig-transfer-learning-curve) shows what the borrowed features are worth. The
+# [Figure 4](#fig-transfer-learning-curve) shows what the borrowed features are worth. The
 # fine-tuned network is ahead of the one trained from scratch on most of the twelve labelled
 # sets, at least eight, and by at least one and a half points on average over all of them and
 # over the four sets with two labels per kind. Look at the bars and the gains printed above,
@@ -499,9 +508,9 @@ assert num_conv == 2_572, f"{num_conv} convolutional weights"
 # three channels (repeat a grey channel three times), about 224 × 224 pixels, and normalised
 # with ImageNet's channel means and deviations, (0.485, 0.456, 0.406) and (0.229, 0.224,
 # 0.225), the numbers in the notes' pipeline; `weights.transforms()` does this for you. The
-# network has batch normalization, so keep the frozen part in `eval()` mode, as shown above.
+# network has batch normalisation, so keep the frozen part in `eval()` mode, as shown above.
 # And `train` works unchanged once you call the backbone `features` and the new layer `head`,
-# or give the optimizer the two parameter groups yourself. The augmentations of
+# or give the optimiser the two parameter groups yourself. The augmentations of
 # `d2lite.transforms` apply to such batches as they are, colour jitter included.
 #
 # ## Summary
@@ -521,7 +530,7 @@ assert num_conv == 2_572, f"{num_conv} convolutional weights"
 #   averages over several sets. Choose the way and the rates on a validation split.
 # - Replace every layer that was trained for the source classes, not only the last one: in
 #   LeNet that is the whole dense head.
-# - Frozen parameters do not cover batch normalization's running statistics: keep frozen BN
+# - Frozen parameters do not cover batch normalisation's running statistics: keep frozen BN
 #   layers in evaluation mode.
 #
 # ## Exercises

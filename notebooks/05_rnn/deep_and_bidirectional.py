@@ -53,7 +53,13 @@ from d2lite.text import Vocab, random_lm_batches
 # $$
 #
 # Information flows two ways: along time inside each layer (the recurrence, as before) and up
-# the stack at every step. Only the top layer $L$ feeds the output layer. The number of
+# the stack at every step ([Figure 1](#fig-deep_and_bidirectional-deep)).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "A deep RNN with three layers unrolled over four steps. Each state reads the state of the layer below at the same step and its own state at the step before; only the top layer feeds the outputs.", "name": "fig-deep_and_bidirectional-deep"}}
+d2lite.diagrams.deep_rnn(num_layers=3, num_steps=4)
+
+# %% [markdown]
+# Only the top layer $L$ feeds the output layer. The number of
 # layers $L$ and of hidden units $h$ are hyper-parameters, as for an MLP, and nothing in
 # equation (1) depends on what the layer computes inside: put the
 # [GRU](gru.ipynb) or the [LSTM](lstm.ipynb) in place of $\phi$ and you get a deep GRU or a
@@ -174,34 +180,10 @@ for start in (None, torch.randn(2, 4, 32)):
 # $\mathbf{O}_t = \mathbf{H}_t \mathbf{W}_{hq} + \mathbf{b}_q$ with $\mathbf{W}_{hq}$ of
 # shape $(2h, q)$. So $\mathbf{O}_t$ depends on $\mathbf{X}_1, \dots, \mathbf{X}_t$ through
 # the forward state and on $\mathbf{X}_t, \dots, \mathbf{X}_T$ through the backward one:
-# on the whole sequence ([Figure 1](#fig-deep_and_bidirectional-diagram)).
+# on the whole sequence ([Figure 2](#fig-deep_and_bidirectional-diagram)).
 
-# %% mystnb={"figure": {"caption": "A bidirectional RNN unrolled over three steps. The forward states (blue) carry the left context from step to step, the backward states (red) the right context, in the opposite direction; the output at each step reads both.", "name": "fig-deep_and_bidirectional-diagram"}}
-fig, ax = plt.subplots(figsize=(6, 3.2))
-rows = {"x": 0, "f": 1, "b": 2, "o": 3}
-labels = {"x": "$x_{}$", "f": r"$\overrightarrow{{h}}_{}$",
-          "b": r"$\overleftarrow{{h}}_{}$", "o": "$o_{}$"}
-colour = {"x": "w", "f": "lightblue", "b": "mistyrose", "o": "w"}
-def at(row, t):
-    return (1.8 * t, 1.0 * rows[row])
-def arrow(a, b, **style):
-    ax.annotate("", at(*b), at(*a), arrowprops=dict(arrowstyle="->", shrinkA=13,
-                shrinkB=13, **style))
-for t in (1, 2, 3):
-    for row in rows:
-        ax.text(*at(row, t), labels[row].format(t), ha="center", va="center",
-                fontsize=12, bbox=dict(boxstyle="round", fc=colour[row]))
-    arrow(("x", t), ("f", t))
-    arrow(("x", t), ("b", t), connectionstyle="arc3,rad=0.35")
-    arrow(("f", t), ("o", t), connectionstyle="arc3,rad=-0.35")
-    arrow(("b", t), ("o", t))
-    if t > 1:
-        arrow(("f", t - 1), ("f", t), color="tab:blue")
-        arrow(("b", t), ("b", t - 1), color="tab:red")
-ax.set_xlim(1.0, 6.2)
-ax.set_ylim(-0.5, 3.5)
-ax.axis("off")
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "A bidirectional RNN unrolled over three steps. The forward states (arrow to the right, bottom row) carry the left context from step to step, the backward states (arrow to the left, top row) the right context, in the opposite direction; the output at each step reads both. Lines that cross jump over each other.", "name": "fig-deep_and_bidirectional-diagram"}}
+d2lite.diagrams.bidirectional_rnn(num_steps=3)
 
 # %% [markdown]
 # In code, the backward layer is an ordinary left-to-right layer run on the sequence flipped
@@ -461,7 +443,7 @@ assert per_position["uni"].max() < 0.14, "the one-way model beats chance somewhe
 assert per_position["bi"].min() >= 0.9, "the bidirectional model fails at a position"
 
 # %% [markdown]
-# [Figure 2](#fig-deep_and_bidirectional-positions) shows the same numbers.
+# [Figure 3](#fig-deep_and_bidirectional-positions) shows the same numbers.
 
 # %% mystnb={"figure": {"caption": "Test accuracy at each labelled position of the shifted-label task, for the bidirectional and the unidirectional GRU, with the chance level 1/10.", "name": "fig-deep_and_bidirectional-positions"}}
 positions = list(range(1, num_steps - shift + 1))

@@ -172,8 +172,14 @@ assert H_tilde.abs().max() < 1
 # $\tilde{\mathbf{H}}_t$ and stays bounded. Where $\mathbf{Z}_t$ is close to 1 the GRU copies
 # its old state and ignores $\mathbf{X}_t$: the step is skipped, and the gradient flows through
 # that unit unchanged, which is what lets a GRU carry information over long distances. Where
-# $\mathbf{Z}_t$ is close to 0 the new state is the candidate. With equations (1) to (3)
-# together, `gru_step` is complete, and `GRU` can run.
+# $\mathbf{Z}_t$ is close to 0 the new state is the candidate.
+# [Figure 1](#fig-gru-cell) draws equations (1) to (3) as one cell.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The GRU cell. Boxes are learned layers (σ for the reset and update gates, tanh for the candidate), circles are element-wise operations. Follow the state line along the top: H_{t-1} reaches H_t through Z_t ⊙ H_{t-1} and one addition of (1 − Z_t) ⊙ H̃_t, so where the update gate is 1 the old state passes unchanged. The reset gate scales the old state's part of the candidate (equation (2)); the line that carries it jumps over the update gate's.", "name": "fig-gru-cell"}}
+d2lite.diagrams.gru_cell()
+
+# %% [markdown]
+# With equations (1) to (3) together, `gru_step` is complete, and `GRU` can run.
 
 # %%
 def gru_step(gru, X_t, H):
@@ -303,7 +309,7 @@ for kind in layers:
           f"{val_ppl[kind][-1]:.2f} after {epochs}")
 
 # %% [markdown]
-# [Figure 1](#fig-gru-perplexity) shows the validation perplexity epoch by epoch. The GRU is
+# [Figure 2](#fig-gru-perplexity) shows the validation perplexity epoch by epoch. The GRU is
 # ahead from the first epoch on and stays ahead.
 
 # %% mystnb={"figure": {"caption": "Validation perplexity per epoch of character-level language models of The Time Machine with a plain RNN and a GRU (128 hidden units each, same minibatches, each with its chosen learning rate).", "name": "fig-gru-perplexity"}}

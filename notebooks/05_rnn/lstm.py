@@ -153,7 +153,10 @@ assert 0 < gates.min() < gates.max() < 1 and C_tilde.abs().max() < 1
 # $$
 #
 # With the output gate near 1 the cell's content reaches the prediction; near 0 it stays inside
-# the cell, kept for later.
+# the cell, kept for later. [Figure 1](#fig-lstm-cell) puts equations (1) to (4) together.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The LSTM cell. Boxes are learned layers (σ for the forget, input and output gates, tanh for the candidate), circles are element-wise operations. The memory cell runs along the top from C_{t-1} to C_t, touched only by the forget gate's ⊙ and the addition of I_t ⊙ C̃_t; the hidden state runs along the bottom, and H_t is what the output gate lets out of tanh(C_t).", "name": "fig-lstm-cell"}}
+d2lite.diagrams.lstm_cell()
 
 # %%
 def lstm_step(lstm, X_t, H, C):
@@ -257,7 +260,7 @@ for name, g in grads.items():
     print(f"{name:20s}: gradient 59 steps back / at the last step = {g[0] / g[-1]:.1e}")
 
 # %% [markdown]
-# [Figure 1](#fig-lstm-gradients) plots the three against the distance from the end, on a
+# [Figure 2](#fig-lstm-gradients) plots the three against the distance from the end, on a
 # logarithmic axis, where a geometric decay is a straight line.
 
 # %% mystnb={"figure": {"caption": "Norm of the gradient of the last hidden state with respect to the input k steps earlier, for a plain RNN, an LSTM as PyTorch initialises it, and an LSTM whose forget-gate bias starts at 3 (32 units, 16 random sequences).", "name": "fig-lstm-gradients"}}

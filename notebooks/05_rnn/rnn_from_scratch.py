@@ -91,7 +91,13 @@ assert (inputs.sum(dim=-1) == 1).all() and (inputs.argmax(dim=-1) == X.T).all()
 # variable of [the sequence models lesson](sequence_models.ipynb). The output layer turns each
 # $\mathbf{H}_t$ into scores $\mathbf{O}_t$ for the next character. The weights are shared
 # across time steps, so the number of parameters does not grow with the length of the text.
-#
+# Unrolled over time, the loop becomes a chain of copies of one layer
+# ([Figure 1](#fig-rnn_from_scratch-unrolled)).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "An RNN unrolled over three time steps. Each hidden state H_t reads the input X_t and the state before it, and the output layer turns it into the scores O_t; the same three weight matrices serve every step. H_0 is the initial state.", "name": "fig-rnn_from_scratch-unrolled"}}
+d2lite.diagrams.rnn_unrolled()
+
+# %% [markdown]
 # The layer below holds $\mathbf{W}_{xh}$, $\mathbf{W}_{hh}$, $\mathbf{b}_h$ and runs the first
 # half of equation (1) in a loop over the time steps. It returns every hidden state (the
 # output layer needs them all) and the last one, so that the next call can continue from it.
@@ -223,38 +229,14 @@ assert math.isclose(big, 100 * 2.0 ** 101 + 1, rel_tol=1e-12), "not the closed f
 # This is **[backpropagation through time](../../book/glossary.md#term-backpropagation-through-time)**
 # (通过时间反向传播, BPTT): ordinary backpropagation on the graph you get by unrolling the loop
 # over time ([Werbos, 1990](../../book/references.md)), as in
-# [Figure 1](#fig-rnn_from_scratch-unrolled). The gradients of
+# [Figure 2](#fig-rnn_from_scratch-bptt). The gradients of
 # $\mathbf{W}_{xh}$ and $\mathbf{W}_{hh}$ add up $\partial L / \partial \mathbf{h}_t$ over all
 # steps, and equation (3) holds powers of $\mathbf{W}_{hh}$: directions whose eigenvalues exceed
 # 1 in size explode, those below 1 vanish, exactly as $x^{t-1}$ did. The next lesson measures
 # this; here you tame the explosion.
 
-# %% mystnb={"figure": {"caption": "An RNN unrolled over three time steps. Black arrows: the forward pass, with the same weights at every step. Red arrows: the gradient's paths in BPTT; the loss at step 3 reaches h_1 only through h_3 and h_2, one factor of W_hh per step.", "name": "fig-rnn_from_scratch-unrolled"}}
-fig, ax = plt.subplots(figsize=(6, 3.4))
-rows = {"x": 0, "h": 1, "o": 2, "L": 3}
-def node(name, t):
-    return (1.6 * t, 1.1 * rows[name])
-for t in (1, 2, 3):
-    for name in rows:
-        ax.text(*node(name, t), f"${name}_{t}$", ha="center", va="center", fontsize=12,
-                bbox=dict(boxstyle="round", fc="w" if name != "h" else "lightyellow"))
-    for a, b in (("x", "h"), ("h", "o"), ("o", "L")):
-        ax.annotate("", node(b, t), node(a, t), arrowprops=dict(arrowstyle="->",
-                    shrinkA=12, shrinkB=12))
-        ax.annotate("", node(a, t), node(b, t), arrowprops=dict(arrowstyle="->",
-                    color="red", ls="--", shrinkA=12, shrinkB=12,
-                    connectionstyle="arc3,rad=0.35"))
-    if t > 1:
-        ax.annotate("", node("h", t), node("h", t - 1), arrowprops=dict(arrowstyle="->",
-                    shrinkA=14, shrinkB=14))
-        ax.annotate("", node("h", t - 1), node("h", t), arrowprops=dict(
-                    arrowstyle="->", color="red", ls="--", shrinkA=14, shrinkB=14,
-                    connectionstyle="arc3,rad=0.3"))
-        ax.text(1.6 * t - 0.8, 1.2, "$W_{hh}$", ha="center", fontsize=9)
-ax.set_xlim(0.8, 5.6)
-ax.set_ylim(-0.5, 3.6)
-ax.axis("off")
-plt.show()
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Backpropagation through time on an RNN unrolled over three steps. Black: the forward pass. Red: the gradient's paths, from each step's loss ℓ_t down to its output and hidden state, back along the hidden states, one factor of W_hh per step, and down to the shared weights W_xh and W_hh, which add up a contribution from every step. The loss at step 3 reaches h_1 only through h_3 and h_2.", "name": "fig-rnn_from_scratch-bptt"}}
+d2lite.diagrams.bptt()
 
 # %% [markdown]
 # ## Gradient clipping
@@ -380,7 +362,7 @@ print(f"lr {best_lr}: validation perplexity {val_ppl[0]:.2f} after 1 epoch, "
       f"{val_ppl[-1]:.2f} after {len(val_ppl)}")
 
 # %% [markdown]
-# [Figure 2](#fig-rnn_from_scratch-perplexity) shows both curves against the two baselines.
+# [Figure 3](#fig-rnn_from_scratch-perplexity) shows both curves against the two baselines.
 # The model falls far below the unigram model within a few epochs: what it has learned is the
 # spelling of English, which depends on the characters before.
 

@@ -47,7 +47,7 @@ from d2lite.text import Vocab, truncate_pad
 # piece of text to the attitude it expresses.
 #
 # The sentences come lower-cased, with punctuation already split off, so a split at spaces is
-# the whole tokenizer.
+# the whole tokeniser.
 
 # %%
 sentences, labels = d2lite.data.load_rt_polarity(verbose=False)
@@ -283,6 +283,13 @@ print(f"largest change from 10 more padding steps: {gap:.1e}")
 assert gap < 1e-6, f"padding changed the output by {gap:.2e}"
 
 # %% [markdown]
+# [Figure 1](#fig-sentiment_rnn-model) draws the classifier, with the shape of every tensor
+# taken from a forward pass of this network on 16 validation sentences.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The sentiment classifier, with the shapes of a forward pass (steps: the longest sentence in the minibatch). The bidirectional GRU gives every word a state of both directions side by side; the maximum and the mean over the real words, concatenated, feed the dense layer that scores the two classes.", "name": "fig-sentiment_rnn-model"}}
+d2lite.diagrams.sentiment_model(net, X_val[:16])
+
+# %% [markdown]
 # ## Random or skip-gram word vectors
 #
 # Two GRUs, identical except for their first layer: one with the embedding as PyTorch
@@ -321,7 +328,7 @@ for name, (_, history) in runs.items():
           [round(a, 3) for a in history["val_accuracy"]])
 
 # %% [markdown]
-# [Figure 1](#fig-sentiment_rnn-validation) puts both runs beside the baseline. Pretrained
+# [Figure 2](#fig-sentiment_rnn-validation) puts both runs beside the baseline. Pretrained
 # vectors give the GRU a head start: its first epoch already passes what the randomly
 # initialised one reaches at its best, and its best epoch is more than 5 points ahead of it.
 # Against the bag of words, though, the skip-gram GRU is only level or slightly ahead on
@@ -385,7 +392,7 @@ d2lite.record("test_lead", gru_test - bow_test)
 #
 # ## Your own sentences
 #
-# To classify new text, tokenize it the way the data was (lower case, punctuation split off),
+# To classify new text, tokenise it the way the data was (lower case, punctuation split off),
 # map it through the vocabulary and pad it. The probability of "positive" is the softmax of the
 # two logits.
 

@@ -264,6 +264,13 @@ print("logits", tuple(logits.shape))
 assert logits.shape == (2, num_steps, len(tgt_vocab))
 
 # %% [markdown]
+# [Figure 1](#fig-seq2seq-model) draws this network, with the shapes of the forward pass you
+# just ran.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The encoder-decoder with the shapes of a forward pass. The encoder's final state, one vector per layer, is the decoder's initial state; its top layer, the context c, is concatenated to the embedding of every decoder input.", "name": "fig-seq2seq-model"}}
+d2lite.diagrams.seq2seq_model(net, X, X_valid_lens, Y)
+
+# %% [markdown]
 # ## A loss that ignores the padding
 #
 # The loss is the cross-entropy between the scores and the target tokens, but only at valid
@@ -324,7 +331,11 @@ assert gap < 1e-6 and all(abs(x - loss) < 1e-6 for x in losses)
 # predicts the next token from the *true* previous tokens, never from its own guesses, whatever
 # they were. This is **[teacher forcing](../../book/glossary.md#term-teacher-forcing)**
 # (强制教学): the whole target goes through the decoder in one call, and an early mistake does
-# not derail the rest of the sentence while the model is still learning.
+# not derail the rest of the sentence while the model is still learning
+# ([Figure 2](#fig-seq2seq-teacher-forcing)).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Teacher forcing, unrolled in time. The encoder reads the source and its final state starts the decoder; the context c enters every decoder step. The decoder's inputs are <bos> and the true target, shifted one step to the right; its labels are the target followed by <eos>.", "name": "fig-seq2seq-teacher-forcing"}}
+d2lite.diagrams.teacher_forcing(["i", "lost", "."], ["j'ai", "perdu", "."])
 
 # %%
 def shift_right(Y):
@@ -343,7 +354,11 @@ assert torch.equal(shift_right(Y), d2lite.text.shift_right(Y, tgt_vocab["<bos>"]
 # A translation has no teacher. The decoder starts from `<bos>`, and at every step its own
 # output becomes its next input. **[Greedy search](../../book/glossary.md#term-greedy-search)**
 # (贪心搜索) takes the likeliest token every time, and stops at `<eos>` or after `num_steps`
-# tokens. The state carries everything written so far, so each step feeds one token.
+# tokens. The state carries everything written so far, so each step feeds one token
+# ([Figure 3](#fig-seq2seq-greedy)).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Greedy decoding, unrolled in time: after <bos>, each input is the token the decoder chose at the step before (red), so an early mistake is carried forward. The tokens drawn are a correct translation; the untrained network below writes other ones.", "name": "fig-seq2seq-greedy"}}
+d2lite.diagrams.greedy_decoding(["i", "lost", "."], ["j'ai", "perdu", "."])
 
 # %%
 @torch.no_grad()
@@ -530,7 +545,7 @@ d2lite.record("best_lr", best_lr)
 d2lite.record("val_bleu", val_bleu.scores[-1])
 
 # %% [markdown]
-# [Figure 1](#fig-seq2seq-loss) shows the chosen run's masked loss on the training and the
+# [Figure 4](#fig-seq2seq-loss) shows the chosen run's masked loss on the training and the
 # validation pairs. The training loss falls steadily; the validation loss reaches its minimum
 # early, in the first half of training, and then climbs by more than 0.5: from there on the
 # network learns the training pairs by heart, not French.

@@ -89,6 +89,12 @@ from torch import nn
 #   (隐变量自回归模型), and the recurrent networks of this chapter are all of this kind; they
 #   learn $g$.
 #
+# [Figure 1](#fig-sequence-models-autoregressive) puts the two side by side.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Two ways to predict x_t. Left: a Markov model of order τ reads the last τ observations directly, so it sees nothing older. Right: a latent autoregressive model predicts from its state h_t alone; the same update g makes h_t from h_{t-1} and x_{t-1} at every step, so every earlier observation has passed through the state.", "name": "fig-sequence-models-autoregressive"}}
+d2lite.diagrams.autoregressive_models()
+
+# %% [markdown]
 # The hungry and thirsty sentences show the difference. The cell below fits a Markov model of
 # order 2 by counting: for every pair of consecutive words, how often each word follows it.
 # Before the blank, both sentences end in "i want", so the counts can only split the bet.
@@ -164,7 +170,7 @@ assert abs((x - clean).var() - noise ** 2) < 0.005, "the noise has the wrong var
 # which is easier than the real job of predicting days after all of them. So the series is cut
 # in time: steps 1–500 to train on, steps 501–700 to validate (choose the settings), and steps
 # 701–1000 to test, opened once at the end
-# ([Figure 1](#fig-sequence-models-series)).
+# ([Figure 2](#fig-sequence-models-series)).
 
 # %% mystnb={"figure": {"caption": "The noisy sine wave, cut in time into a training, a validation and a test stretch; the dashed curve is the noise-free sine.", "name": "fig-sequence-models-series"}}
 train_end, val_end = 500, 700
@@ -302,7 +308,7 @@ d2lite.record("test_mse", test_mse)
 # %% [markdown]
 # The one-step error is within 50 % of the noise variance: the model tracks the wave, and
 # most of what it misses is noise that nothing could have predicted
-# ([Figure 2](#fig-sequence-models-one-step)).
+# ([Figure 3](#fig-sequence-models-one-step)).
 
 # %% mystnb={"figure": {"caption": "One-step-ahead predictions on the test stretch follow the wave; the observations scatter around them by the noise.", "name": "fig-sequence-models-one-step"}}
 test_time = timeline[val_end:]
@@ -353,7 +359,7 @@ k_mse = {k: ((ahead[:, k - 1] - targets[:, k - 1]) ** 2).mean().item()
 print(", ".join(f"{k}-step MSE {k_mse[k]:.4f}" for k in horizons))
 
 # %% [markdown]
-# The error grows with the horizon ([Figure 3](#fig-sequence-models-error)): each fed-back
+# The error grows with the horizon ([Figure 4](#fig-sequence-models-error)): each fed-back
 # prediction carries an error of its own, the next prediction is built on it, and the errors
 # compound. The 16-step error is clearly above the one-step error, and at 64 steps the error is
 # several times the noise variance.
@@ -374,7 +380,7 @@ ax.set_xticks(horizons, [str(k) for k in horizons])
 plt.show()
 
 # %% [markdown]
-# [Figure 4](#fig-sequence-models-ahead) shows the same predictions along the time axis, drawn
+# [Figure 5](#fig-sequence-models-ahead) shows the same predictions along the time axis, drawn
 # at the step they predict. One and four steps ahead follow the wave; 16 steps ahead starts to
 # drift; 64 steps ahead wanders off. Measured against the noise-free sine at the steps they
 # predict, the one-step predictions are within 0.01 in mean squared error, while the 64-step

@@ -151,8 +151,13 @@ plt.show()
 # negatives. Mikolov et al. draw the noise words with probability proportional to their count
 # raised to the power 0.75, which flattens the distribution a little so that rare words are
 # drawn more often than their count alone would give
-# ([Mikolov et al., 2013](../../book/references.md)).
-#
+# ([Mikolov et al., 2013](../../book/references.md)). [Figure 2](#fig-word2vec-negatives)
+# draws one training row.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Skip-gram with negative sampling, one row. The center word's vector v_c (from the center table V) is scored against the context vectors u (from the table U) of the true context word and of K noise words; a sigmoid turns each score into the probability that the pair really occurred, and the loss pushes it towards 1 for the context word and 0 for every noise word.", "name": "fig-word2vec-negatives"}}
+d2lite.diagrams.skipgram_negative_sampling()
+
+# %% [markdown]
 # ## Training examples, step by step
 #
 # First, **[subsampling](../../book/glossary.md#term-subsampling)** (下采样). "the" occurs
@@ -397,7 +402,7 @@ assert best_lift > 1.3 * runner_up, (
     f"the winner's lift {best_lift:.2f} is not 30 % above the next {runner_up:.2f}")
 
 # %% [markdown]
-# [Figure 2](#fig-word2vec-loss) shows the loss per step of the three runs. Each starts at
+# [Figure 3](#fig-word2vec-loss) shows the loss per step of the three runs. Each starts at
 # $\ln 2$ and falls quickly in the first hundred steps, then slowly. The loss measures how
 # well a run tells true contexts from noise words on the training rows; it is not the
 # neighbour quality you care about, which is why the rate and the checkpoint are chosen by

@@ -202,6 +202,10 @@ assert all(1.99 < g < 2.01 for g in growth), f"fused peak grew {growth}, not 2x"
 # weighted sum of values. When a new block raises the maximum from $m$ to $m'$, everything
 # summed so far is multiplied by $e^{m - m'}$, which is exactly what it would have been had
 # $m'$ been used from the start. After the last block, output $= $ weighted sum $/\,\ell$.
+# [Figure 1](#fig-attention_cost-tiles) draws the walk for three blocks of keys.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Tiled attention with the online softmax. Each block of keys K_j gives one tile of scores S_j, which updates the running maximum m, the running sum ℓ and the running output o (all rescaled by e^(m − m′) when the maximum grows); the tile is then dropped, so the full score matrix never exists. The output is o / ℓ.", "name": "fig-attention_cost-tiles"}}
+d2lite.diagrams.tiled_attention(num_blocks=3)
 
 # %%
 def tiled_attention(Q, K, V, block=128):
@@ -321,7 +325,7 @@ with torch.no_grad():
               f"{seconds['naive'][-1] / seconds['fused'][-1]:4.1f}")
 
 # %% [markdown]
-# [Figure 1](#fig-attention_cost-time) plots both on logarithmic axes, where a power law
+# [Figure 2](#fig-attention_cost-time) plots both on logarithmic axes, where a power law
 # $t \propto n^k$ is a straight line of slope $k$; the dashed line has slope 2. These are
 # wall-clock times of this run on this machine: other programs, the processor and its caches
 # all move them, so the book shows them but does not check them. What it checks are the

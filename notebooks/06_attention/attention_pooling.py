@@ -88,6 +88,13 @@ from torch import nn
 # {\sum_{j=1}^{m} \exp a(\mathbf{q}, \mathbf{k}_j)}. \tag{2}
 # $$
 #
+# [Figure 1](#fig-attention_pooling-qkv) draws equations (1) and (2) together: the query meets
+# every key, the softmax turns the scores into weights, and the weights mix the values.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Attention pooling: the query q is scored against every key k_i, a softmax turns the scores into weights α(q, k_i) that sum to 1, and the output f(q) is the weighted sum of the values v_i. Only the weights depend on the query.", "name": "fig-attention_pooling-qkv"}}
+d2lite.diagrams.attention_pooling()
+
+# %% [markdown]
 # Here is the kitchen in numbers. Each label says how much meat, vegetable and sugar a bag
 # holds, each value holds the bag's protein and fibre (grams per portion), and the recipe asks for meat
 # and vegetables and firmly against sugar. The score is the dot product of recipe and label.
@@ -200,7 +207,7 @@ d2lite.record("val_mse_width1", val_error["width 1"])
 # %% [markdown]
 # Every row of weights is a probability distribution over the 120 training points, and looking
 # at nearby points halves the error of the flat line and more.
-# [Figure 1](#fig-attention_pooling-fits) shows why: the kernel regression follows the waves, but with $h = 1$ it smooths them too much,
+# [Figure 2](#fig-attention_pooling-fits) shows why: the kernel regression follows the waves, but with $h = 1$ it smooths them too much,
 # cutting off the peaks and filling the valleys.
 
 # %% mystnb={"figure": {"caption": "The noisy training points, the true function, average pooling (a flat line) and Nadaraya–Watson kernel regression with a Gaussian kernel of width 1, which follows the function but flattens its waves.", "name": "fig-attention_pooling-fits"}}
@@ -215,7 +222,7 @@ plt.show()
 
 # %% [markdown]
 # The attention weights themselves are easiest to read as a heatmap: one row per query, one
-# column per key, both sorted by $x$. [Figure 2](#fig-attention_pooling-heatmap-width1) shows
+# column per key, both sorted by $x$. [Figure 3](#fig-attention_pooling-heatmap-width1) shows
 # a bright band along the diagonal, each query looking mostly at the keys near it, and how wide
 # the band is. One number sums up the width: if a query spread its attention evenly over $n$
 # keys, $\sum_i \alpha_i^2$ would be $1/n$, so $1 / \sum_i \alpha_i^2$ is the *effective
@@ -295,8 +302,9 @@ print(f"leave-one-out training MSE {losses[0]:.3f} -> {losses[-1]:.3f}, "
 # %% [markdown]
 # Did gradient descent, which saw only the training points, choose well? The validation split
 # can tell: compute the validation error for a grid of widths and see where the learned one
-# lands. [Figure 3](#fig-attention_pooling-width) shows the trade-off between too narrow
-# (noise) and too wide (the flattened waves of Figure 1), and the learned width within 10 % of
+# lands. [Figure 4](#fig-attention_pooling-width) shows the trade-off between too narrow
+# (noise) and too wide (the flattened waves of [Figure 2](#fig-attention_pooling-fits)), and
+# the learned width within 10 % of
 # the best validation error on the grid.
 
 # %% mystnb={"figure": {"caption": "Validation error of Nadaraya–Watson regression against the kernel width h (log scale), with the width learned on the training points marked.", "name": "fig-attention_pooling-width"}}
@@ -318,7 +326,8 @@ d2lite.record("val_mse_learned", val_error["learned"])
 
 # %% [markdown]
 # With the learned width the band of attention in
-# [Figure 4](#fig-attention_pooling-heatmap-learned) is much narrower than in Figure 2: each
+# [Figure 5](#fig-attention_pooling-heatmap-learned) is much narrower than in
+# [Figure 3](#fig-attention_pooling-heatmap-width1): each
 # query now attends to a handful of close neighbours: fewer than 16 effective keys, less than
 # a quarter of the band with $h = 1$.
 

@@ -125,8 +125,12 @@ assert torch.equal(clean, noisy), "the padding changed the output"
 # with learned $\mathbf{W}_q$ $(h \times d_q)$, $\mathbf{W}_k$ $(h \times d_k)$ and
 # $\mathbf{w}_v$ $(h)$. For a minibatch, every query must meet every key: project the queries
 # to $(B, n, h)$ and the keys to $(B, m, h)$, insert an axis in each and let broadcasting add
-# them into $(B, n, m, h)$; $\mathbf{w}_v$ then takes each $h$-vector to one score. The
-# layers are named as in `d2lite.models.AdditiveAttention`, so the weights can be copied.
+# them into $(B, n, m, h)$; $\mathbf{w}_v$ then takes each $h$-vector to one score
+# ([Figure 1](#fig-attention_scoring-additive-diagram)). The layers are named as in
+# `d2lite.models.AdditiveAttention`, so the weights can be copied.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Additive attention for a minibatch: W_q and W_k project queries and keys to size h, broadcasting adds every query to every key, and tanh followed by w_v gives one score per pair; the masked softmax turns the scores into weights.", "name": "fig-attention_scoring-additive-diagram"}}
+d2lite.diagrams.scoring_function("additive")
 
 # %%
 class AdditiveAttention(nn.Module):
@@ -149,7 +153,7 @@ class AdditiveAttention(nn.Module):
 # %% [markdown]
 # A minibatch of 2 examples, one query of size 6 each, 10 keys of size 3 and values of size 4,
 # with valid lengths 2 and 6. The shapes follow the plan above, and the weights stored by the
-# layer show the mask at work: [Figure 1](#fig-attention_scoring-additive).
+# layer show the mask at work: [Figure 2](#fig-attention_scoring-additive).
 
 # %%
 d2lite.seed_everything(0)
@@ -248,7 +252,7 @@ for d in sizes:
               f"softmax gradient {gradient:.4f}")
 
 # %% [markdown]
-# [Figure 2](#fig-attention_scoring-saturation) shows the largest weight against $d$. Without
+# [Figure 3](#fig-attention_scoring-saturation) shows the largest weight against $d$. Without
 # the scale it climbs towards 1 as $d$ grows, above 0.9 at $d = 256$, where the softmax's
 # gradient is more than 20 times smaller than with the scale. With the scale the weights look
 # the same for every $d$: the largest stays below 0.4 of the ten.
@@ -277,6 +281,14 @@ assert gradients["unscaled"][-1] < gradients["scaled"][-1] / 20, f"{gradients}"
 # \in \mathbb{R}^{n \times d_v}. \tag{3}
 # $$
 #
+# [Figure 4](#fig-attention_scoring-dot-diagram) follows the scores through a minibatch, next
+# to the additive version of [Figure 1](#fig-attention_scoring-additive-diagram): one batched
+# product replaces the whole scoring network, and nothing in it is learned.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Scaled dot-product attention for a minibatch: one batched product Q Kᵀ scores every query against every key, dividing by √d keeps the scores' variance near 1, and the masked softmax turns them into weights. It has no parameters.", "name": "fig-attention_scoring-dot-diagram"}}
+d2lite.diagrams.scoring_function("dot product")
+
+# %% [markdown]
 # The notes follow the shapes through their example sentence "I love you": three word vectors
 # of size 10 are the rows of $\mathbf{X}$ $(3 \times 10)$; three linear maps without bias
 # give $\mathbf{Q}$ and $\mathbf{K}$ of size 5 per word and $\mathbf{V}$ of size 8. Since the
@@ -373,7 +385,7 @@ for name, lens in cases.items():
 # Dropout on the weights acts only in training mode: in evaluation mode two calls give the
 # same output, in training mode they differ, and the expected output is unchanged because the
 # kept weights are scaled by $1/(1-p)$, as in
-# [the regularization lesson](../03_mlp/regularization.ipynb).
+# [the regularisation lesson](../03_mlp/regularization.ipynb).
 
 # %%
 noisy_attention = DotProductAttention(dropout=0.5)

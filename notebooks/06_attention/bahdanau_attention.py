@@ -168,6 +168,15 @@ assert (weights[0, :, 6:] == 0).all() and (weights[1, :, 6:] == 0).all(), "paddi
 assert torch.allclose(weights.sum(-1), torch.ones(2, 4)), "rows do not sum to 1"
 
 # %% [markdown]
+# [Figure 1](#fig-bahdanau_attention-decoder) draws one decoding step of this network, with the
+# shapes of a forward pass for one source sentence of `num_steps` tokens: the encoder's outputs
+# wait as keys and values, the previous decoder state asks the question, and the answer, the
+# context, joins the embedding of the previous French token on its way into the GRU.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "One step t′ of the decoder with Bahdanau attention. The encoder's outputs h_1 … h_T are the keys and the values, the previous decoder state s_{t′−1} is the query; the context c_{t′} (red) is concatenated with the embedding of the previous token before the GRU. The shapes come from a forward pass of the lesson's network.", "name": "fig-bahdanau_attention-decoder"}}
+d2lite.diagrams.bahdanau_decoder(net, src_len=num_steps)
+
+# %% [markdown]
 # Two more checks. The padding must not matter: whatever tokens fill the positions after
 # `<eos>`, the scores stay the same. And teacher forcing, one call over all four tokens, must
 # compute what feeding the tokens one at a time computes, as the translation loop will.
@@ -203,7 +212,7 @@ assert max(gaps) < 1e-6
 #
 # The comparison is fair only if the two models differ in the decoder alone: the same
 # training pairs in the same minibatches, the same encoder, sizes (32 embedding dimensions,
-# 32 hidden units, two layers, dropout 0.1), initial seed, optimizer and number of epochs.
+# 32 hidden units, two layers, dropout 0.1), initial seed, optimiser and number of epochs.
 # The budget is equal epochs, 15 of them, with Adam at learning rate 0.02 on minibatches of
 # 128 pairs and gradient clipping at 1. These settings are fixed for this lesson, not tuned:
 # the comparison asks only that both models get the same ones, and tuning them for one model
@@ -249,7 +258,7 @@ for name, (_, history, seconds) in runs.items():
           f"{min(history['val_loss']):.3f}; {seconds:.1f} CPU-s")
 
 # %% [markdown]
-# [Figure 1](#fig-bahdanau_attention-loss) shows both validation losses, epoch by epoch. The
+# [Figure 2](#fig-bahdanau_attention-loss) shows both validation losses, epoch by epoch. The
 # two curves run close together; which one ends lower is the question of the next sections.
 
 # %% mystnb={"figure": {"caption": "Masked cross-entropy per token on the validation pairs (held-out English sentences of 5 to 10 tokens), epoch by epoch, for the plain GRU encoder-decoder and the one with Bahdanau attention, trained on the same minibatches.", "name": "fig-bahdanau_attention-loss"}}
@@ -414,7 +423,7 @@ for sentence, (tokens, _) in zip(examples, translations, strict=True):
 
 # %% [markdown]
 # Wrong words, but French-shaped sentences. To see what the weights do when the model gets a
-# sentence right, [Figure 2](#fig-bahdanau_attention-heatmap) takes the first test sentence
+# sentence right, [Figure 3](#fig-bahdanau_attention-heatmap) takes the first test sentence
 # that it translates exactly as one of the data's translations, and draws its weights as a
 # heatmap: one row per generated word (and the final `<eos>`), one column per English token.
 # The padding columns are left out; they have weight 0.

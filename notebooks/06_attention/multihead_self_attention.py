@@ -153,6 +153,14 @@ assert output.shape == (2, 4, 16) and attention.attention_weights.shape == (2, 4
 assert (attention.attention_weights[1, :, :, 3:] == 0).all(), "padding got attention"
 
 # %% [markdown]
+# [Figure 1](#fig-multihead_self_attention-layer) draws this layer with the shapes of the same
+# forward pass: each head works on a slice of 4 columns, and only the concatenation and
+# $\mathbf{W}_o$ bring the heads back together.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The lesson's multi-head attention layer with the shapes of one forward pass. Queries, keys and values are projected once per head (the stacked boxes), every head runs scaled dot-product attention on its own slice, and the heads' outputs are concatenated and mixed by W_o.", "name": "fig-multihead_self_attention-layer"}}
+d2lite.diagrams.multihead_attention(attention, num_queries=4, num_keys=6)
+
+# %% [markdown]
 # Is the batched call really $h$ separate attentions? Compute equation (1) the slow way, one
 # head at a time on its own slice of columns, and compare.
 
@@ -287,6 +295,13 @@ assert gap < 1e-5, f"self-attention noticed the order ({gap:.1e})"
 # - Self-attention computes $n^2$ scores of $d$ multiply–adds each and pools $n^2$ values:
 #   $O(n^2 d)$ (plus the projections, $O(nd^2)$). Every token sees every other in one step.
 #
+# [Figure 2](#fig-multihead_self_attention-compared) draws one layer of each on five tokens,
+# with the kernel size 5 of the counts below.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "One layer of a convolution, an RNN and self-attention on five tokens. Red: what reaches the last output y_5. The convolution's output sees only its neighbourhood, the RNN's steps run one after another through a chain, and self-attention connects every pair in one parallel step.", "name": "fig-multihead_self_attention-compared"}}
+d2lite.diagrams.architectures_compared(n=5, kernel_size=5)
+
+# %% [markdown]
 # PyTorch can count the floating-point operations of the code it runs
 # (`FlopCounterMode`, which counts a multiply–add as 2). Count one layer of each at
 # $d = 64$ for three lengths:
@@ -431,7 +446,7 @@ class PositionalEncoding(nn.Module):
 # %% [markdown]
 # The notes read the formula off a picture: draw the columns as curves over the position and
 # a vertical line at the position you want; where the line cuts the curves, you read that
-# position's vector. [Figure 1](#fig-multihead_self_attention-curves) does this for columns
+# position's vector. [Figure 3](#fig-multihead_self_attention-curves) does this for columns
 # 6 to 9 of a 32-dimensional encoding at position 10. Check the table against
 # equation (3) and against `d2lite.models.PositionalEncoding`, the copy later lessons use.
 
@@ -471,7 +486,7 @@ for i in range(8):
 # Equation (3) does the same with smooth waves instead of bits. Column pair $j$ oscillates
 # with frequency $\omega_j$, which falls from 1 (one radian per position) at $j = 0$ to
 # about $10^{-4}$ at the last pair, so the first columns change quickly along the sentence
-# and the last ones hardly at all: [Figure 2](#fig-multihead_self_attention-counter). Count
+# and the last ones hardly at all: [Figure 4](#fig-multihead_self_attention-counter). Count
 # the sign changes of each sine column from position 1 to 64: like the bits, they become
 # rarer from column to column, from about 20 in column 0 to none in the last columns.
 
@@ -658,7 +673,7 @@ d2lite.record("test_accuracy", test_accuracy)
 
 # %% [markdown]
 # Now look at the attention of each layer and head on three validation sequences
-# ([Figure 3](#fig-multihead-explorer)). Each
+# ([Figure 5](#fig-multihead-explorer)). Each
 # heatmap has a row per query position and a column per key position, labelled with the
 # letters; move the sliders to change the layer, the head and the sequence. Look for a head
 # whose weight sits on the line just *below* the diagonal: every position looks at the one

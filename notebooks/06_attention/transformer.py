@@ -18,7 +18,7 @@
 # [Vaswani et al., 2017](../../book/references.md) is an encoder–decoder built from attention
 # alone: no recurrence, no convolution. In this lesson you build it block by block, the way
 # the source notes walk through it: embeddings, positional encoding, the encoder block, layer
-# normalization, the decoder's masked self-attention and cross-attention, the final linear
+# normalisation, the decoder's masked self-attention and cross-attention, the final linear
 # layer. Then you train it on the English–French pairs of
 # [the seq2seq lesson](../05_rnn/seq2seq.ipynb) and look at where its decoder looks.
 
@@ -54,7 +54,8 @@ from d2lite.text import Vocab, bleu
 # Both halves are stacks of identical **blocks**; the paper stacks 6 of each, this lesson 2.
 # Every block keeps the shape of its input, `(batch, steps, d)`, which is what makes stacking
 # them, and adding each block's input to its output, possible. The sections follow the data
-# through the model in the order of the source notes' steps.
+# through the model in the order of the source notes' steps; once the whole model is built,
+# [Figure 2](#fig-transformer-architecture) draws it with its shapes.
 #
 # ## The data
 #
@@ -144,17 +145,17 @@ print(f"position 5 alone vs in the sequence: gap {gap:.1e}")
 assert gap < 1e-6
 
 # %% [markdown]
-# ### Add & norm, and why layer normalization
+# ### Add & norm, and why layer normalisation
 #
 # Each sublayer's output is added to its input, a residual connection as in
 # [ResNet](../04_cnn/resnet.ipynb), so a block starts close to the identity and gradients
-# flow straight through the stack. Then the sum is normalized. The Transformer uses
-# **[layer normalization](../../book/glossary.md#term-layer-normalization)** (层规范化,
+# flow straight through the stack. Then the sum is normalised. The Transformer uses
+# **[layer normalisation](../../book/glossary.md#term-layer-normalisation)** (层规范化,
 # [Ba et al., 2016](../../book/references.md)), not the
-# [batch normalization](../04_cnn/batch_norm.ipynb) of CNNs. The source notes put the
-# difference in one line: layer normalization standardizes each token's vector by its own
-# mean and standard deviation (a z-score over its $d$ features), while batch normalization
-# standardizes each feature over all the tokens of the minibatch.
+# [batch normalisation](../04_cnn/batch_norm.ipynb) of CNNs. The source notes put the
+# difference in one line: layer normalisation standardises each token's vector by its own
+# mean and standard deviation (a z-score over its $d$ features), while batch normalisation
+# standardises each feature over all the tokens of the minibatch.
 #
 # A small batch shows what that means: two "sentences" of three tokens with four features,
 # the second one's last token padding. Compute both by hand and compare them with torch's.
@@ -173,11 +174,11 @@ assert torch.allclose(ln_out, z(B, -1), atol=1e-5)                       # per t
 assert torch.allclose(bn_out, z(B.reshape(6, 4), 0).reshape(2, 3, 4), atol=1e-5)
 
 # %% [markdown]
-# Now change only the second sentence's padding token and normalize again. Layer normalization
+# Now change only the second sentence's padding token and normalise again. Layer normalisation
 # of the first sentence is untouched, since it never looks beyond one token. Batch
-# normalization of the first sentence changes: its statistics come from the whole batch,
+# normalisation of the first sentence changes: its statistics come from the whole batch,
 # padding included. In a Transformer, sentences of every length share minibatches, and at
-# translation time the batch may hold one sentence; a normalization that depends on the other
+# translation time the batch may hold one sentence; a normalisation that depends on the other
 # sentences, or on padding, would be a poor fit.
 
 # %%
@@ -191,8 +192,8 @@ assert ln_gap == 0.0 and bn_gap > 0.1
 
 # %% [markdown]
 # So the "add & norm" step is `LayerNorm(X + dropout(sublayer(X)))`: dropout on the
-# sublayer's output, the residual sum, then layer normalization with a learned scale and shift.
-# This is the paper's order, "post-norm"; many later models normalize before the sublayer
+# sublayer's output, the residual sum, then layer normalisation with a learned scale and shift.
+# This is the paper's order, "post-norm"; many later models normalise before the sublayer
 # instead (exercise 3).
 
 # %%
@@ -319,11 +320,22 @@ print(weights[0].round(decimals=2))
 assert torch.equal(weights[0].triu(1), torch.zeros(5, 5))   # nothing above the diagonal
 
 # %% [markdown]
+# [Figure 1](#fig-transformer-masks) draws both masks for the first example sentence: a lower
+# triangle for masked self-attention, and for cross-attention every real source token, the
+# padding left out.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "What each decoder query may attend to (filled cells). Masked self-attention: the target token at position t sees positions 0 to t, a lower triangle. Cross-attention: every target position sees the source's real tokens, and none of its padding.", "name": "fig-transformer-masks"}}
+d2lite.diagrams.decoder_attention(src_vocab.to_tokens(X[0]), X_valid_lens[0])
+
+# %% [markdown]
 # While decoding, one token at a time, the block would recompute every earlier position at
-# every step. Instead it keeps a **cache**: its inputs at the earlier positions, which are the
-# keys and values of its self-attention. A new token's query attends to the cache plus itself,
-# and the token is appended. During training all target positions arrive in one call and the
-# cache starts empty; the valid lengths then do the masking. Both cases are one code path:
+# every step. Instead it keeps a **key–value cache**: the keys and values its self-attention
+# projected at the earlier positions, per head (`project_kv` applies $\mathbf{W}_k$ and
+# $\mathbf{W}_v$ and splits the heads), and the cross-attention's keys and values of the
+# source, projected once on the first call. A new token projects only its own key and value,
+# appends them, and its query attends to everything cached (`attend` is the rest of
+# `MultiHeadAttention.forward`). During training all target positions arrive in one call and
+# the cache starts empty; the valid lengths then do the masking. Both cases are one code path:
 # `past` earlier positions, queries at positions `past`, `past + 1`, ...
 
 # %%
@@ -338,14 +350,18 @@ class DecoderBlock(nn.Module):
         self.addnorm3 = AddNorm(num_hiddens, dropout)
 
     def forward(self, X, enc_outputs, enc_valid_lens, cache=None):
-        past = 0 if cache is None else cache.shape[1]
-        key_values = X if cache is None else torch.cat([cache, X], dim=1)
+        K, V = self.attention1.project_kv(X, X)              # the new positions only
+        if cache is None:                        # the first call: the source, once
+            enc_K, enc_V = self.attention2.project_kv(enc_outputs, enc_outputs)
+        else:
+            K, V = torch.cat([cache[0], K], dim=1), torch.cat([cache[1], V], dim=1)
+            enc_K, enc_V = cache[2], cache[3]
+        past = K.shape[1] - X.shape[1]
         lens = torch.arange(past + 1, past + X.shape[1] + 1, device=X.device)
         causal = lens.repeat(X.shape[0], 1)                  # (batch, steps)
-        Y = self.addnorm1(X, self.attention1(X, key_values, key_values, causal))
-        Z = self.addnorm2(Y, self.attention2(Y, enc_outputs, enc_outputs,
-                                             enc_valid_lens))
-        return self.addnorm3(Z, self.ffn(Z)), key_values     # output, the new cache
+        Y = self.addnorm1(X, self.attention1.attend(X, K, V, causal))
+        Z = self.addnorm2(Y, self.attention2.attend(Y, enc_K, enc_V, enc_valid_lens))
+        return self.addnorm3(Z, self.ffn(Z)), (K, V, enc_K, enc_V)  # output, new cache
 
 
 # %% [markdown]
@@ -384,14 +400,16 @@ with torch.no_grad():
              - dec_out).abs().max().item()]
 print(f"max gap to d2lite's block {gaps[0]:.1e}, to nn.TransformerDecoderLayer "
       f"{gaps[1]:.1e}")
-assert max(gaps) < 1e-5 and torch.equal(cache, T)
+K, V, enc_K, enc_V = cache              # keys: (batch * heads, positions, d / heads)
+assert max(gaps) < 1e-5 and K.shape == (2 * 4, 5, d // 4)
+assert enc_K.shape == (2 * 4, out.shape[1], d // 4)
 
 # %% [markdown]
 # ## Step 7: the decoder and the final linear layer
 #
 # The decoder embeds the target tokens (scaled by $\sqrt{d}$ again) and adds positional
 # encodings. With a cache, a token fed alone is not at position 0: its position is the number
-# of tokens before it, which is the cache's length. Then come the blocks, each with its own
+# of tokens before it, the length of the cached keys. Then come the blocks, each with its own
 # cache, and the final linear layer: a classifier with one output per target token, whose
 # softmax would give the probabilities of the next word. The state that travels from call to
 # call, as in the [encoder–decoder interface](../05_rnn/seq2seq.ipynb), holds the encoder's
@@ -416,14 +434,14 @@ class TransformerDecoder(models.Decoder):
 
     def forward(self, Y, state):                   # Y: (batch, steps) -> logits
         enc_outputs, enc_valid_lens, caches = state
-        past = 0 if caches[0] is None else caches[0].shape[1]
+        past = 0 if caches[0] is None else caches[0][0].shape[1]  # cached positions
         H = self.embedding(Y) * math.sqrt(self.num_hiddens)  # (batch, steps, d)
         P = self.pos_encoding.P[:, past:past + Y.shape[1]]   # positions past, past+1...
         H = self.pos_encoding.dropout(H + P)
         new_caches = []
         for block, cache in zip(self.blocks, caches, strict=True):
-            H, key_values = block(H, enc_outputs, enc_valid_lens, cache)
-            new_caches.append(key_values)
+            H, cache = block(H, enc_outputs, enc_valid_lens, cache)
+            new_caches.append(cache)
         return self.dense(H), (enc_outputs, enc_valid_lens, new_caches)
 
 
@@ -454,6 +472,13 @@ n_params = sum(p.numel() for p in net.parameters())
 print(f"logits {tuple(logits.shape)}, {n_params:,} parameters, "
       f"gap to d2lite's {gap:.1e}")
 assert logits.shape == (2, num_steps, len(tgt_vocab)) and gap < 1e-5
+
+# %% [markdown]
+# [Figure 2](#fig-transformer-architecture) draws this model, with the shapes of a forward pass
+# for one source and one target of `num_steps` tokens.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The lesson's Transformer: the encoder stack (left) and the decoder stack (right), each block framed with its number of copies, the residual connections drawn beside the sublayers. The encoder's output is the keys and values of every decoder block's cross-attention (red). Shapes from a forward pass.", "name": "fig-transformer-architecture"}}
+d2lite.diagrams.transformer_architecture(net, src_len=num_steps, tgt_len=num_steps)
 
 # %% [markdown]
 # ### The causal mask at work
@@ -494,9 +519,37 @@ with torch.no_grad():
         step_logits, state = net.decoder(Y_in[:, t:t + 1], state)  # (2, 1, vocab)
         steps.append(step_logits)
 gap = (torch.cat(steps, dim=1) - logits).abs().max().item()
-print(f"one call vs {num_steps} steps: max gap {gap:.1e}; cache "
-      f"{tuple(state[2][0].shape)} per block")
+print(f"one call vs {num_steps} steps: max gap {gap:.1e}; cached keys "
+      f"{tuple(state[2][0][0].shape)} per block")
 assert gap < 1e-5
+
+# %% [markdown]
+# The cache is why a decoder is fast at generating text. Without it, step $t$ would have to
+# run the whole prefix of $t$ tokens through every block again, projections, attention and
+# feed-forward layers included; with it, step $t$ runs one token through the blocks, and only
+# its attention reads the $t$ cached keys and values. Count the floating-point operations of
+# both ways of decoding the same tokens:
+
+# %%
+from torch.utils.flop_counter import FlopCounterMode
+
+with torch.no_grad():
+    enc_outputs = net.encoder(X, X_valid_lens)
+    cached_mode = FlopCounterMode(display=False)
+    uncached_mode = FlopCounterMode(display=False)
+    with cached_mode:
+        state = net.decoder.init_state(enc_outputs, X_valid_lens)
+        for t in range(num_steps):
+            _, state = net.decoder(Y_in[:, t:t + 1], state)
+    with uncached_mode:
+        for t in range(num_steps):                       # the whole prefix, every step
+            fresh = net.decoder.init_state(enc_outputs, X_valid_lens)
+            net.decoder(Y_in[:, :t + 1], fresh)
+flops = {"cached": cached_mode.get_total_flops(),
+         "uncached": uncached_mode.get_total_flops()}
+print({k: f"{v:,d}" for k, v in flops.items()},
+      f"ratio {flops['uncached'] / flops['cached']:.1f}")
+assert flops["uncached"] > 2 * flops["cached"]
 
 # %% [markdown]
 # So the [greedy search](../05_rnn/seq2seq.ipynb) of `d2lite.models.greedy_decode`, which
@@ -567,7 +620,7 @@ print("chosen learning rate:", best_lr)
 d2lite.record("best_lr", best_lr)
 
 # %% [markdown]
-# [Figure 1](#fig-transformer-loss) shows the chosen run's loss per token. As with the GRU,
+# [Figure 3](#fig-transformer-loss) shows the chosen run's loss per token. As with the GRU,
 # the training loss keeps falling, by more than a factor of 8, while the validation loss
 # bottoms out in the first half of training and then climbs by more than 0.2: 600 pairs are
 # few, and the model memorises them.
@@ -708,7 +761,7 @@ assert best_share >= 0.6, f"the best head hits only {best_share:.2f}"
 d2lite.record("alignment_share", best_share)
 
 # %% [markdown]
-# In the widget of [Figure 2](#fig-transformer-explorer), pick a layer and a head; in a
+# In the widget of [Figure 4](#fig-transformer-explorer), pick a layer and a head; in a
 # running notebook you can also pick the sentence (the book's static page shows "i'm home .").
 # Rows are the French words, columns the English source. It opens on the best head found above: look for French words whose
 # row is darkest at the English word they translate. Nobody told the model which words
@@ -764,12 +817,13 @@ print({word: keys[3][int(shown[t].argmax())] for t, word in enumerate(queries[3]
 #   blocks of self-attention and a position-wise FFN, decoder blocks of masked
 #   self-attention, cross-attention and an FFN, each sublayer followed by add & norm; a final
 #   linear layer over the target vocabulary.
-# - Layer normalization standardizes each token over its own features, so a token's result
-#   does not depend on the other sentences or the padding in its batch; batch normalization
+# - Layer normalisation standardises each token over its own features, so a token's result
+#   does not depend on the other sentences or the padding in its batch; batch normalisation
 #   does.
 # - The causal mask lets position $t$ attend only to positions $\le t$: changing a later
 #   token leaves earlier outputs exactly unchanged. It makes teacher forcing, all positions
-#   in one call, equal to decoding one token at a time with a cache.
+#   in one call, equal to decoding one token at a time with a key–value cache, which
+#   projects every position once and makes generating text cheap.
 # - Your blocks equal `d2lite.models`' and PyTorch's `nn.TransformerEncoderLayer` and
 #   `nn.TransformerDecoderLayer` (post-norm) to $10^{-5}$.
 # - On 600 pairs the Transformer memorises its training sentences and reaches a test BLEU of

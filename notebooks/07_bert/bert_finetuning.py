@@ -60,7 +60,13 @@ from d2lite.text import Vocab
 # Training such a head, together with some or all of the pretrained layers, on the target
 # task is [fine-tuning](../../book/glossary.md#term-fine-tuning) (微调), the same idea as
 # [transfer learning](../04_cnn/transfer_learning.ipynb) with a pretrained CNN.
-#
+# [Figure 1](#fig-bert_finetuning-tasks) draws the first three kinds, with a single sentence
+# and a pair of sentences for the label per sentence.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Four fine-tuning tasks on one pretrained BERT, each with a small new head (dense, in yellow): a label for one sentence or for a pair of sentences read from [CLS], a label for every token (tagging), and the start and end of an answer span in a passage, scored at every passage token.", "name": "fig-bert_finetuning-tasks"}}
+d2lite.diagrams.bert_finetuning_tasks()
+
+# %% [markdown]
 # Our checkpoint, all-MiniLM-L6-v2, has one gap. It keeps every second layer of a MiniLM
 # distilled from a larger pretrained model ([Wang et al., 2020](../../book/references.md)),
 # then was trained on about a billion sentence pairs, some labelled by people, to produce
@@ -71,7 +77,7 @@ from d2lite.text import Vocab
 # checkpoint was tuned for is the mean of its last layer's token vectors as a sentence vector,
 # so mean pooling is the natural first choice here; the probe below also tries `[CLS]`.
 #
-# The next cell loads the encoder (in eval mode) and its WordPiece tokenizer.
+# The next cell loads the encoder (in eval mode) and its WordPiece tokeniser.
 
 # %%
 d2lite.seed_everything(0)
@@ -440,7 +446,7 @@ for name, key in (("linear probe", "test_probe"),
     d2lite.record(key, test[name])
 
 # %% [markdown]
-# [Figure 1](#fig-bert_finetuning-test) shows the result.
+# [Figure 2](#fig-bert_finetuning-test) shows the result.
 
 # %% mystnb={"figure": {"caption": "Test accuracy of the five models on the same 400 test sentences, each trained on the same 600 labelled sentences. The dashed line is chance.", "name": "fig-bert_finetuning-test"}}
 fig, ax = plt.subplots(figsize=(6, 3))

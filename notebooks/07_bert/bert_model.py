@@ -18,7 +18,7 @@
 # the same vector beside a river and beside a loan. In this lesson you see why that is a
 # problem, how self-supervised learning lets a model learn from raw text without labels,
 # and how BERT answers with a [Transformer](../06_attention/transformer.ipynb) encoder whose
-# output for a word depends on its sentence. You build BERT's input, its WordPiece tokenizer
+# output for a word depends on its sentence. You build BERT's input, its WordPiece tokeniser
 # and its encoder from scratch, load real pretrained weights into them, and watch the two
 # meanings of "bank" separate layer by layer.
 
@@ -57,6 +57,21 @@ from d2lite.wordpiece import WordPiece
 # such an encoder, and most of this lesson is about how little it adds to the blocks of
 # chapter 6.
 #
+# Two models just before it show what "bidirectional" in its name means. ELMo
+# ([Peters et al., 2018](../../book/references.md)) runs two LSTMs over the sentence, one left
+# to right and one right to left, and concatenates their states: each half sees one side of a
+# word, and the two halves never meet inside the model. GPT
+# ([Radford et al., 2018](../../book/references.md)) is a stack of Transformer decoder blocks
+# trained to predict the next word, so its causal mask lets each word see only the words
+# before it. BERT's encoder has no mask: in every layer each word attends to both sides at
+# once ([Figure 1](#fig-bert_model-contexts)). That is also why BERT cannot be trained the way
+# GPT is: a word that sees both sides already sees the next word, so predicting it would teach
+# nothing. BERT hides words instead, as the next section explains.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Which tokens the vector of token 3 depends on (red). ELMo: a left-to-right and a right-to-left LSTM, each seeing one side, concatenated. GPT: a Transformer decoder, the left side only. BERT: a Transformer encoder, both sides in every layer.", "name": "fig-bert_model-contexts"}}
+d2lite.diagrams.context_directions(n=5, position=3)
+
+# %% [markdown]
 # ## Learning without labels
 #
 # A Transformer needs a great deal of training data, far more than anyone can label by hand.
@@ -98,7 +113,7 @@ print({k: config[k] for k in ("hidden_size", "num_hidden_layers", "num_attention
 # pieces of words marked `##` when they continue a word. A rare word is spelled with pieces
 # (`snowboarding` becomes `snow`, `##boarding`), so almost nothing is unknown.
 #
-# Tokenizing has two steps. The **basic split** cleans the text (control characters are
+# Tokenising has two steps. The **basic split** cleans the text (control characters are
 # dropped, every kind of whitespace becomes a space), puts spaces around Chinese characters
 # so that each is a word of its own, splits at spaces, lower-cases, strips accents
 # (café → cafe) and splits off every punctuation mark. The next cell writes it out.
@@ -228,12 +243,18 @@ assert not differ, f"the cells and d2lite.wordpiece.WordPiece differ on {differ[
 # what the token is ($w_t$), which sentence it belongs to (segment $s_t$ = 0 or 1) and where
 # it stands ($t$ = 0, 1, ..., up to 511). Unlike the sinusoidal encoding of chapter 6, the
 # position vectors are learned like any other weight. A
-# [layer normalization](../../book/glossary.md#term-layer-normalization) and dropout follow.
+# [layer normalisation](../../book/glossary.md#term-layer-normalisation) and dropout follow.
 
 # %%
 ids, segments = tokenizer.encode("The bank was closed.", "We sat by the river.")
 print([vocab[i] for i in ids])
 print(segments)
+
+# %% [markdown]
+# [Figure 2](#fig-bert_model-input) lays equation (1) out for this pair, one row per token.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "BERT's input for the pair above: each token's vector x_t is the sum of its token embedding, its segment embedding (0 for [CLS], the first sentence and its [SEP]; 1 for the second sentence, dashed) and its position embedding.", "name": "fig-bert_model-input"}}
+d2lite.diagrams.bert_input([vocab[i] for i in ids], segments)
 
 # %% [markdown]
 # The embedding layer is equation (1) in code. BERT uses a tiny epsilon in its layer norms,
@@ -424,7 +445,7 @@ assert gap0 < 0.05 and gap6 > 3 * gap0, \
     f"mean gaps: layer 0 {gap0:.3f}, layer 6 {gap6:.3f}"
 
 # %% [markdown]
-# [Figure 1](#fig-bert_model-similarity) shows the eight-by-eight similarity matrix of every
+# [Figure 3](#fig-bert_model-similarity) shows the eight-by-eight similarity matrix of every
 # layer, river sentences first. At layer 0 the only structure is position: three money
 # sentences have "bank" as their third token and look alike, and the first river sentence
 # and the last money sentence, both with "bank" at position 7, are identical. From layer 1
@@ -445,7 +466,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# [Figure 2](#fig-bert_model-gap) summarises each matrix by its mean same-sense and mean
+# [Figure 4](#fig-bert_model-gap) summarises each matrix by its mean same-sense and mean
 # cross-sense similarity. The gap opens in the first block and stays open to the top.
 
 # %% mystnb={"figure": {"caption": "Mean cosine similarity of same-sense and cross-sense pairs of \"bank\" vectors, by layer.", "name": "fig-bert_model-gap"}}
@@ -518,7 +539,7 @@ assert 0 < passing < 0.1 * len(choices) ** 2, f"{passing} choices pass"
 # %% [markdown]
 # Fewer than one choice in ten passes, so the strict check says more about the sentences
 # than about the model; the nearest-neighbour test and the mean gap of
-# [Figure 2](#fig-bert_model-gap) are the sturdier evidence. Either way, nothing here was
+# [Figure 4](#fig-bert_model-gap) are the sturdier evidence. Either way, nothing here was
 # trained by us, and no word-sense labels were involved: the checkpoint's whole recipe
 # (distillation from a pretrained model, then sentence pairs, some labelled by people) is what
 # taught it that "bank" near "river" and "bank" near "loan" differ. How much masked-word

@@ -333,6 +333,14 @@ print(f"largest difference: scores {gap:.1e}, loss {loss_gap:.1e}")
 assert gap < 1e-6 and loss_gap < 1e-6, f"cells and package differ: {gap}, {loss_gap}"
 
 # %% [markdown]
+# [Figure 1](#fig-bert_pretraining-heads) draws this model on a made-up pair, with the shapes
+# of a forward pass of one sequence of `NUM_STEPS` positions: the encoder gives every position
+# a vector, the masked-LM head reads only the chosen ones, the next-sentence head only `<cls>`.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The two pretraining heads on the lesson's small BERT, for an invented pair. The masked-LM head (MLM) scores the vocabulary at the masked positions only, gathered into one (num_chosen, vocabulary) matrix; the next-sentence head (NSP) reads the <cls> position. Shapes from a forward pass.", "name": "fig-bert_pretraining-heads"}}
+d2lite.diagrams.bert_pretraining(net, num_steps=NUM_STEPS)
+
+# %% [markdown]
 # ## Pretraining a small BERT
 #
 # The model is tiny next to BERT-base: 2 blocks instead of 12, 64 numbers per token instead
@@ -445,7 +453,7 @@ d2lite.record("loss_first_20", first)
 d2lite.record("loss_last_20", last)
 
 # %% [markdown]
-# [Figure 1](#fig-bert_pretraining-curves) shows both tasks step by step (averaged over 10
+# [Figure 2](#fig-bert_pretraining-curves) shows both tasks step by step (averaged over 10
 # steps). The fill-in loss drops quickly and then keeps creeping down; the next-sentence
 # accuracy wanders around one half.
 

@@ -153,7 +153,7 @@ assert scores["top3"] >= scores["top1"] + 0.05, scores
 # ## Callbacks
 #
 # After every epoch, `fit` calls `on_epoch_end(state)` on each callback. `state` holds the
-# model, the optimizer, the history so far and the epoch's index; setting `state.stop = True`
+# model, the optimiser, the history so far and the epoch's index; setting `state.stop = True`
 # ends training after that epoch. `d2lite.EarlyStopping` is such a callback. A callback of
 # your own can record anything, for example the learning rate a scheduler sets:
 
@@ -180,7 +180,7 @@ assert record.lrs == [0.05, 0.025, 0.0125]
 # ## Checkpoints and resuming
 #
 # Long runs get interrupted: a laptop sleeps, Colab disconnects. With `checkpoint=path`, `fit`
-# saves everything needed to continue after every epoch: the weights, the optimizer's state
+# saves everything needed to continue after every epoch: the weights, the optimiser's state
 # (momentum buffers), the scheduler's, the history, and the random number generators' states.
 # The file is written to a temporary name and renamed into place, so a crash while saving never
 # leaves half a checkpoint; it is read back with `torch.load(..., weights_only=True)`, which runs

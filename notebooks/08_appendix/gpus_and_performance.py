@@ -28,16 +28,20 @@ if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's h
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/d2lite/d2lite"], check=True)
 import copy
+import csv
+import io
 import math
 import os
 import statistics
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+import matplotlib.pyplot as plt
 
 import d2lite
 
@@ -98,8 +102,8 @@ def timeit(fn, *args, device, repeats=5, warmup=2):
 # %% [markdown]
 # A matrix product of two $n \times n$ matrices takes $2n^3$ floating-point operations, so the
 # time per product gives the rate the device sustains, in GFLOP/s (billions of operations per
-# second). Small products cannot keep the hardware busy; large ones approach its peak. On a
-# GPU the numbers are one to three orders of magnitude larger than on a laptop CPU.
+# second). Small products cannot keep the hardware busy; large ones approach its peak, which on
+# a GPU is far higher than on a laptop CPU.
 
 # %%
 for n in (128, 512, 1024):
@@ -322,7 +326,13 @@ with torch.no_grad():
 # global batch of $kb$ examples, so training gives the same model as one process with batch
 # $kb$, only faster. One exception: batch normalisation, whose statistics each copy computes
 # on its own $b$ examples, unless the model uses `nn.SyncBatchNorm`, which shares them.
-#
+# [Figure 1](#fig-gpus_and_performance-ddp) draws one step with the two processes of the run
+# below.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "One step of data-parallel training with two processes. Each holds a copy of the model and takes its own share of the global batch; the gradients (red) are averaged across processes by an all-reduce, so both copies take the same step and stay identical.", "name": "fig-gpus_and_performance-ddp"}}
+d2lite.diagrams.data_parallel(num_processes=2, batch_size=64)
+
+# %% [markdown]
 # PyTorch's `DistributedDataParallel` (DDP) does this with one *process* per GPU, started by
 # `torchrun`. `d2lite.fit` notices when it runs under `torchrun`: it joins the process group,
 # wraps the model in DDP, gives each process its share of the batches, and lets only process 0
@@ -399,6 +409,70 @@ print("the same weights:", list(single))
 # usually has to grow with it (often linearly, with a warm-up). And every step now waits for
 # the slowest process and for the all-reduce, so very small models gain little: the
 # communication costs as much as the computation it saves.
+#
+# ## What a GPU changed for this book
+#
+# Every measurement above ran on whatever machine ran this lesson; where that is a CPU, the GPU
+# side is missing. The book's own GPU run fills it in: every lesson was run as a script on one
+# GPU (`tools/run_scripts.py`, whose times are in `notebooks/timings-gpu.csv`), and
+# `notebooks/timings.csv` holds the times of the stored CPU outputs. The cell below reads both
+# from the repository (from the checkout when there is one, else from GitHub) and puts them
+# side by side, each labelled with the device that produced it.
+
+# %%
+RAW = "https://raw.githubusercontent.com/d2lite/d2lite/main/notebooks/"
+
+
+def measured(name):
+    """{lesson: (seconds, device)} from one of the book's timing files."""
+    local = Path("..") / name  # this notebook's folder is notebooks/<chapter>/
+    text = (local.read_text() if local.exists()
+            else urllib.request.urlopen(RAW + name, timeout=30).read().decode())
+    return {r["notebook"]: (float(r["seconds"]), r["device"])
+            for r in csv.DictReader(io.StringIO(text))}
+
+
+cpu_times, gpu_times = measured("timings.csv"), measured("timings-gpu.csv")
+this = "08_appendix/gpus_and_performance.ipynb"  # more work on a GPU: see below
+both = sorted((k for k in gpu_times if k in cpu_times and k != this),
+              key=lambda k: -cpu_times[k][0])
+gpu_device = {device for _, device in gpu_times.values()}
+print(f"{len(both)} lessons timed on both; GPU run on {', '.join(sorted(gpu_device))}")
+
+# %%
+print(f"{'lesson':42} {'CPU s':>6} {'GPU s':>6}")
+for k in both[:6] + ["..."] + both[-4:]:
+    print("..." if k == "..." else
+          f"{k:42} {cpu_times[k][0]:6.1f} {gpu_times[k][0]:6.1f}")
+heaviest = both[:5]
+assert all(gpu_times[k][0] < cpu_times[k][0] for k in heaviest), "a heavy one was slow"
+lighter = [k for k in both if cpu_times[k][0] < 10]
+slower_on_gpu = [k for k in lighter if gpu_times[k][0] > cpu_times[k][0]]
+print(f"lessons under 10 s on the CPU: {len(lighter)}, "
+      f"of which {len(slower_on_gpu)} took longer on the GPU")
+assert len(slower_on_gpu) > len(lighter) / 2, "most light ones should be slower there"
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Each lesson's run time on the book's two machines: the 2-core CPU that stored the outputs (x) and one GPU (y), log scales; under the diagonal the GPU was faster.", "name": "fig-gpus_and_performance-lessons"}}
+fig, ax = plt.subplots(figsize=(4.5, 4))
+xs, ys = [cpu_times[k][0] for k in both], [gpu_times[k][0] for k in both]
+ax.scatter(xs, ys, s=14)
+ax.plot([2, 100], [2, 100], "k--", lw=0.8)
+ax.set(xscale="log", yscale="log", xlabel="seconds on the 2-core CPU",
+       ylabel=f"seconds on {sorted(gpu_device)[0].removeprefix('cuda:')}")
+plt.show()
+
+# %% [markdown]
+# Read it with the timing rules in mind (this lesson is left out: on a GPU it does more work,
+# a float16 run and an Inductor compilation that the CPU run skips). These are whole lessons,
+# start to finish: starting Python, importing torch, initialising CUDA, loading data, and many
+# small tensors whose kernel launches cost more than their arithmetic. And the GPU run shared
+# its card among several lessons at a time (the README says how it was run), so each was
+# slowed by its neighbours.
+# Even so, the five lessons that spend longest training on the CPU all ran faster on the GPU,
+# while most lessons under ten seconds took longer there: a GPU pays off when there is enough
+# work per kernel, which is the lesson of the matrix products at the start. The benchmarks in
+# `benchmarks/` time single tasks more carefully, on both kinds of device; their README records
+# the GPU figures.
 #
 # ## Summary
 #
