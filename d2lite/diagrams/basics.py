@@ -190,7 +190,7 @@ def backprop_network(layers, text: dict, edges: dict, node_grads: dict,
     size = {n: (0.25 + 0.068 * max(map(len, text[n].split("\n"))),
                 0.1 + 0.2 * len(text[n].split("\n"))) for column in layers for n in column}
     widths = [max(size[n][0] for n in column) for column in layers]
-    gap_x, gap_y = 1.0, 1.15  # room between columns for the weights' labels
+    gap_x, gap_y = 0.8, 1.15  # room between columns for the weights' labels
     xs = [0.2 + sum(widths[:i]) + gap_x * i + widths[i] / 2 for i in range(len(layers))]
     d = Diagram(xs[-1] + widths[-1] / 2 + 0.2, gap_y * (tallest - 1) + 1.3)
     box = {}

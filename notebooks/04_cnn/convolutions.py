@@ -365,9 +365,9 @@ ratios = {"outline": curvature_ratio(square[None, None]),
           "random": curvature_ratio(X_train)}
 print({name: round(r, 1) for name, r in ratios.items()})
 assert ratios["outline"] > 10 * ratios["random"]
-# So the outline determines the kernel, but gradient descent gets there more slowly: its
-# patches are few and alike, the loss is a long narrow valley (a curvature ratio far above the
-# random images'), and fixed-size steps crawl along its floor.
+# So the outline determines the kernel, but gradient descent gets there more
+# slowly: its patches are few and alike, the loss is a long narrow valley (a
+# curvature ratio far above the random images'), and fixed steps crawl along it.
 
 # %% [markdown]
 # 4. **Cost.** How many multiplications does `corr2d` make for an $n \times n$ input and a
