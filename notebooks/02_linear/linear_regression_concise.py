@@ -597,8 +597,9 @@ assert torch.equal(first.sort(dim=0).values, y.sort(dim=0).values), "each exampl
 # And it is faster. The cell times one epoch of each, taking the best of five tries so that other
 # programs running on the machine disturb the comparison as little as possible. The numbers are
 # for you to look at, not for the book to check: wall-clock times depend on your machine and on
-# whatever else it is doing, so the book asserts speed only in its benchmarks
-# (`benchmarks/loader_speed.py` compares the two on a full MNIST epoch), never in a lesson.
+# whatever else it is doing, so a lesson never asserts speed. The book measures it in
+# `benchmarks/loader_speed.py`, which times the two on a full MNIST epoch and prints their
+# ratio; its README records the figures.
 
 # %%
 def epoch_seconds(data, tries=5):

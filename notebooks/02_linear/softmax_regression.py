@@ -1106,8 +1106,20 @@ perfect = torch.eye(10)  # (10, 10): probability 1 on the right class, image by 
 floor = nn.CrossEntropyLoss()(perfect, torch.arange(10))
 print(f"loss of perfect predictions through a second softmax: {floor:.4f}")
 assert abs(floor - math.log(1 + 9 / math.e)) < 1e-6 and abs(floor - 1.46) < 0.01
-# Its inputs lie in [0, 1], so the logits the loss sees differ by at most 1: the
-# gradients stay large even for right answers, and the model never grows confident.
+# And the gradients: for a confidently wrong prediction (logit 10 on the wrong class),
+# compare the gradient with respect to the model's logits, through one softmax and two.
+wrong = torch.zeros(1, 10)
+wrong[0, 3] = 10.0                                # sure of class 3; the label is 0
+grad_norms = {}
+for name, head in [("one softmax", lambda z: z), ("two", lambda z: z.softmax(dim=1))]:
+    z = wrong.clone().requires_grad_()
+    nn.CrossEntropyLoss()(head(z), torch.tensor([0])).backward()
+    grad_norms[name] = z.grad.norm().item()
+print({name: f"{g:.1e}" for name, g in grad_norms.items()})
+assert grad_norms["two"] < 1e-3 and grad_norms["one softmax"] > 1
+# Where the model is most wrong, the saturated second softmax passes almost no gradient,
+# so training barely corrects its worst mistakes: the sigmoid-and-squared-loss trap of
+# the logistic regression lesson again.
 
 # %% [markdown]
 # 4. **What did it learn?** Each column of `scratch.W` holds one weight per pixel. Show the ten
