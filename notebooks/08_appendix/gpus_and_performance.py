@@ -444,8 +444,9 @@ print(f"{'lesson':42} {'CPU s':>6} {'GPU s':>6}")
 for k in both[:6] + ["..."] + both[-4:]:
     print("..." if k == "..." else
           f"{k:42} {cpu_times[k][0]:6.1f} {gpu_times[k][0]:6.1f}")
-heaviest = both[:5]
-assert all(gpu_times[k][0] < cpu_times[k][0] for k in heaviest), "a heavy one was slow"
+ratios = [gpu_times[k][0] / cpu_times[k][0] for k in both[:5]]  # the five heaviest
+print("GPU time / CPU time, five heaviest:", [round(r, 2) for r in ratios])
+assert statistics.median(ratios) < 1, f"the heavy lessons were not faster: {ratios}"
 lighter = [k for k in both if cpu_times[k][0] < 10]
 slower_on_gpu = [k for k in lighter if gpu_times[k][0] > cpu_times[k][0]]
 print(f"lessons under 10 s on the CPU: {len(lighter)}, "
@@ -467,12 +468,12 @@ plt.show()
 # start to finish: starting Python, importing torch, initialising CUDA, loading data, and many
 # small tensors whose kernel launches cost more than their arithmetic. And the GPU run shared
 # its card among several lessons at a time (the README says how it was run), so each was
-# slowed by its neighbours.
-# Even so, the five lessons that spend longest training on the CPU all ran faster on the GPU,
-# while most lessons under ten seconds took longer there: a GPU pays off when there is enough
-# work per kernel, which is the lesson of the matrix products at the start. The benchmarks in
-# `benchmarks/` time single tasks more carefully, on both kinds of device; their README records
-# the GPU figures.
+# slowed by its neighbours. Even so, of the five lessons that take longest on the CPU, most
+# ran faster on the GPU (the median of their GPU-to-CPU time ratios is below 1; the CPU times
+# move with every run, so the check asks no more), while most lessons under ten seconds took
+# longer there: a GPU pays off when there is enough work per kernel, which is the lesson of
+# the matrix products at the start. The benchmarks in `benchmarks/` time single tasks more
+# carefully, on both kinds of device; their README records the GPU figures.
 #
 # ## Summary
 #
