@@ -84,14 +84,22 @@ class LMBatches:
     Y is X shifted one token to the right. Each pass starts at a random offset in
     `[0, num_steps)`. Random sampling takes subsequences in random order; sequential sampling
     lets row i of one batch continue row i of the previous batch, so a hidden state can be
-    carried over. Every pass has the same `len()`. With `seed`, pass e uses seed `seed + e`
-    (shifted by the sweep's offset: `d2lite.variation.training_seed`).
+    carried over. Every pass has the same `len()`.
+
+    Which pass you get depends only on `seed` and the epoch, never on how often the object was
+    iterated before: as with torch's `DistributedSampler`, every pass is epoch 0's until you call
+    `set_epoch(e)` (`d2lite.fit` calls it at the start of every epoch). So two models trained or
+    evaluated on the same object see the same minibatches. With `seed`, epoch e uses seed
+    `seed + e` (shifted by the sweep's offset: `d2lite.variation.training_seed`); without one,
+    every pass draws from torch's global generator.
     Made by `random_lm_batches` and `sequential_lm_batches`.
 
     Example:
         >>> data = LMBatches(list(range(20)), batch_size=2, num_steps=4, sequential=True, seed=0)
         >>> X, Y = next(iter(data)); X.shape, bool((Y == X + 1).all())
         (torch.Size([2, 4]), True)
+        >>> X.equal(next(iter(data))[0])  # iterating again repeats the pass
+        True
     """
 
     def __init__(self, corpus, batch_size: int, num_steps: int, sequential: bool,
@@ -115,10 +123,15 @@ class LMBatches:
         return (self.row_len // self.num_steps if self.sequential
                 else self.num_subseqs // self.batch_size)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Make every following pass epoch `epoch`'s (its offset and, if random, its order)."""
+        if not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"set_epoch(): got epoch={epoch!r}; expected an int >= 0")
+        self.epoch = epoch
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         generator = None if self.seed is None else torch.Generator().manual_seed(
             training_seed(self.seed) + self.epoch)  # the sweep's offset shifts batch order
-        self.epoch += 1
         offset = int(torch.randint(self.num_steps, (1,), generator=generator))
         B, T, device = self.batch_size, self.num_steps, self.corpus.device
         if self.sequential:
@@ -267,8 +280,10 @@ def bleu(pred: str | Sequence[str], label: str | Sequence[str], k: int = 4) -> f
 
     exp(min(0, 1 - len_label / len_pred)) * prod_{n=1..k} p_n ** (1 / 2**n),
     where p_n is the fraction of the prediction's n-grams found in the label (each label n-gram
-    matches at most as often as it occurs there). Long matching n-grams weigh more. Strings are
-    split at whitespace. A prediction with no n-grams of some order n <= k (shorter than k
+    matches at most as often as it occurs there). The exponent 1/2**n lifts a small p_n more for
+    larger n, so long n-grams weigh less than short ones. This is d2l's sentence-level variant,
+    not the corpus-level BLEU papers report (geometric mean of p_1..p_4, counts and brevity
+    penalty summed over the corpus, as sacreBLEU computes it). Strings are split at whitespace. A prediction with no n-grams of some order n <= k (shorter than k
     tokens) or with p_n = 0 scores 0, as unsmoothed BLEU does.
 
     Example:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from sacrebleu.metrics import BLEU
 
+import d2lite
 from d2lite import text, wordpiece
 
 
@@ -82,14 +83,57 @@ def test_samplers_repeat_with_a_seed_and_explain_short_corpora():
     corpus = torch.arange(200)
     a = text.random_lm_batches(corpus, 4, 6, seed=7)
     b = text.random_lm_batches(corpus, 4, 6, seed=7)
-    first_a, second_a = [X for X, _ in a], [X for X, _ in a]
+    first_a = [X for X, _ in a]
     assert all(torch.equal(x, y) for x, y in zip(first_a, [X for X, _ in b], strict=True))
-    assert not all(torch.equal(x, y) for x, y in zip(first_a, second_a, strict=True))
+    a.set_epoch(1)
+    assert not all(torch.equal(x, y) for x, y in zip(first_a, [X for X, _ in a], strict=True))
     with pytest.raises(ValueError, match=r"random_lm_batches\(\): a corpus of 20 tokens is too"
                                          r" short for one batch of 4 x 6"):
         text.random_lm_batches(list(range(20)), 4, 6)
     with pytest.raises(ValueError, match=r"sequential_lm_batches\(\): got num_steps=0"):
         text.sequential_lm_batches(corpus, 4, 0)
+
+
+class _Recorder(torch.nn.Module):
+    """A model that remembers every input it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale, self.inputs = torch.nn.Parameter(torch.ones(())), []
+
+    def forward(self, X):
+        self.inputs.append(X.tolist())
+        return self.scale * X
+
+
+@pytest.mark.parametrize("sampler", [text.random_lm_batches, text.sequential_lm_batches])
+def test_samplers_keep_no_hidden_state_between_uses(sampler):
+    """The pass depends on seed and epoch only: two models trained or evaluated on one object
+    see the same minibatches, and `fit` moves the epoch with `set_epoch`."""
+    def passes(data):
+        return [[X.tolist() for X, _ in data] for _ in range(3)]
+
+    shared = sampler(torch.arange(300), 4, 6, seed=3)
+    first = passes(shared)
+    assert first[0] == first[1] == first[2]  # iterating again repeats the pass
+    shared.set_epoch(2)
+    epoch_2 = [X.tolist() for X, _ in shared]
+    assert epoch_2 != first[0]
+    fresh = sampler(torch.arange(300), 4, 6, seed=3)
+    fresh.set_epoch(2)
+    assert [X.tolist() for X, _ in fresh] == epoch_2  # the same epoch on a fresh object
+    seen = []
+    for _ in range(2):  # two fits on the same object see the same minibatches
+        model = _Recorder()
+        d2lite.fit(model, shared, epochs=2, loss_fn=lambda out, Y: (out - Y).pow(2).mean())
+        seen.append(model.inputs[1:])  # inputs[0] is fit's check of a first batch
+    assert len(seen[0]) == 2 * len(shared)
+    assert seen[0] == seen[1]
+    for epoch in (0, 1):  # fit moved the epoch with set_epoch
+        shared.set_epoch(epoch)
+        assert seen[0][epoch * len(shared):][:len(shared)] == [X.tolist() for X, _ in shared]
+    with pytest.raises(ValueError, match=r"set_epoch\(\): got epoch=-1"):
+        shared.set_epoch(-1)
 
 
 def test_truncate_pad():
