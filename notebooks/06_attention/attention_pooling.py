@@ -27,6 +27,7 @@ if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's h
     print("Installing d2lite (the book's helpers) from github.com/d2lite/d2lite")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/d2lite/d2lite"], check=True)
+import math
 import torch
 import d2lite
 import matplotlib.pyplot as plt
@@ -226,9 +227,10 @@ plt.show()
 # a bright band along the diagonal, each query looking mostly at the keys near it, and how wide
 # the band is. One number sums up the width: if a query spread its attention evenly over $n$
 # keys, $\sum_i \alpha_i^2$ would be $1/n$, so $1 / \sum_i \alpha_i^2$ is the *effective
-# number of keys* it looks at. With $h = 1$ that is more than half of the 120 training points,
-# a stretch of $x$ nearly as long as a whole wave of $\sin(2x)$: no wonder the waves come out
-# flat.
+# number of keys* it looks at. With $h = 1$ that is more than half of the 120 training points.
+# The points are spread evenly over $[0, 5]$, 24 per unit of $x$, so these keys cover a stretch
+# of $x$ nearly as long as a whole wave of $\sin(2x)$, whose period is $\pi$: no wonder the
+# waves come out flat.
 
 # %% mystnb={"figure": {"caption": "Attention weights of Nadaraya–Watson regression with width 1: validation queries (rows) against training keys (columns), both sorted by x.", "name": "fig-attention_pooling-heatmap-width1"}}
 def show_heatmap(weights, queries, keys, title):
@@ -245,8 +247,11 @@ def effective_keys(weights):
     return (1 / (weights ** 2).sum(dim=1)).mean().item()     # averaged over the queries
 
 show_heatmap(val_weights, x_val, x_train, "h = 1")
-print(f"effective number of keys per query: {effective_keys(val_weights):.1f}")
+wide_span = effective_keys(val_weights) * 5 / len(x_train)     # keys / (keys per unit)
+print(f"effective number of keys per query: {effective_keys(val_weights):.1f}, "
+      f"a stretch of {wide_span:.2f} in x against the period pi = {math.pi:.2f}")
 assert effective_keys(val_weights) > 60, "the h = 1 band is narrower than claimed"
+assert 0.8 * math.pi < wide_span < math.pi, "the band is not nearly one wave long"
 
 # %% [markdown]
 # ## Learning the kernel width
@@ -273,11 +278,14 @@ class KernelRegression(nn.Module):
         self.width = nn.Parameter(torch.tensor(width))
 
     def forward(self, queries, keys, values, mask=None):
+        return self.weights(queries, keys, mask) @ values        # (queries,)
+
+    def weights(self, queries, keys, mask=None):
+        """The attention weights (queries, keys) for these queries and keys."""
         scores = -((queries[:, None] - keys[None, :]) / self.width) ** 2 / 2
         if mask is not None:                                  # True: leave this key out
             scores = scores.masked_fill(mask, float("-inf"))
-        self.attention_weights = torch.softmax(scores, dim=1)  # (queries, keys)
-        return self.attention_weights @ values                 # (queries,)
+        return torch.softmax(scores, dim=1)
 
 # %% [markdown]
 # Training is a plain loop on the 120 training pairs: 200 full-batch Adam steps, starting from
@@ -332,7 +340,8 @@ d2lite.record("val_mse_learned", val_error["learned"])
 # a quarter of the band with $h = 1$.
 
 # %% mystnb={"figure": {"caption": "Attention weights with the learned width: validation queries (rows) against training keys (columns), both sorted by x.", "name": "fig-attention_pooling-heatmap-learned"}}
-learned_weights = kernel.attention_weights.detach()   # (30, 120), from the last call
+with torch.no_grad():
+    learned_weights = kernel.weights(x_val, x_train)        # (30, 120)
 show_heatmap(learned_weights, x_val, x_train, f"learned h = {learned_width:.2f}")
 print(f"effective number of keys per query: {effective_keys(learned_weights):.1f}")
 narrow_band, wide_band = effective_keys(learned_weights), effective_keys(val_weights)
@@ -379,22 +388,31 @@ for name, error in test_error.items():
 # %% [markdown]
 # ## Exercises
 #
-# 1. Train the width with each training point among its own keys (no mask). Evaluate the
-#    training loss with and without the point itself for a very narrow kernel, $h = 0.001$.
-#    What would gradient descent choose, and how does that width do on the validation split?
+# 1. Train the width as above, but with each training point among its own keys (no mask).
+#    What width does gradient descent choose, and how does that width do on the validation
+#    split and on the leave-one-out training loss?
 
 # %% tags=["hide-cell"]
-# A solution: with itself among the keys, a tiny width copies each y_i (almost) exactly:
-# the training loss goes to zero as h -> 0 (a point averages only with keys closer than
-# a few h), while the validation error there is worse.
-narrow = KernelRegression(width=0.001)
+# A solution: with itself among the keys, the narrower the kernel, the more each
+# point copies its own noisy y_i, so the training loss falls all the way to h -> 0 and
+# the width collapses. (Smaller Adam steps than above: the width heads for 0, and steps
+# of 0.05 overshoot it.)
+greedy = KernelRegression(width=1.0)
+optimizer = torch.optim.Adam(greedy.parameters(), lr=0.01)
+for _ in range(200):
+    loss = ((greedy(x_train, x_train, y_train) - y_train) ** 2).mean()   # no mask
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
 with torch.no_grad():
-    with_self = mse(narrow(x_train, x_train, y_train), y_train)
-    left_out = mse(narrow(x_train, x_train, y_train, mask=itself), y_train)
-    narrow_val = mse(narrow(x_val, x_train, y_train), y_val)
-print(f"h = 0.001: training MSE {with_self:.1e} with itself, {left_out:.3f} left out; "
-      f"validation {narrow_val:.3f} vs {val_error['learned']:.3f} learned")
-assert with_self < left_out / 10 and narrow_val > val_error["learned"]
+    with_self = mse(greedy(x_train, x_train, y_train), y_train)
+    left_out = mse(greedy(x_train, x_train, y_train, mask=itself), y_train)
+    greedy_val = mse(greedy(x_val, x_train, y_train), y_val)
+print(f"h {greedy.width.abs().item():.4f}: training MSE {with_self:.1e} with itself, "
+      f"{left_out:.3f} left out; validation {greedy_val:.3f} "
+      f"vs {val_error['learned']:.3f} learned")
+assert greedy.width.abs() < 0.1 * learned_width and with_self < 0.01, "no collapse"
+assert greedy_val > 1.2 * val_error["learned"] and left_out > 1.2 * losses[-1]
 
 # %% [markdown]
 # 2. Show that average pooling is the special case of a very wide kernel: for $h = 1000$,

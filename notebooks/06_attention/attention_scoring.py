@@ -110,6 +110,20 @@ print(f"largest change of the output: {(clean - noisy).abs().max():.1e}")
 assert torch.equal(clean, noisy), "the padding changed the output"
 
 # %% [markdown]
+# One edge case remains. A row with valid length 0 has no valid key: every one of its scores
+# becomes the same most negative number, so the softmax spreads the row evenly over the
+# padding, $1/m$ each, and its output is the plain average of the padded values. No error
+# warns you; the number is just meaningless, so every sequence needs at least one valid key.
+# The package's `d2lite.models.masked_softmax` behaves the same way.
+
+# %%
+empty_rows = masked_softmax(scores, torch.tensor([0, 3]))[0]   # "go ." has no valid key
+print(empty_rows)
+assert torch.equal(empty_rows, torch.full((2, 4), 0.25)), "not uniform over the padding"
+assert torch.equal(d2lite.models.masked_softmax(scores, torch.tensor([0, 3]))[0],
+                   empty_rows), "the package treats an empty row differently"
+
+# %% [markdown]
 # ## Additive attention
 #
 # When queries and keys have different sizes, they cannot be compared directly. **[Additive
@@ -201,6 +215,21 @@ assert gap < 1e-6 and torch.equal(package_additive.attention_weights,
 # a(\mathbf{q}, \mathbf{k}) = \frac{\mathbf{q}^\top \mathbf{k}}{\sqrt{d}}. \tag{2}
 # $$
 #
+# A worked example with the size of one head of the original Transformer, $d = 64$, so the
+# divisor is $\sqrt{64} = 8$. Say one query scores 112 against the first key and 96 against
+# the second. Divided by 8 they become 14 and 12, and the softmax gives the two keys weights of
+# about 0.88 and 0.12. Without the division the gap of 16 between the raw scores leaves the
+# second key a weight of about $e^{-16} \approx 10^{-7}$, nothing at all:
+
+# %%
+example_scores = torch.tensor([112.0, 96.0])      # q . k_1 and q . k_2, d = 64
+scaled_weights = torch.softmax(example_scores / math.sqrt(64), dim=0)
+raw_weights = torch.softmax(example_scores, dim=0)
+print(f"scaled by 8: weights {scaled_weights[0]:.3f} and {scaled_weights[1]:.3f}; "
+      f"unscaled: {raw_weights[0]:.7f} and {raw_weights[1]:.1e}")
+assert abs(scaled_weights[1].item() - 0.119) < 1e-3 and raw_weights[1].item() < 2e-7
+
+# %% [markdown]
 # Why $\sqrt{d}$? Suppose the entries of $\mathbf{q}$ and $\mathbf{k}$ are independent, with
 # mean 0 and variance 1. Each product $q_i k_i$ then has mean 0 and variance
 # $\mathbb{E}[q_i^2]\,\mathbb{E}[k_i^2] = 1$, and the $d$ independent products add their

@@ -253,11 +253,15 @@ def train(decoder_class, epochs=15, seed=0):
 
 runs = {"plain": train(models.Seq2SeqDecoder), "attention": train(AttentionDecoder)}
 for name, (_, history, seconds) in runs.items():
+    kept = history["val_loss"].index(min(history["val_loss"])) + 1
     print(f"{name:9s}: training loss {history['train_loss'][0]:.2f} -> "
           f"{history['train_loss'][-1]:.2f}, lowest validation loss "
-          f"{min(history['val_loss']):.3f}; {seconds:.1f} CPU-s")
+          f"{min(history['val_loss']):.3f} at epoch {kept}; {seconds:.1f} CPU-s")
 
 # %% [markdown]
+# The printout names the epoch each model kept. Where that is the last of the 15, the model
+# was still improving when the budget ran out: this compares two models on an equal, small
+# budget, not two fully trained ones.
 # [Figure 2](#fig-bahdanau_attention-loss) shows both validation losses, epoch by epoch. The
 # two curves run close together; which one ends lower is the question of the next sections.
 
@@ -362,15 +366,18 @@ for name in runs:
     d2lite.record(f"val_bleu_{name}", val_bleu[name])
 d2lite.record("val_guess_bleu", guess_bleu)
 d2lite.record("val_loss_gap", val_loss["plain"] - val_loss["attention"])
+assert val_loss["attention"] < val_loss["plain"], f"validation losses {val_loss}"
+
 
 # %% [markdown]
 # Both models read the English: their BLEU is well above the guess that never does. Between
-# the two, at this budget, the comparison is close. Over the book's sweep (seed 0 and the
-# three variants) attention's validation loss was lower by 0.024 to 0.121, small next to how
-# far one model's loss moves from one training run to the next (plain's ranged from 1.820 to
-# 1.880); and the BLEU did not follow the loss: in one of the runs attention's validation BLEU
-# was 0.316 against plain's 0.341. So the lesson checks what holds in every run, that both
-# models beat the guess, and declares no winner.
+# the two, at this budget, the comparison is close, and the check asks only for what held in
+# every run of the book's sweep (seed 0 and the three variants): attention's validation loss
+# is lower than the plain model's, which fails if attention does worse. It was lower by 0.024
+# to 0.120 over the sweep, small next to how far one model's loss moves from one training
+# run to the next (plain's ranged from 1.819 to 1.880), so the check asks for no margin
+# beyond zero. The BLEU did not follow the loss: in one of the runs attention's validation
+# BLEU was 0.316 against plain's 0.341, so BLEU decides no winner here.
 #
 # ## The test split, once
 #
@@ -398,8 +405,8 @@ d2lite.record("test_bleu_gap", test_bleu["attention"] - test_bleu["plain"])
 
 # %% [markdown]
 # Both models beat the guess on the test sentences too. Over the book's sweep attention's
-# test BLEU was the higher one in every run, but in one of them only 0.314 against 0.310, and
-# the test BLEU of the two models ranged from 0.244 to 0.333: both are still far from good
+# test BLEU was the higher one in every run, but in one of them only 0.314 against 0.308, and
+# the test BLEU of the two models ranged from 0.248 to 0.333: both are still far from good
 # with 1,333 training pairs.
 #
 # One more caveat. The budget was equal epochs, not equal time: the per-step loop makes an
@@ -411,33 +418,34 @@ d2lite.record("test_bleu_gap", test_bleu["attention"] - test_bleu["plain"])
 # ## Where the decoder looks
 #
 # The attention weights say, for every French word written, how much each English position
-# contributed to its context. Here are three test sentences, translated by the attention
-# model, with one French translation from the data for comparison:
+# contributed to its context. The test split has given its one verdict, so this analysis runs on
+# the validation sentences. Here are three of them, translated by the attention model, with
+# one French translation from the data for comparison:
 
 # %%
-examples = list(dict.fromkeys(" ".join(s) for s, _ in pairs["test"]))[:3]
-reference = {" ".join(s): " ".join(t) for s, t in reversed(pairs["test"])}
+examples = list(dict.fromkeys(" ".join(s) for s, _ in pairs["val"]))[:3]
+reference = {" ".join(s): " ".join(t) for s, t in reversed(pairs["val"])}
 translations = translate(attention_net, examples)
 for sentence, (tokens, _) in zip(examples, translations, strict=True):
     print(f"{sentence:28s} => {' '.join(tokens):30s} (data: {reference[sentence]})")
 
 # %% [markdown]
 # Wrong words, but French-shaped sentences. To see what the weights do when the model gets a
-# sentence right, [Figure 3](#fig-bahdanau_attention-heatmap) takes the first test sentence
-# that it translates exactly as one of the data's translations, and draws its weights as a
-# heatmap: one row per generated word (and the final `<eos>`), one column per English token.
-# The padding columns are left out; they have weight 0.
+# sentence right, [Figure 3](#fig-bahdanau_attention-heatmap) takes the first validation
+# sentence that it translates exactly as one of the data's translations, and draws its
+# weights as a heatmap: one row per generated word (and the final `<eos>`), one column per
+# English token. The padding columns are left out; they have weight 0.
 
 # %%
-labels = split_labels("test")
+labels = split_labels("val")
 exact = [(sentence, tokens, w) for sentence, (tokens, w)
          in zip(labels, translate(attention_net, list(labels)), strict=True)
          if tokens in labels[sentence]]
-print(f"{len(exact)} of {len(labels)} test sentences translated exactly")
+print(f"{len(exact)} of {len(labels)} validation sentences translated exactly")
 sentence, tokens, w = exact[0]
 print(f"{sentence} => {' '.join(tokens)}")
 
-# %% mystnb={"figure": {"caption": "Attention weights of the trained model while it translates a held-out test sentence correctly: each row is a generated French token, each column an English source token; darker means more weight.", "name": "fig-bahdanau_attention-heatmap"}}
+# %% mystnb={"figure": {"caption": "Attention weights of the trained model while it translates a validation sentence correctly: each row is a generated French token, each column an English source token; darker means more weight.", "name": "fig-bahdanau_attention-heatmap"}}
 source_tokens = sentence.split() + ["<eos>"]
 fig, ax = plt.subplots(figsize=(4, 3.5))
 shown = ax.imshow(w[:, :len(source_tokens)], cmap="Reds", vmin=0)
@@ -453,15 +461,15 @@ plt.show()
 # over several English words rather than focused on one. Where they point hardest is still
 # telling. French and English mostly keep the same word order in such short sentences, so
 # as the decoder moves on through its output, the English position it looks at most should
-# mostly move on too, or stay: a rough diagonal in the heatmap. Over all test sentences, count the
-# consecutive pairs of generated words whose most-weighted source position does not move
+# mostly move on too, or stay: a rough diagonal in the heatmap. Over all validation sentences,
+# count the consecutive pairs of generated words whose most-weighted source position does not move
 # backwards. For comparison, if that position were drawn at random among the $n$ valid ones
 # at every step, a pair would not move backwards with probability $(n + 1) / (2n)$. Staying
 # put is easy, though (a decoder that always looks at one word never moves backwards), so
 # also count, among the pairs that do move, how many move forward.
 
 # %%
-sentences = list(dict.fromkeys(" ".join(s) for s, _ in pairs["test"]))
+sentences = list(dict.fromkeys(" ".join(s) for s, _ in pairs["val"]))
 forward, chance, count, moves = 0, 0.0, 0, collections.Counter()
 for sentence, (tokens, w) in zip(sentences, translate(attention_net, sentences),
                                  strict=True):
@@ -476,18 +484,18 @@ print(f"{count} pairs of consecutive words: {forward / count:.1%} do not move ba
       f"(random positions: {chance / count:.1%}); of those that move, "
       f"{moves[1]} forward, {moves[-1]} backward")
 assert forward / count > 0.7 and forward / count > chance / count + 0.1, "no diagonal"
-assert moves[1] > 1.2 * moves[-1], "the moves are not mostly forward"
+assert moves[1] > 1.1 * moves[-1], "the moves are not mostly forward"
 d2lite.record("not_backward_share", forward / count)
 d2lite.record("forward_over_backward", moves[1] / moves[-1])
 
 # %% [markdown]
 # The diagonal is rough: the most-weighted position often stays on one English word for
 # several French words, sometimes jumps back, and the model often writes the wrong word
-# anyway. Over the book's sweep 77.1 % to 83.4 % of the pairs did not move backwards, and
-# the forward moves outnumbered the backward ones 1.30 to 2.19 times. Hence the checks'
-# floors, each between those runs and chance: a share above 0.7 and at least 0.1 above that
-# of random positions, and 1.2 times as many forward moves as backward ones, where random
-# positions would give as many of each. The Transformer, later in this chapter, replaces the
+# anyway. Over the book's sweep 74.1 % to 83.9 % of the pairs did not move backwards, and
+# the forward moves outnumbered the backward ones 1.19 to 2.33 times: in one run barely.
+# Hence the checks' floors, each between those runs and chance: a share above 0.7 and at
+# least 0.1 above that of random positions, and 1.1 times as many forward moves as backward
+# ones, where random positions would give as many of each. The Transformer, later in this chapter, replaces the
 # recurrent encoder and decoder with attention everywhere; its decoder's attention over the
 # source draws the same kind of picture.
 

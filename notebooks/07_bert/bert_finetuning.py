@@ -17,10 +17,10 @@
 # A pretrained encoder is only useful once it does a job you care about. In this lesson you
 # put a small head on the pretrained BERT of [the first lesson](bert_model.ipynb) and teach it
 # to tell positive movie reviews from negative ones with only 600 labelled sentences. You
-# compare a frozen-feature probe and a fine-tuned top layer with the same architecture trained
-# from scratch, a small model from scratch and a bag of words, all on one split and one
-# budget, and you see why computing the frozen layers once makes fine-tuning cheap. At the
-# end you tag single tokens instead of whole sentences.
+# compare a frozen-feature probe and a fine-tuned top layer with a small model trained from
+# scratch and a bag of words, all on one split, and you see why computing the frozen layers
+# once makes fine-tuning cheap. At the end you tag single tokens, with a tag that the same
+# token takes in one sentence and not in another.
 
 # %%
 import importlib.util, subprocess, sys
@@ -30,6 +30,7 @@ if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's h
                     "git+https://github.com/d2lite/d2lite"], check=True)
 import copy
 import time
+from collections import Counter
 import torch
 import d2lite
 import matplotlib.pyplot as plt
@@ -52,8 +53,13 @@ from d2lite.text import Vocab
 #   layer on every token's vector. The last section of this lesson does this.
 # - **A span of the input** (reading comprehension, where the answer is a piece of the text):
 #   feed the question and the passage as a pair separated by `[SEP]`, score every passage
-#   token by its dot product with a learned "start" vector and with a learned "end" vector,
-#   and answer with the span between the best start and the best end.
+#   token $i$ by the dot product $\mathbf{s}^\top \mathbf{t}_i$ of its output
+#   $\mathbf{t}_i$ with a learned "start" vector $\mathbf{s}$, and by
+#   $\mathbf{e}^\top \mathbf{t}_j$ with a learned "end" vector $\mathbf{e}$. The answer
+#   is the span from $i$ to $j$ with the highest total score
+#   $\mathbf{s}^\top \mathbf{t}_i + \mathbf{e}^\top \mathbf{t}_j$ among those with
+#   $j \ge i$ (and at most a chosen length), not simply the best start and the best end
+#   taken separately, which may come in the wrong order (Exercise 5 writes this search).
 # - **Text out** (translation, summaries): BERT is only an encoder, so it needs a decoder on
 #   top, like the one of [the Transformer](../06_attention/transformer.ipynb).
 #
@@ -152,7 +158,7 @@ def length_batches(rows, y, per_sentence, batch_size):
         batches.append(((X, valid_lens), y[chosen]))
     return batches
 
-
+# %%
 class Shuffled:
     """Fixed batches, visited in a seeded random order that changes every epoch.
     The order is training randomness: `training_seed` shifts it in the book's sweep."""
@@ -193,6 +199,7 @@ def run_frozen(rows, batch_size=64):
                 layer_means[i] = torch.stack([H[b, :n].mean(dim=0) for H in states])
     return layer5, layer6, layer_means
 
+# %%
 began = time.process_time()
 layer5, layer6, layer_means = run_frozen(torch.cat([train_ids, val_ids, test_ids]))
 print(f"{len(layer6):,} sentences through 6 layers in {time.process_time() - began:.1f}"
@@ -215,6 +222,7 @@ def sentence_vectors(rows, pooling):
         return torch.stack([layer6[i][0] for i in rows.tolist()])
     return torch.stack([layer6[i].mean(dim=0) for i in rows.tolist()])  # (n, 384)
 
+# %%
 def fit_probe(Z, y, lam, iters=100):
     probe = nn.Linear(Z.shape[1], 2)
     optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=iters,
@@ -289,7 +297,7 @@ class MeanPoolClassifier(nn.Module):
         pooled = (H * mask).sum(dim=1) / valid_lens[:, None]     # (batch, d)
         return self.output(self.dropout(pooled))
 
-
+# %%
 class TopBlocks(nn.Module):
     """Pretrained Transformer blocks applied to cached hidden states."""
     def __init__(self, blocks):
@@ -316,50 +324,34 @@ def train_classifier(net, train_data, val_data, epochs, lr):
                          callbacks=[stopper], device=device)
     return net.eval(), history
 
+# %%
 d2lite.seed_everything(seed)
 tuned = MeanPoolClassifier(TopBlocks(encoder.blocks[5:]), 384)
 trained = sum(p.numel() for p in tuned.parameters())
 began = time.process_time()
+train_states = Shuffled(length_batches(train_ids, y_train, layer5, 32), seed)
 tuned, tuned_history = train_classifier(
-    tuned, Shuffled(length_batches(train_ids, y_train, layer5, 32), seed),
-    length_batches(val_ids, y_val, layer5, 250), epochs=2, lr=2e-4)
+    tuned, train_states, length_batches(val_ids, y_val, layer5, 250), epochs=2, lr=2e-4)
 tuned_val = max(tuned_history["val_accuracy"])
 print("validation accuracy per epoch:",
       [round(a, 3) for a in tuned_history["val_accuracy"]],
-      f"({trained / 1e6:.2f} M weights trained,",
+      f"({trained / 1e6:.2f} M weights trained, {2 * len(train_states)} steps,",
       f"{time.process_time() - began:.1f} s of CPU)")
 assert tuned_val > 0.65, f"fine-tuned validation accuracy {tuned_val:.3f}"
 
 # %% [markdown]
-# ## (c) The same architecture from scratch
+# ## (c) A small model from scratch
 #
-# Is it the pretrained weights that help, or just the architecture? The control is the same
-# six-layer encoder with random weights, trained end to end. To give it the same budget as
-# (b), count the work: (b) ran one block over 600 sentences for 2 epochs; six blocks do the
-# same work in a third of an epoch, so the model from scratch gets a third of its 19
-# minibatches of 32 sentences: 6.
-# (It also needs its own full pass to classify the test sentences, which (b) had for free.)
-
-# %%
-train_tokens = Shuffled(length_batches(train_ids, y_train, token_ids, 32), seed)
-d2lite.seed_everything(seed)
-same_arch = MeanPoolClassifier(
-    models.BERTEncoder(len(tokenizer), 384, 1536, num_heads=12, num_layers=6,
-                       dropout=0.1), 384)
-third_epoch = list(train_tokens)[:round(2 * len(train_tokens) / 6)]  # (b)'s work
-began = time.process_time()
-d2lite.fit(same_arch, third_epoch, loss_fn=nn.CrossEntropyLoss(), epochs=1,
-           optimizer=torch.optim.AdamW(same_arch.parameters(), lr=2e-4),
-           device=device)
-same_arch.eval()
-print(f"{len(third_epoch)} minibatches in",
-      f"{time.process_time() - began:.1f} s of CPU time")
-
-# %% [markdown]
-# ## (d) A small model from scratch
-#
-# A six-layer model is far too big to learn from 600 sentences in that budget. A fairer
-# opponent is a model sized for the data: one Transformer block with 64 numbers per token,
+# Is it the pretrained weights that help, or just the architecture? The obvious control is
+# the same six-layer encoder with random weights, trained end to end. We leave it out. A
+# fair budget for it is (b)'s: the same optimiser and the same two epochs of 19 minibatches.
+# Counted in work that is already more than (b) spends, frozen pass included: 1,200
+# sentences through six blocks forwards and backwards, against 1,400 sentences forwards
+# through the frozen blocks once plus 1,200 through one block. Each of its steps also
+# updates all 22 M weights, the 30,522-row embedding table included. On a CPU that does not
+# fit this lesson's one-minute budget, and 22 M random weights are a poor match for 600
+# sentences; Exercise 4 runs it. The informative opponent is a
+# model sized for the data: one Transformer block with 64 numbers per token,
 # 4 heads and an FFN of 128, over its own vocabulary of the WordPiece tokens that occur in the
 # training sentences (others become `[UNK]`). It is cheap, so it may train for up to 8 epochs,
 # the best epoch chosen on validation, with a learning rate of 3e-3.
@@ -381,7 +373,7 @@ print(f"{len(seen):,} token types; validation accuracy per epoch:",
       [round(a, 3) for a in small_history["val_accuracy"]])
 
 # %% [markdown]
-# ## (e) The bag of words
+# ## (d) The bag of words
 #
 # The baseline of [the sentiment lesson](../05_rnn/sentiment_rnn.ipynb), refitted on our
 # 600 training sentences: logistic regression on which words occur (the sentences' own
@@ -399,6 +391,7 @@ def bag(rows):
         X[r, vocab[words[i]]] = 1.0
     return X
 
+# %%
 X_train_bow, X_val_bow = bag(train_ids), bag(val_ids)
 bow_val, bows = {}, {}
 for lam in (1e-4, 1e-3, 1e-2):
@@ -415,9 +408,9 @@ best_bow = max(bow_val, key=bow_val.get)
 # %% [markdown]
 # ## The test split, once
 #
-# Every choice is made. Each of the five models now classifies the 400 test sentences, once.
-# The probe and the fine-tuned block read the stored encoder outputs; the two models
-# trained from scratch read the token indices.
+# Every choice is made. Each of the four models now classifies the 400 test sentences, once.
+# The probe and the fine-tuned block read the stored encoder outputs; the small model read
+# the token indices.
 
 # %%
 def test_accuracy(net, per_sentence):
@@ -429,12 +422,12 @@ def test_accuracy(net, per_sentence):
             correct += (scores.argmax(dim=1) == y).sum().item()
     return correct / len(test_ids)
 
+# %%
 probe, mu, sd = probes[best_probe]
 with torch.no_grad():
     Z_test = (sentence_vectors(test_ids, best_probe[0]) - mu) / sd
     test = {"linear probe": accuracy_of(probe(Z_test), y_test),
             "fine-tuned top layer": test_accuracy(tuned, layer5),
-            "same model, from scratch": test_accuracy(same_arch, token_ids),
             "small model, from scratch": test_accuracy(small, small_ids),
             "bag of words": accuracy_of(bows[best_bow](bag(test_ids)), y_test)}
 for name, acc in test.items():
@@ -448,9 +441,9 @@ for name, key in (("linear probe", "test_probe"),
 # %% [markdown]
 # [Figure 2](#fig-bert_finetuning-test) shows the result.
 
-# %% mystnb={"figure": {"caption": "Test accuracy of the five models on the same 400 test sentences, each trained on the same 600 labelled sentences. The dashed line is chance.", "name": "fig-bert_finetuning-test"}}
+# %% mystnb={"figure": {"caption": "Test accuracy of the four models on the same 400 test sentences, each trained on the same 600 labelled sentences. The dashed line is chance.", "name": "fig-bert_finetuning-test"}}
 fig, ax = plt.subplots(figsize=(6, 3))
-colors = ["tab:blue", "tab:blue", "tab:gray", "tab:gray", "tab:orange"]
+colors = ["tab:blue", "tab:blue", "tab:gray", "tab:orange"]
 ax.barh(list(test)[::-1], list(test.values())[::-1], color=colors[::-1])
 ax.axvline(0.5, color="black", linestyle="--", linewidth=1)
 ax.set_xlim(0.4, 0.85)
@@ -459,33 +452,31 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Both pretrained models beat every model trained from scratch and the bag of words, by at
-# least 5 points, the check below. Is that this run's luck? The book's sweep reruns the
-# lesson with other training seeds and other CPU kernels, on the same subsets: over the
-# sweep the margin between the weaker pretrained model and the best of the rest was
-# 14.3–15.8 points, the probe scored 72.3–73.5 % and the fine-tuned block 72.8–73.5 %. The
-# six-layer model from scratch is at chance: 6 steps move 22 M random weights nowhere. The
-# small model and the bag of words learn something, but from 600 sentences each word is seen
-# only a few times, while the pretrained encoder brings what it learned from far more text
-# than we could label. The fine-tuned block is level with the probe, within a point either
-# way over the sweep:
+# Both pretrained models beat the small model from scratch and the bag of words by at least
+# 5 points, the check below. Is that this run's luck? The book's sweep reruns the lesson with
+# other training seeds and other CPU kernels, on the same subsets: over the sweep the margin
+# between the weaker pretrained model and the better of the other two was 14.3 to 15.8
+# points, and the probe and the fine-tuned block each scored between 72 and 74 %. The floor
+# of 5 points sits far below the smallest of those margins and still well above zero, where
+# pretraining would have bought nothing. The small model and the bag of words learn
+# something, but from 600 sentences each word is seen only a few times, while the pretrained
+# encoder brings what it learned before: its parent models learned from unlabelled text, and
+# this checkpoint then from about a billion sentence pairs. The fine-tuned block is level
+# with the probe, within a point either way over the sweep:
 # with this few labels, and an encoder already tuned for sentence vectors, adapting the top
 # layer buys little. For scale, [the GRU lesson](../05_rnn/sentiment_rnn.ipynb) reports
-# 72.8 % for the bag of words and about 75 to 76 % for its GRU on the full test split, after
-# training on all 8,530 training sentences; the probe comes close to that with 600.
+# about 73 % for the bag of words and a few points more for its GRU on the full test split,
+# after training on all 8,530 training sentences; the probe comes close to that with 600.
 
 # %%
 pretrained = min(test["linear probe"], test["fine-tuned top layer"])
-from_scratch = max(test["same model, from scratch"], test["small model, from scratch"],
-                   test["bag of words"])
+from_scratch = max(test["small model, from scratch"], test["bag of words"])
 print(f"margin: {100 * (pretrained - from_scratch):.1f} points")
 assert test["linear probe"] >= 0.69, f"probe test accuracy {test['linear probe']:.3f}"
 assert test["fine-tuned top layer"] >= 0.69, \
     f"fine-tuned {test['fine-tuned top layer']:.3f}"
 assert pretrained - from_scratch >= 0.05, \
     f"the margin is only {pretrained - from_scratch:.3f}"
-assert test["same model, from scratch"] < 0.6, \
-    "the big model from scratch learned something"
 d2lite.record("margin", pretrained - from_scratch)
 
 # %% [markdown]
@@ -494,48 +485,86 @@ d2lite.record("margin", pretrained - from_scratch)
 # For **[sequence tagging](../../book/glossary.md#term-sequence-tagging)** (序列标注), one
 # label per token, nothing about the encoder changes: the head is applied to every token's
 # vector instead of to their mean, and the loss is averaged over tokens. Real tagging
-# tasks (part of speech, named entities) need labelled corpora that this book does not ship,
-# so here is a toy whose labels we can make up: mark every token that is a personal or
-# possessive pronoun (a fixed list). The frozen encoder's last-layer vectors, stored above,
-# are the features; one linear layer, applied to each token, is the tagger. It trains on the
-# tokens of the 600 training sentences and is tested on those of the 400 validation
-# sentences, which it never saw.
+# tasks (part of speech, named entities) need labelled corpora that this book does not ship.
+# A tag that only looks up the token would show nothing about context, so we use one that
+# the text defines for itself and that the same token takes in one sentence and not in
+# another: **does this WordPiece end a word, or does the word go on into the next piece?**
+# The piece `heart` ends the word in "a big heart" but not in "heartfelt", split as `heart`
+# and `##felt` (the cell below shows both). Chinese word segmentation is posed the same way, as a tag per character for
+# its place in a word, and there, too, one character ends a word in one sentence and starts
+# one in the next. The answer here lies in the token to the right, which a bidirectional
+# encoder sees.
 
 # %%
-pronouns = set("i me my mine you your yours he him his she her hers it its "
-               "we us our ours they them their theirs".split())
+def ends_word(pieces):
+    """1 where a piece ends its word: the next piece does not start with ##."""
+    return [int(not after.startswith("##")) for after in pieces[1:] + ["[SEP]"]]
+
+for phrase in ("a big heart", "heartfelt"):
+    pieces = [tokenizer.idx_to_token[t] for t in tokenizer.encode(phrase)[0][1:-1]]
+    print(pieces, "ends a word:", ends_word(pieces))
+
+# %%
 def token_data(rows):
     X = torch.cat([layer6[i][1:-1] for i in rows.tolist()])       # no [CLS], [SEP]
-    pieces = [tokenizer.idx_to_token[t]
-              for i in rows.tolist() for t in token_ids[i][1:-1]]
-    return X, torch.tensor([int(p in pronouns) for p in pieces])
+    pieces = [[tokenizer.idx_to_token[t] for t in token_ids[i][1:-1].tolist()]
+              for i in rows.tolist()]
+    tags = [tag for row in pieces for tag in ends_word(row)]
+    return X, sum(pieces, []), torch.tensor(tags)
 
-X_tok, y_tok = token_data(train_ids)
-X_tok_val, y_tok_val = token_data(val_ids)
+X_tok, pieces_tok, y_tok = token_data(train_ids)
+X_tok_val, pieces_val, y_tok_val = token_data(val_ids)
+print(f"{len(y_tok):,} training tokens, {1 - y_tok.float().mean():.1%} of them "
+      "continue into the next piece")
+
+# %% [markdown]
+# The context-free opponent knows each token but nothing around it: it gives every token the
+# tag that token had most often in the training sentences (unseen tokens get the common tag,
+# "ends"). That is the best any tagger can do from the token id alone on this data. The
+# cell below also lists training pieces that took both tags most often.
+
+# %%
+counts = Counter(zip(pieces_tok, y_tok.tolist(), strict=True))
+def usual_tag(piece):
+    return int(counts[piece, 1] >= counts[piece, 0])
+
+both = {p for p in pieces_tok if counts[p, 0] and counts[p, 1]}
+print(f"{len(both)} pieces took both tags, for example:",
+      sorted(both, key=lambda p: -min(counts[p, 0], counts[p, 1]))[:8])
+by_token = torch.tensor([usual_tag(p) for p in pieces_val])
+ambiguous = torch.tensor([p in both for p in pieces_val])   # held-out tokens of those
+
+# %% [markdown]
+# The tagger is one linear layer on the frozen encoder's last-layer vectors, stored above,
+# applied to each token. It trains on the tokens of the 600 training sentences (a small
+# penalty, fixed, not tuned) and is tested on those of the 400 validation sentences, which
+# it never saw; the test sentences stay out of it.
+
+# %%
 mu_tok, sd_tok = X_tok.mean(dim=0), X_tok.std(dim=0)
 tagger = fit_probe((X_tok - mu_tok) / sd_tok, y_tok, lam=1e-4)
 with torch.no_grad():
     predicted = tagger((X_tok_val - mu_tok) / sd_tok).argmax(dim=1)  # a tag per token
-tag_acc = (predicted == y_tok_val).float().mean().item()
-recall = predicted[y_tok_val == 1].float().mean().item()
-precision = y_tok_val[predicted == 1].float().mean().item()
-print(f"{len(y_tok):,} training tokens, {y_tok.float().mean():.1%} pronouns; held-out "
-      f"accuracy {tag_acc:.4f} (always 'no': {1 - y_tok_val.float().mean():.4f})")
-print(f"pronouns found {recall:.1%}; tokens tagged that are pronouns {precision:.1%}")
+right, right_by_token = predicted == y_tok_val, by_token == y_tok_val
+errors = {"tagger": 1 - right.float().mean().item(),
+          "token alone": 1 - right_by_token.float().mean().item()}
+on_both = {"tagger": right[ambiguous].float().mean().item(),
+           "token alone": right_by_token[ambiguous].float().mean().item()}
+print(f"held-out error rate: tagger {errors['tagger']:.3f},",
+      f"token alone {errors['token alone']:.3f}")
+print(f"accuracy on the {ambiguous.sum().item():,} held-out tokens of two-tag pieces:",
+      f"tagger {on_both['tagger']:.3f}, token alone {on_both['token alone']:.3f}")
 
 # %% [markdown]
-# With a rare class, accuracy flatters: answering "no" everywhere is already right for about
-# 96 % of the tokens. So the check also asks for the two numbers that matter for a rare tag:
-# most held-out pronouns are found (recall), and most tokens tagged as pronouns are pronouns
-# (precision). The small penalty was fixed, not tuned; the validation sentences only test.
+# The tagger makes far fewer mistakes than the token alone (the check asks for at most 70 %
+# of its errors), and it wins on the tokens whose piece took both tags, where the token id
+# cannot decide: the encoder's vector for a piece carries what follows it.
 
 # %%
-always_no = 1 - y_tok_val.float().mean().item()
-assert tag_acc > always_no + 0.02, f"tagging accuracy {tag_acc:.4f} vs {always_no:.4f}"
-assert recall > 0.85 and precision > 0.85, \
-    f"recall {recall:.3f}, precision {precision:.3f}"
-d2lite.record("tag_recall", recall)
-d2lite.record("tag_precision", precision)
+assert errors["tagger"] < 0.7 * errors["token alone"], f"error rates {errors}"
+assert on_both["tagger"] > on_both["token alone"] + 0.02, f"two-tag pieces {on_both}"
+d2lite.record("tag_errors", errors["tagger"])
+d2lite.record("tag_errors_by_token", errors["token alone"])
 
 # %% [markdown]
 # ## Summary
@@ -546,9 +575,11 @@ d2lite.record("tag_precision", precision)
 # - With the lower layers frozen, compute their outputs once and train only the top on the
 #   stored states: each step then costs one block instead of six.
 # - With 600 labelled review sentences, a linear probe on the mean-pooled output of
-#   all-MiniLM-L6-v2 and a fine-tuned top block both beat a bag of words, a small Transformer
-#   from scratch and the same six-layer model from scratch by at least 5 points; the big model
-#   from scratch stays at chance on the same budget.
+#   all-MiniLM-L6-v2 and a fine-tuned top block both beat a bag of words and a small
+#   Transformer from scratch by at least 5 points (14 to 16 over the book's sweep).
+# - A tag per token shows context only if the same token can need different tags: whether a
+#   WordPiece ends its word is such a tag, and a linear tagger on the encoder's vectors
+#   makes about half the errors of the best guess from the token alone.
 # - For this checkpoint mean pooling beats `[CLS]`, and fine-tuning one block is level with
 #   the probe; it has no masked-LM head, so word fill-in needs the model of
 #   [the pretraining lesson](bert_pretraining.ipynb).
@@ -606,5 +637,33 @@ assert all(gap > 0.05 for gap in gaps.values()), f"gaps {gaps}"
 #    training time? (Do the margins hold for another subset? Change `seed` at the top;
 #    it draws the subsets and seeds the training.)
 #
-# 4. Give the six-layer model from scratch 10 full epochs instead of a third of one. Does it catch
+# 4. Train the six-layer model from scratch: `models.BERTEncoder(len(tokenizer), 384, 1536,
+#    num_heads=12, num_layers=6)` under `MeanPoolClassifier`, with `train_classifier` on the
+#    token indices, first with (b)'s 2 epochs, then with 10. Does it catch
 #    up with the small model, and how long does it take on your machine?
+
+# %% [markdown]
+# 5. A reading-comprehension head gives every passage token $i$ a start score
+#    $\mathbf{s}^\top \mathbf{t}_i$ and an end score $\mathbf{e}^\top \mathbf{t}_i$. Write
+#    `best_span(start_scores, end_scores, max_len)`, which returns the $(i, j)$ with the
+#    highest sum of the two among the spans with $i \le j < i + $ `max_len`, with one
+#    `(n, n)` table of sums and no loop. Check it against a search over all pairs, and find
+#    scores for which the best start and the best end, taken separately, make no span.
+
+# %% tags=["hide-cell"]
+def best_span(start_scores, end_scores, max_len):
+    n = len(start_scores)
+    total = start_scores[:, None] + end_scores[None, :]        # (n, n): row i, column j
+    i, j = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    total[(j < i) | (j >= i + max_len)] = -float("inf")   # j before i, or too long
+    return divmod(total.argmax().item(), n)
+
+start_scores = torch.tensor([0.1, 0.2, 3.0, 0.5, 0.4])
+end_scores = torch.tensor([2.0, 0.3, 0.1, 1.0, 0.2])
+pairs = [(i, j) for i in range(5) for j in range(i, min(5, i + 3))]
+searched = max(pairs, key=lambda p: (start_scores[p[0]] + end_scores[p[1]]).item())
+separately = (start_scores.argmax().item(), end_scores.argmax().item())
+print("best span:", best_span(start_scores, end_scores, 3), "; separately:", separately)
+# A solution: the best start (2) comes after the best end (0), which is no span.
+assert best_span(start_scores, end_scores, 3) == searched == (2, 3)
+assert separately[1] < separately[0]

@@ -72,6 +72,49 @@ from d2lite.wordpiece import WordPiece
 d2lite.diagrams.context_directions(n=5, position=3)
 
 # %% [markdown]
+# The figure can be checked on small random networks. For each kind of model, the cell below
+# asks which input positions each output position depends on, from the Jacobian of the
+# outputs with respect to the inputs: row $i$, column $j$ is 1 when output $i$ changes with
+# input $j$. `nn.LSTM(bidirectional=True)` runs two separate LSTMs, one per direction, and
+# concatenates their outputs, as ELMo does. GPT's block, a decoder block with no
+# cross-attention, is an encoder block under a causal mask; BERT's has no mask.
+
+# %%
+d2lite.seed_everything(0)
+n, d = 5, 8
+X_ctx = torch.randn(1, n, d)                                  # (batch, steps, features)
+def depends(f):
+    """(n, n) 0/1 table: 1 where output position i changes with input position j."""
+    J = torch.autograd.functional.jacobian(f, X_ctx)[0, :, :, 0]   # (n, d_out, n, d)
+    return (J.abs().sum(dim=(1, 3)) > 0).int()
+
+# %%
+lstm = nn.LSTM(d, d, bidirectional=True, batch_first=True)
+block = TransformerEncoderBlock(d, 16, 2, dropout=0.0).eval()
+causal = models.causal_valid_lens(1, n, offset=0)            # query i sees keys 0..i
+sees = {"ELMo, left-to-right half": depends(lambda X: lstm(X)[0][..., :d]),
+        "ELMo, right-to-left half": depends(lambda X: lstm(X)[0][..., d:]),
+        "GPT, causal mask": depends(lambda X: block(X, causal)),
+        "BERT, no mask": depends(lambda X: block(X))}
+for name, table in sees.items():
+    print(f"{name:25s}", table.tolist())
+
+# %% [markdown]
+# Each ELMo half and GPT see one side only (a triangle), BERT sees everything. In BERT's
+# table the entry at row $i$, column $i + 1$ is 1: the output at position $i$ already
+# depends on the next word, the very word a left-to-right language model would ask it to
+# predict. Trained on that objective, a bidirectional model would copy the answer instead of
+# learning language, which is how the bidirectional RNN of
+# [chapter 5](../05_rnn/deep_and_bidirectional.ipynb) cheats. Hence masked language
+# modelling: hide the word in the input, then predict it.
+
+# %%
+lower = torch.ones(n, n, dtype=torch.int).tril()              # j <= i
+assert (sees["ELMo, left-to-right half"] == lower).all()
+assert (sees["ELMo, right-to-left half"] == lower.T).all()
+assert (sees["GPT, causal mask"] == lower).all() and sees["BERT, no mask"].all()
+
+# %% [markdown]
 # ## Learning without labels
 #
 # A Transformer needs a great deal of training data, far more than anyone can label by hand.

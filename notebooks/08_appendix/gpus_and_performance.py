@@ -286,13 +286,17 @@ torch.testing.assert_close(last, first, rtol=1e-4, atol=1e-4)
 # writing its output back. `torch.compile(model)` traces the Python code into a graph once and
 # hands it to a **backend**. The default backend, Inductor, fuses chains of element-wise
 # operations into one generated kernel (C++ on the CPU, Triton on NVIDIA GPUs), which saves
-# memory traffic and Python overhead. The price is compile time: tens of seconds on a laptop
-# CPU for a small model, paid again whenever the input shapes change, and repaid only over
-# long runs.
+# memory traffic and Python overhead. The price is compile time: the first call generates
+# and compiles that code, it is paid again whenever the input shapes change, and it is
+# repaid only over runs long enough to save more than it cost. Time it on your machine.
 #
 # This lesson keeps to its one-minute budget on a CPU by compiling with the `"eager"` backend
-# there: it captures the graph (so you see what `torch.compile` sees) but generates no code.
-# On a CUDA GPU it uses Inductor. Either way the compiled model must compute the same function.
+# there: it captures the graph (so you see what `torch.compile` sees) but generates no code,
+# and runs the captured operations with the ordinary eager kernels. On the CPU the timings
+# below therefore measure only Dynamo, the graph capture: the first call is its tracing time,
+# and the per-batch time is eager mode plus its small overhead. They say nothing about
+# Inductor's fused kernels or its compile time. On a CUDA GPU the same cell uses Inductor and
+# measures both. Either way the compiled model must compute the same function.
 
 # %%
 mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.GELU(), nn.Linear(256, 10))
