@@ -283,8 +283,9 @@ def bleu(pred: str | Sequence[str], label: str | Sequence[str], k: int = 4) -> f
     matches at most as often as it occurs there). The exponent 1/2**n lifts a small p_n more for
     larger n, so long n-grams weigh less than short ones. This is d2l's sentence-level variant,
     not the corpus-level BLEU papers report (geometric mean of p_1..p_4, counts and brevity
-    penalty summed over the corpus, as sacreBLEU computes it). Strings are split at whitespace. A prediction with no n-grams of some order n <= k (shorter than k
-    tokens) or with p_n = 0 scores 0, as unsmoothed BLEU does.
+    penalty summed over the corpus, as sacreBLEU computes it). Strings are split at whitespace.
+    A prediction with no n-grams of some order n <= k (shorter than k tokens) or with p_n = 0
+    scores 0, as unsmoothed BLEU does.
 
     Example:
         >>> bleu("il est calme .", "il est calme .", k=2)

@@ -16,7 +16,7 @@
 #
 # Time to put convolutions to work. In this lesson you assemble a LeNet-style network, two
 # convolutional layers with pooling and a small dense head, follow one batch through it shape by
-# shape, and train it on MNIST to above 98.7 % test accuracy, beating the MLP of chapter 3
+# shape, and train it on MNIST to above 98.5 % test accuracy, beating the MLP of chapter 3
 # trained on the same budget. You then look inside: the kernels it learned and the feature maps
 # of one digit. Finally you follow a 224 × 224 colour image through the convolutional part of
 # VGG down to 7 × 7 × 512, as the notes do.
@@ -39,10 +39,11 @@ from torch.nn import functional as F
 # ## The data
 #
 # The data is prepared as in [the MLP lesson](../03_mlp/mlp_mnist.ipynb): pixels standardised
-# with the training set's mean and standard deviation. One thing is new: every choice below (the
-# learning rate, the number of epochs) is made on a validation split of 10 % of the training
-# images (stratified: 10 % of each digit, so 5,999 in all after rounding), and the test images
-# are used once, at the very end. The images keep their shape
+# with the training set's mean and standard deviation. One thing is new: a validation split of
+# 10 % of the training images (stratified: 10 % of each digit, so 5,999 in all after rounding),
+# on which the learning rate is chosen and the training is watched, and the test images are
+# used once, at the very end. The number of epochs is not chosen: it is set to two by this
+# lesson's time budget, and the validation curve shows what that leaves on the table. The images keep their shape
 # `(1, 28, 28)`: a convolutional network wants the picture, not a row of 784 numbers.
 
 # %%
@@ -140,6 +141,10 @@ assert num_params == 156 + 2_416 + dense_params == 61_706
 # %% [markdown]
 # ## Training with a one-cycle schedule
 #
+# This section adds two tools that have nothing to do with convolutions. They are here because
+# this is the first lesson whose training would otherwise not fit a CPU's minute, and the rest of
+# the chapter uses both; skim them if you like, the convolutions come back after them.
+#
 # The network is trained with Adam, as the MLP was, under a **[one-cycle schedule](../../book/glossary.md#term-one-cycle-schedule)** (单周期学习率)
 # ([Smith and Topin, 2019](../../book/references.md)): the learning rate climbs from a small value
 # to a maximum over the first 30 % of the steps, then glides down to almost zero. The climb lets
@@ -227,6 +232,14 @@ for max_lr in (0.002, 0.01, 0.05):
     d2lite.seed_everything(0)
     mlp_search[max_lr] = train_one_cycle(make_mlp(), mlp_small, 1, max_lr)[0]
 mlp_lr = max(mlp_search, key=mlp_search.get)
+print("MLP search:", {lr: round(acc, 4) for lr, acc in mlp_search.items()},
+      "-> chosen", mlp_lr)
+
+# %% [markdown]
+# The MLP's two epochs with its chosen rate; its last validation accuracy stays below what the
+# CNN reached after its first epoch.
+
+# %%
 d2lite.seed_everything(0)
 mlp = make_mlp()
 mlp_val = train_one_cycle(mlp, train_data, epochs=2, max_lr=mlp_lr)
@@ -248,12 +261,12 @@ plt.show()
 # ## The test split, once
 #
 # All choices are made, so both networks meet the 10,000 test digits. The lesson's checks: the
-# CNN reads at least 98.7 % of them correctly (above the book's 98.5 % floor for this lesson),
-# and it beats the MLP trained on the same budget by more than a point. The MLP is a working
-# opponent, not a strawman: it reads at least 93 % of the digits. (Trained for two epochs after a
-# one-epoch search on a fifth of the data, it varies more from run to run than the CNN: over
-# the book's sweep its test accuracy ranged from 94.32 to 96.21 %, the CNN's from 99.04 to
-# 99.15 %.)
+# CNN reads at least 98.5 % of them correctly (the book's floor for this lesson), and it beats
+# the MLP trained on the same budget by more than a point. The MLP is a working opponent, not a
+# strawman: it reads at least 93 % of the digits. (Trained for two epochs after a one-epoch
+# search on a fifth of the data, it varies more from run to run than the CNN: over the book's
+# sweep, `notebooks/sweep.csv`, its test accuracy moves by about two points, the CNN's by a
+# few tenths of a point.)
 
 # %%
 cnn_test = d2lite.evaluate(cnn, test_data, metrics=[d2lite.accuracy])["accuracy"]
@@ -262,7 +275,7 @@ print(f"test accuracy: CNN {cnn_test:.4f}, MLP {mlp_test:.4f}")
 errors = {name: round((1 - acc) * 10_000)
           for name, acc in [("CNN", cnn_test), ("MLP", mlp_test)]}
 print("test errors:", errors)
-assert cnn_test >= 0.987, f"CNN test accuracy {cnn_test:.4f} is below 98.7 %"
+assert cnn_test >= 0.985, f"CNN test accuracy {cnn_test:.4f} is below 98.5 %"
 assert mlp_test >= 0.93, f"MLP test accuracy {mlp_test:.4f} is below 93 %"
 d2lite.record("cnn_test_acc", cnn_test)
 d2lite.record("mlp_test_acc", mlp_test)
@@ -315,7 +328,6 @@ digit = X_val[0:1].to(device)                                  # (1, 1, 28, 28)
 with torch.no_grad():
     maps = cnn.features[1](cnn.features[0](digit))[0].cpu()   # (6, 28, 28)
 print("label", y_val[0].item(), "| feature maps", tuple(maps.shape))
-assert maps.shape == (6, 28, 28) and (maps >= 0).all(), "ReLU maps are non-negative"
 
 # %% mystnb={"figure": {"caption": "A validation digit (left) and its six feature maps after the first convolution and ReLU.", "name": "fig-cnn_mnist-maps"}}
 d2lite.show_images([digit[0, 0].cpu(), *maps], 1, 7,
@@ -365,24 +377,35 @@ assert second.weight.numel() == 3 * 3 * 64 * 128 == 73_728 and dense_between > 1
 
 # %% [markdown]
 # The 7 × 7 × 512 = 25,088 numbers are then flattened and read by two dense layers of 4,096 units
-# and a 1,000-way output. Here the convolutions' saving disappears: the first dense layer alone
-# has about 103 million weights, most of VGG's 133 million parameters. (The `meta` device of the
-# first lesson counts them without allocating memory.)
+# and a 1,000-way output. Here the convolutions' saving disappears. The cell counts all of
+# VGG-11's parameters, on the `meta` device of the first lesson so that no memory is allocated:
+# about 133 million, and the first dense layer alone holds more than three quarters of them.
 
 # %%
-fc = nn.Linear(7 * 7 * 512, 4096, device="meta")
-print(f"FC-4096 weights: {fc.weight.numel():,d}")
-assert fc.weight.numel() == 25_088 * 4_096 == 102_760_448
+convs, in_channels = [], 3
+for num_convs, channels in stages:
+    for _ in range(num_convs):
+        convs.append(nn.Conv2d(in_channels, channels, 3, padding=1, device="meta"))
+        in_channels = channels
+dense = [nn.Linear(n_in, n_out, device="meta")
+         for n_in, n_out in [(7 * 7 * 512, 4096), (4096, 4096), (4096, 1000)]]
+count = {name: sum(p.numel() for layer in layers for p in layer.parameters())
+         for name, layers in [("convolutions", convs), ("dense", dense),
+                              ("first dense", dense[:1])]}
+total = count["convolutions"] + count["dense"]
+print({name: f"{n:,d}" for name, n in count.items()}, f"| total {total:,d}")
+assert total == 132_863_336 and count["first dense"] > 0.75 * total
 
 # %% [markdown]
 # ## Summary
 #
 # - A LeNet-style CNN stacks two "5 × 5 convolution, ReLU, 2 × 2 max-pool" stages and a dense
 #   head: 28 × 28 → 6 × 14 × 14 → 16 × 5 × 5 → 400 → 120 → 84 → 10, 61,706 parameters.
-# - With Adam and a one-cycle schedule (stepped every batch) it reaches more than 98.7 % test
+# - With Adam and a one-cycle schedule (stepped every batch) it reaches more than 98.5 % test
 #   accuracy in two epochs; chapter 3's MLP, trained the same way, stays clearly below.
-# - Choices (the maximum learning rate) were made on a validation split; the test split was used
-#   once.
+# - The maximum learning rate was chosen on a validation split, and the validation curve showed
+#   that two epochs (set by the time budget) still leave accuracy to gain; the test split was
+#   used once.
 # - The first-layer kernels look like edge detectors, and each produces a feature map that keeps
 #   the digit's layout.
 # - VGG's convolutional part takes a 224 × 224 × 3 image to 7 × 7 × 512 with 3 × 3 convolutions

@@ -148,6 +148,35 @@ print("shape", tuple(ours.shape),
 assert ours.shape == (8 - 3 + 1, 10 - 4 + 1) and torch.allclose(ours, theirs, atol=1e-5)
 
 # %% [markdown]
+# ## A convolution is a pruned, shared dense layer
+#
+# The notes call every hidden unit of a network a [feature](../../book/glossary.md#term-feature)
+# (特征), and the number it outputs for one input a *feature value* (特征值; not the
+# eigenvalue of linear algebra). A unit of a dense layer is one feature computed from all the
+# pixels. A convolution keeps the same units, one per output position, but changes two things
+# about their weights, and you can see both by writing `corr2d` as the dense layer it is.
+# `corr2d` is linear in its input, so it equals a matrix $\mathbf{W}$ times the flattened input,
+# and $\mathbf{W}$ is its Jacobian: row $r$ holds the weights of output $r$ on the 36 pixels of
+# a 6 × 6 input. Autograd computes it.
+
+# %%
+X6, K3 = torch.randn(6, 6), torch.randn(3, 3)
+W = torch.autograd.functional.jacobian(lambda X: corr2d(X, K3), X6)  # (4, 4, 6, 6)
+W = W.reshape(16, 36)                                 # (outputs, inputs): a dense layer
+torch.testing.assert_close(W @ X6.flatten(), corr2d(X6, K3).flatten())
+connections = (W != 0).sum(dim=1)                      # (16,): inputs each output reads
+print(f"dense layer {tuple(W.shape)}: {W.numel()} weights, {int(connections.sum())} "
+      f"nonzero, {W[W != 0].unique().numel()} different values")
+assert (connections == 9).all(), "locality: each output reads a 3 x 3 window"
+assert all(torch.equal(row[row != 0], K3.flatten()) for row in W), "sharing: the kernel"
+
+# %% [markdown]
+# Of the 576 connections of a dense layer from 36 inputs to 16 outputs, the convolution keeps
+# 9 per output (locality removed the rest), and all 16 outputs use the same 9 numbers, the
+# kernel (translation invariance shares them). So the 16 outputs are one feature, the kernel's
+# pattern, computed at 16 places, and the feature map holds its 16 feature values.
+
+# %% [markdown]
 # ## Convolution flips the kernel
 #
 # In mathematics and signal processing, the convolution of $\mathbf{X}$ with $\mathbf{K}$ runs
@@ -169,6 +198,11 @@ def conv2d_textbook(X, K):
     return Y
 
 
+# %% [markdown]
+# On the random image and kernel of the last check, the definition equals cross-correlation
+# with the flipped kernel, and not with the kernel as it is.
+
+# %%
 flipped = corr2d(X_rand, K_rand.flip(0, 1))
 assert torch.allclose(conv2d_textbook(X_rand, K_rand), flipped, atol=1e-5)
 unflipped = corr2d(X_rand, K_rand)
@@ -193,7 +227,6 @@ square = torch.zeros(10, 10)
 square[2, 2:8] = square[7, 2:8] = 1.0      # top and bottom sides
 square[2:8, 2] = square[2:8, 7] = 1.0      # left and right sides
 print(square.int())
-assert square.sum() == 4 * 6 - 4, "a 6 x 6 outline has 20 pixels"
 
 # %% [markdown]
 # The kernel below subtracts the row under a pixel from the row above it, over three columns.
@@ -297,7 +330,6 @@ digit = images[0, 0]                                           # (28, 28)
 both = torch.stack([K_edge, K_edge.T])[:, None]               # (2, 1, 3, 3)
 maps = F.conv2d(digit[None, None], both)                       # (1, 2, 26, 26)
 print("digit", labels[0].item(), "| feature maps", tuple(maps.shape))
-assert maps.shape == (1, 2, 26, 26)
 
 # %% mystnb={"figure": {"caption": "An MNIST digit (left) and its feature maps through the horizontal-edge kernel (middle) and the vertical-edge kernel (right).", "name": "fig-convolutions-digit"}}
 d2lite.show_images([digit, maps[0, 0], maps[0, 1]], 1, 3,
@@ -310,6 +342,8 @@ d2lite.show_images([digit, maps[0, 0], maps[0, 1]], 1, 3,
 #   treats the pixels as an unordered list.
 # - Locality (look at a small window) and translation invariance (use the same weights
 #   everywhere) reduce the layer to a small kernel: 1,728 weights for 64 channels of 3 × 3 × 3.
+#   Written as a dense layer, a convolution keeps only each output's window of connections and
+#   shares their weights: one feature (the kernel's pattern) computed at every position.
 # - Deep-learning "convolution" is cross-correlation; true convolution flips the kernel, which
 #   makes no difference when the kernel is learned. `corr2d` from scratch equals `F.conv2d`.
 # - A kernel responds most where the input looks like it: the horizontal-edge kernel gives ±3
@@ -354,7 +388,7 @@ solution = torch.linalg.lstsq(patches, edges.reshape(-1, 1)).solution.reshape(3,
 print(f"rank {rank}; the least-squares kernel:\n{solution}")
 assert rank == 9 and torch.allclose(solution, K_edge, atol=1e-5), "unique: it is K_edge"
 
-
+# %% tags=["hide-cell"]
 def curvature_ratio(images):
     """Largest over smallest curvature of the squared error in the kernel's weights."""
     rows = F.unfold(images, kernel_size=3).transpose(1, 2).reshape(-1, 9)

@@ -17,8 +17,10 @@
 # A residual block adds its input to what it computes. DenseNet takes the idea one step further:
 # it keeps the input and every intermediate result side by side, by concatenating them along the
 # channels. In this lesson you build the two parts of a DenseNet, the dense block and the
-# transition layer, follow the channel count as it grows, and train a DenseNet of fewer than
-# 18,000 parameters on Fashion-MNIST to above 87 % test accuracy in two epochs.
+# transition layer, follow the channel count as it grows, see what the 1 × 1 bottleneck of
+# larger DenseNets saves and what all the concatenating costs in memory, and train a DenseNet
+# of 17,978 parameters on Fashion-MNIST to at least 88 % test accuracy, its
+# learning rate chosen on a validation split.
 
 # %%
 import importlib.util, subprocess, sys
@@ -57,7 +59,7 @@ from torch.nn import functional as F
 # where $[\cdot, \cdot]$ is concatenation along the channel axis. Every layer sees the original
 # input and the outputs of all the layers before it (hence "densely connected"), and nothing is
 # ever overwritten. The next cell shows the difference on a tiny feature map: adding keeps the
-# number of channels, concatenating adds them up and leaves the input readable as it was.
+# number of channels, concatenating adds them up.
 
 # %%
 d2lite.seed_everything(0)
@@ -66,8 +68,26 @@ g_of_X = torch.randn(1, 3, 4, 4)                   # stands in for a layer's out
 added = X + g_of_X                                 # (1, 3, 4, 4): ResNet
 stacked = torch.cat((X, g_of_X), dim=1)            # (1, 6, 4, 4): DenseNet
 print("add:", tuple(added.shape), "| concatenate:", tuple(stacked.shape))
-assert added.shape == (1, 3, 4, 4) and stacked.shape == (1, 6, 4, 4)
-assert torch.equal(stacked[:, :3], X), "the input survives concatenation unchanged"
+
+# %% [markdown]
+# Concatenating loses nothing that adding keeps: the next layer can always compute the sum
+# from the stack, since a 1 × 1 convolution with two identity matrices side by side as its
+# weights adds the two halves. Adding does lose something: shift any pattern $\mathbf{d}$ from
+# $g(\mathbf{x})$ to $\mathbf{x}$ and the sum stays the same, so a layer that sees only the
+# sum cannot tell which part came from where. The stack keeps the two apart.
+
+# %%
+add_halves = nn.Conv2d(6, 3, kernel_size=1, bias=False)
+two_identities = torch.cat((torch.eye(3), torch.eye(3)), dim=1)      # (3, 6)
+with torch.no_grad():
+    add_halves.weight.copy_(two_identities[:, :, None, None])        # (3, 6, 1, 1)
+    torch.testing.assert_close(add_halves(stacked), added)    # the stack -> the sum
+D = torch.randn(1, 3, 4, 4)                                          # any pattern
+other_added = (X + D) + (g_of_X - D)
+other_stacked = torch.cat((X + D, g_of_X - D), dim=1)
+assert torch.allclose(other_added, added, atol=1e-6), "adding forgets the split"
+assert not torch.allclose(other_stacked, stacked), "concatenating keeps it"
+print("a 1x1 convolution turns the stack into the sum; the sum cannot undo it")
 
 # %% [markdown]
 # ## The dense block
@@ -205,6 +225,56 @@ package_transition.load_state_dict(transition.state_dict())
 torch.testing.assert_close(package_transition(X), Y)
 
 # %% [markdown]
+# ## The 1 × 1 bottleneck
+#
+# Transitions cut the channels between blocks, but inside a long block every unit still reads
+# all the channels before it, and its 3 × 3 convolution costs $9 c_i k$ weights (and
+# multiplications per pixel) for $c_i$ input channels. Late in a block of the paper's
+# DenseNet-121, $c_i$ nears 1,000 with $k = 32$. So the larger DenseNets put a 1 × 1
+# convolution in front ([the 1 × 1 convolution](padding_stride_pooling.ipynb) mixes channels
+# and nothing else): BN, ReLU, a 1 × 1 convolution down to $4k$ channels, then BN, ReLU and the
+# 3 × 3 convolution from those $4k$ to $k$. Huang et al. call a DenseNet with these
+# *bottleneck layers* (瓶颈层) DenseNet-B, and one that also halves the channels in its
+# transitions, as here, DenseNet-BC.
+
+# %%
+def bottleneck_unit(in_channels, growth_rate):
+    """BN, ReLU, 1x1 convolution to 4k channels, then BN, ReLU, 3x3 convolution to k."""
+    width = 4 * growth_rate
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, width, kernel_size=1),
+                         nn.BatchNorm2d(width), nn.ReLU(),
+                         nn.Conv2d(width, growth_rate, kernel_size=3, padding=1))
+
+
+# %% [markdown]
+# The bottleneck costs $4k \cdot c_i + 9 \cdot 4k \cdot k$ convolution weights against the
+# plain unit's $9 c_i k$, so it pays only once $c_i$ is large: from $c_i > 7.2k$ on. The cell
+# counts the convolution weights of both units for $k = 32$ and a few input widths.
+
+# %%
+def conv_weights(unit):
+    return sum(m.weight.numel() for m in unit if isinstance(m, nn.Conv2d))
+
+
+k, ratio = 32, {}
+for c_in in (64, 256, 1024):
+    plain = conv_weights(conv_block(c_in, k))
+    bottleneck = conv_weights(bottleneck_unit(c_in, k))
+    ratio[c_in] = bottleneck / plain
+    print(f"c_in = {c_in:4d}: plain {plain:7,d}, bottleneck {bottleneck:7,d} weights "
+          f"({ratio[c_in]:.2f} times)")
+    assert plain == 9 * c_in * k and bottleneck == 4 * k * c_in + 36 * k * k
+    assert (bottleneck < plain) == (c_in > 7.2 * k)
+assert ratio[64] > 2 and round(1 - ratio[1024], 2) == 0.43
+
+# %% [markdown]
+# With 64 input channels the bottleneck more than doubles the unit; with 1,024 it saves 43 %
+# of it.
+# The units of this lesson's small network read at most 48 channels with $k = 16$, three
+# times $k$, where a bottleneck would only add weights, so they have none.
+
+# %% [markdown]
 # ## A small DenseNet
 #
 # The whole network is a stem, dense blocks with a transition between each pair, and a head.
@@ -284,13 +354,57 @@ assert dense_params == 17_978 and resnet_params == 77_658
 assert 4 * dense_params < resnet_params
 
 # %% [markdown]
+# ## What concatenation costs: memory
+#
+# Few parameters do not mean little memory. Each unit of a dense block reads a fresh tensor,
+# the concatenation of everything before it, and its BN and ReLU keep their inputs and outputs
+# for the backward pass, as every layer does. So the backward pass keeps a copy of the block's
+# input for every unit, a copy of the first unit's output for every unit after it, and so on:
+# for $n$ units, the channels kept grow like $n^2$, while the block's output, $c_\text{in} +
+# nk$, grows like $n$. The cell measures what the backward pass keeps, with a hook that
+# autograd calls for every tensor it saves (`saved_tensors_hooks`), counting each feature map
+# once.
+
+# %%
+def saved_per_pixel(module, X):
+    """Channels of feature maps the backward pass keeps, per example and pixel."""
+    saved = {}
+
+    def keep(t):                            # called for every tensor autograd saves
+        if t.dim() == 4 and t.shape[0] == X.shape[0]:      # a feature map, not a weight
+            saved[t.untyped_storage().data_ptr(), t.shape] = t.numel()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        module(X)
+    return sum(saved.values()) // (X.shape[0] * X.shape[2] * X.shape[3])
+
+
+# %% [markdown]
+# Blocks of 2, 4 and 8 units with $k = 16$ on a 16-channel input:
+
+# %%
+X = torch.randn(8, 16, 7, 7, requires_grad=True)
+kept = {n: saved_per_pixel(DenseBlock(n, 16, 16), X) for n in (2, 4, 8)}
+for n, channels in kept.items():
+    print(f"{n} units: output {16 + 16 * n:3d} channels, "
+          f"the backward pass keeps {channels}")
+assert kept[4] > 3 * kept[2] and kept[8] > 3 * kept[4], "should grow like n squared"
+
+# %% [markdown]
+# Doubling the units less than doubles the output but more than triples what the backward pass
+# keeps. This is DenseNet's real price, and why large DenseNets are usually trained with
+# implementations that recompute the concatenations during the backward pass instead of
+# storing them, trading time for memory.
+#
 # ## Training on Fashion-MNIST
 #
-# The data and the training loop are those of [the VGG lesson](vgg_and_blocks.ipynb):
-# standardised pixels, 10 % of the training images held out for validation (every choice is made
-# on them), the test split kept for the end, and Adam with a one-cycle schedule stepped after
-# every batch. Batches of 256 and the `channels_last` memory format make each epoch cheaper on
-# a CPU without changing what is computed.
+# The data and the training loop are those of [the ResNet lesson](resnet.ipynb): standardised
+# pixels, 10 % of the training images held out for validation, the test split kept for the
+# end, and Adam with a one-cycle schedule stepped after every batch, on batches of 128 in the
+# `channels_last` memory format. The network's sizes (growth rate 16, one unit and then three)
+# and the three epochs were settled while writing this lesson by comparing a few settings on
+# this validation split, never on the test split; exercise 5 retraces one such comparison.
 
 # %%
 device = d2lite.try_gpu()
@@ -299,63 +413,83 @@ mean, std = X_all.mean(), X_all.std()
 X_all, X_test = (X_all - mean) / std, (X_test - mean) / std
 split = d2lite.data.train_val_split(X_all, y_all, val_fraction=0.1, seed=0)
 (X_train, y_train), (X_val, y_val) = split
-train_data = d2lite.data.batches(X_train, y_train, 256, seed=0, device=device)
+train_data = d2lite.data.batches(X_train, y_train, 128, seed=0, device=device)
 val_data = d2lite.data.batches(X_val, y_val, 1000, shuffle=False, device=device)
-test_data = d2lite.data.batches(X_test, y_test, 1000, shuffle=False, device=device)
 print("train", len(X_train), "| validation", len(X_val), "| test", len(X_test))
 
 # %%
-def train_one_cycle(net, train_data, epochs, max_lr):
-    """Adam + OneCycleLR stepped every batch; return validation accuracy per epoch."""
-    net.to(device, memory_format=torch.channels_last)
+def train_densenet(data, epochs, max_lr, seed=0, val=val_data):
+    """A fresh DenseNet() trained with Adam + one-cycle; return it and its history."""
+    d2lite.seed_everything(seed)
+    net = DenseNet().to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=max_lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lr, total_steps=epochs * len(train_data))
-    history = d2lite.fit(net, train_data, loss_fn=F.cross_entropy, optimizer=optimizer,
-                         epochs=epochs, val_data=val_data, metrics=[d2lite.accuracy],
+        optimizer, max_lr=max_lr, total_steps=epochs * len(data))
+    history = d2lite.fit(net, data, loss_fn=F.cross_entropy, optimizer=optimizer,
+                         epochs=epochs, val_data=val, metrics=[d2lite.accuracy],
                          scheduler=schedule, scheduler_step="batch", device=device)
-    return history["val_accuracy"]
+    return net, history
 
 
 # %% [markdown]
-# The optimiser, the schedule and the number of epochs are those of the ResNet lesson; the peak
-# learning rate is 0.04, for batches of 256. It is not searched here: a search would cost
-# more time than the lesson has, and a cheap one, a single epoch on a few thousand images,
-# measures mostly noise for a network with batch normalisation, whose running statistics are
-# still catching up after a few dozen steps (exercise 6 lets you see it). Two epochs on the
-# full training split, as many as the lesson's minute allows; the validation accuracy still
-# rises in the second epoch, as the learning rate comes down.
+# The peak learning rate is chosen on the validation split, the way the ResNet lesson chose
+# its own: a cheap proxy run for each of three rates a factor of 3 apart, one epoch on the
+# first 12,000 training images, scored on the first 2,000 validation images. A proxy this
+# short is noisy, so two rates within a point of each other count as a tie, and the rule takes
+# the largest rate within a point of the best (a larger peak rate makes more progress in a
+# short schedule). The check asks only what is robust: that the proxy learned something
+# (above 70 % on validation, where guessing gets 10 %), whichever rate won.
 
 # %%
-d2lite.seed_everything(0)
-net = DenseNet()
+proxy_data = d2lite.data.batches(X_train[:12_000], y_train[:12_000], 128, seed=0,
+                                 device=device)
+proxy_val = d2lite.data.batches(X_val[:2_000], y_val[:2_000], 1000, shuffle=False,
+                                device=device)
+search = {lr: train_densenet(proxy_data, 1, lr, val=proxy_val)[1]["val_accuracy"][-1]
+          for lr in (0.003, 0.01, 0.03)}
+print({lr: round(acc, 4) for lr, acc in search.items()})
+best_lr = max(lr for lr, acc in search.items() if acc >= max(search.values()) - 0.01)
+print("chosen peak learning rate:", best_lr)
+assert max(search.values()) > 0.7, f"the proxy learned little: {search}"
+
+# %% [markdown]
+# Now three epochs on the full training split with this rate. The validation accuracy after
+# each epoch shows whether training has stopped too early: it still rises in the last epoch,
+# as the learning rate comes down.
+
+# %%
 began = time.perf_counter()
-val_acc = train_one_cycle(net, train_data, epochs=2, max_lr=0.04)
+net, history = train_densenet(train_data, 3, best_lr)
+val_acc = history["val_accuracy"]
 print("validation accuracy per epoch:", [round(a, 4) for a in val_acc])
 print(f"training took {time.perf_counter() - began:.0f} s on {device}")
-assert val_acc[1] > val_acc[0] and val_acc[1] >= 0.87, f"validation accuracy {val_acc}"
+assert val_acc[-1] > val_acc[-2] and val_acc[-1] >= 0.88, f"validation: {val_acc}"
 
 # %% [markdown]
 # ## The test split, once
 #
-# The lesson's check: at least 87 % of the 10,000 test images classified correctly.
+# All choices are made. The lesson's check is the spec's: at least 88 % of the 10,000 test
+# images classified correctly. It sits below the validation accuracy reached above, and the
+# book's sweep records the test accuracy of every run (`notebooks/sweep.csv`: two other
+# training seeds, which may also choose another rate, and other CPU kernels); its lowest stays
+# above the floor.
 
 # %%
+test_data = d2lite.data.batches(X_test, y_test, 1000, shuffle=False, device=device)
 test_acc = d2lite.evaluate(net, test_data, metrics=[d2lite.accuracy])["accuracy"]
 print(f"test accuracy {test_acc:.4f}: "
-      f"{100 * (test_acc - 0.87):.1f} points above the floor")
-assert test_acc >= 0.87, f"test accuracy {test_acc:.4f} is below 87 %"
-d2lite.record("val_acc", val_acc[1])
+      f"{100 * (test_acc - 0.88):.1f} points above the floor")
+assert test_acc >= 0.88, f"test accuracy {test_acc:.4f} is below 88 %"
+d2lite.record("best_lr", best_lr)
+d2lite.record("val_acc", val_acc[-1])
 d2lite.record("test_acc", test_acc)
 
 # %% [markdown]
 # For comparison, the ResNet of [the previous lesson](resnet.ipynb) has 4.3 times the
-# parameters and was trained for the same two epochs; compare the accuracy it reached there
-# with the one printed above. Which of the two makes better use of its parameters, or of a
-# second of CPU time, these two runs cannot say: that needs both networks trained on one
-# recipe, to one budget, several times over. What the design does imply is a cost in memory:
-# every unit normalises and convolves all the channels before it, and each concatenation
-# copies them into a new tensor that the backward pass keeps.
+# parameters and was trained for two epochs with the same recipe; compare the accuracy it
+# reached there with the one printed above. Which of the two makes better use of its
+# parameters, or of a second of CPU time, these two runs cannot say: that needs both networks
+# trained to one budget, several times over.
 #
 # ## The same network in d2lite
 #
@@ -384,9 +518,13 @@ print("d2lite.models.DenseNet gives the same outputs with the trained weights")
 #   growth rate): $n$ units turn $c_\text{in}$ channels into $c_\text{in} + nk$, equation (2).
 # - A transition layer between dense blocks cuts the channels with a 1 × 1 convolution and halves
 #   the height and width with 2 × 2 average pooling.
-# - Because layers reuse earlier features instead of recomputing them, they can be narrow: a
-#   DenseNet of 17,978 parameters, fewer than half of the small ResNet's, classifies more than
-#   87 % of the Fashion-MNIST test images correctly after two epochs.
+# - Concatenating keeps everything adding keeps (a 1 × 1 convolution can add the halves) and
+#   more. It costs memory: the backward pass keeps every unit's concatenated input, which grows
+#   like the square of the number of units. In wide blocks, a 1 × 1 bottleneck to $4k$ channels
+#   before each 3 × 3 convolution saves weights once the input is wider than $7.2k$.
+# - Layers that reuse earlier features can be narrow: a DenseNet of 17,978 parameters, fewer
+#   than a quarter of the small ResNet's, trained three epochs with a peak learning rate chosen
+#   on validation, classifies at least 88 % of the Fashion-MNIST test images correctly.
 #
 # ## Exercises
 #
@@ -431,13 +569,10 @@ assert dense_block_params(8, 16, 16) > 2 * dense_block_params(4, 16, 16)
 #    (each unit then needs as many output channels as its input has). What becomes of the channel
 #    count, and of the information about which unit computed what?
 # 4. **The cost of full resolution.** Give the stem stride 1, so the first dense block works
-#    at 28 × 28, time a few training steps of both networks on a batch of 256, and train the
-#    full-resolution one for the same two epochs. Is its accuracy worth its time?
-# 5. **Where the units go.** Train `DenseNet((2, 2))`, which moves a unit from the 7 × 7 block
-#    to the 14 × 14 one, for two epochs with the same learning rate. Compare its parameters,
-#    its time per epoch and its validation accuracy with `DenseNet((1, 3))`.
-# 6. **The learning rate.** Train two epochs at peak rates 0.02 and 0.08 as well, and compare
-#    the three on the validation split: how much does the rate matter in this range? Then try
-#    the cheap search: one epoch on the first 6,000 training images per rate, each with the same
-#    batch order. Does it pick the same rate? Repeat it with another batch order (`seed=1`):
-#    does it pick the same rate again?
+#    at 28 × 28, time a few training steps of both networks on a batch of 128, and train the
+#    full-resolution one for the same three epochs. Is its accuracy worth its time?
+# 5. **Other sizes.** Retrace a comparison made while writing this lesson: train
+#    `DenseNet((2, 4))` (more units) and `DenseNet((1, 3), growth_rate=24, stem_channels=24)`
+#    (wider units) for three epochs at the chosen rate, and compare their parameters, their
+#    time per epoch and their validation accuracy with `DenseNet()`'s. Which would you pick
+#    for a minute of CPU, and on which evidence?

@@ -32,6 +32,7 @@ import d2lite
 import itertools
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 # %% [markdown]
 # ## The size of the output
@@ -77,12 +78,18 @@ print(f"equation (1) matches nn.Conv2d in all {checked} settings")
 
 # %% [markdown]
 # Two cases are worth remembering. With an odd kernel, $p = (k - 1)/2$ and $s = 1$ keep the size:
-# $n_{\text{out}} = n$, which is why 3 × 3 kernels come with padding 1. And with $s = 2$ the
-# output has about half the side, a quarter of the values.
+# $n_{\text{out}} = n$, which is why 3 × 3 kernels come with padding 1. PyTorch knows this
+# padding as `padding="same"`, and the cell checks that it is the same layer. And with $s = 2$
+# the output has about half the side, a quarter of the values.
 
 # %%
-assert all(output_size(n, k, (k - 1) // 2) == n
-           for n in range(1, 50) for k in (1, 3, 5, 7))
+for n, k in itertools.product((1, 6, 13), (1, 3, 5, 7)):
+    X = torch.randn(1, 1, n, n)
+    by_formula = nn.Conv2d(1, 1, k, padding=(k - 1) // 2, bias=False)
+    same = nn.Conv2d(1, 1, k, padding="same", bias=False)
+    same.load_state_dict(by_formula.state_dict())
+    assert by_formula(X).shape[-1] == n and torch.equal(by_formula(X), same(X)), (n, k)
+print('padding (k - 1) / 2 keeps the size and is PyTorch\'s padding="same"')
 assert [output_size(n, 3, 1, 2) for n in (28, 224)] == [14, 112]
 
 # %% [markdown]
@@ -110,14 +117,45 @@ print(stride1.int(), stride2.int(), sep="\n")
 # so the stride-2 map sees the bottom side only through a weak $\pm 1$. A stride throws away
 # positions, and whether a pattern survives depends on where it happens to lie.
 
+# The cell counts the multiplications with PyTorch's `FlopCounterMode`, which watches the
+# convolution run and counts each multiply-add as two operations; they match equation (1)'s
+# $8^2$ and $4^2$ outputs times 9.
+
 # %%
-mults = {s: output_size(10, 3, 0, s) ** 2 * 9 for s in (1, 2)}
+mults = {}
+for s in (1, 2):
+    with FlopCounterMode(display=False) as counter:
+        F.conv2d(square[None, None], K_edge[None, None], stride=s)
+    mults[s] = counter.get_total_flops() // 2                  # multiply-adds
 print("multiplications:", mults)
+expected = {s: output_size(10, 3, 0, s) ** 2 * 9 for s in (1, 2)}
+assert mults == expected == {1: 576, 2: 144}
 assert stride2.shape == (4, 4) and torch.equal(stride2, stride1[::2, ::2])
 strong = {s: int((m.abs() == 3).sum()) for s, m in ((1, stride1), (2, stride2))}
 print("outputs of size 3:", strong)
-assert mults[1] == 4 * mults[2] and 0 < strong[2] < strong[1] / 2
+assert 0 < strong[2] < strong[1] / 2
 assert stride1[4:].abs().max() == 3 and stride2[2:].abs().max() == 1  # the bottom side
+
+# %% [markdown]
+# The notes push this one step further, and it is their reason for pooling: move the outline
+# down by one pixel and look again. With stride 1 the feature map just moves down by one row
+# with it. With stride 2 the kept rows now fall on the other side's strong responses: the
+# bottom side's $\pm 3$ survive and the top side's are all dropped, and the new map is no
+# shifted copy of the old one, whichever way you shift it. A one-pixel move of the input has
+# changed what the next layer sees, not just where.
+
+# %%
+moved = torch.roll(square, shifts=1, dims=0)                          # one pixel down
+moved1 = F.conv2d(moved[None, None], K_edge[None, None])[0, 0]             # (8, 8)
+moved2 = F.conv2d(moved[None, None], K_edge[None, None], stride=2)[0, 0]   # (4, 4)
+print(moved2.int())
+assert torch.equal(moved1[1:], stride1[:-1]), "stride 1: the map moves with the outline"
+rows_of_3 = [(m.abs() == 3).any(dim=1).nonzero().flatten().tolist()
+             for m in (stride2, moved2)]
+print("stride-2 rows holding a 3: outline", rows_of_3[0], "| moved", rows_of_3[1])
+assert rows_of_3 == [[0, 1], [3]], "the top side's 3s dropped, the bottom side's kept"
+assert not any(torch.equal(moved2, torch.roll(stride2, shift, dims=(0, 1)))
+               for shift in itertools.product((-1, 0, 1), repeat=2))
 
 # %% [markdown]
 # ## Padding: patterns at the border
@@ -262,8 +300,9 @@ print("max and average pooling from scratch agree with PyTorch")
 
 # %% [markdown]
 # Why pool? The notes' answer: convolution moves its output along with the input, so a pattern
-# one pixel to the side gives a different feature map, and the layers after it see different
-# numbers. Max-pooling keeps only the strongest response in each window, so a shift that keeps a
+# one pixel to the side gives a different feature map (a moved one with stride 1, an altogether
+# different one with stride 2, as the shifted outline showed), and the layers after it see
+# different numbers. Max-pooling keeps only the strongest response in each window, so a shift that keeps a
 # feature inside its window leaves the pooled map unchanged. Take a feature map that has found a
 # square outline (a 5 × 5 outline in a 10 × 10 map) and shift it by one pixel in several
 # directions. The cell measures how far each shifted map is from the original, relative to the
@@ -316,11 +355,11 @@ assert after >= before - 1e-6, "crossing windows: pooling should not help"
 # pixels whose gradient is nonzero are the pixels the output depends on.
 
 # %%
-def receptive_field(layers):
+def receptive_field(layers, channel=0):
     """Height and width of the input region that the centre output depends on."""
     X = torch.zeros(1, 1, 11, 11, requires_grad=True)
-    Y = layers(X)                                               # (1, 1, h, w)
-    Y[0, 0, Y.shape[2] // 2, Y.shape[3] // 2].backward()
+    Y = layers(X)                                               # (1, c_o, h, w)
+    Y[0, channel, Y.shape[2] // 2, Y.shape[3] // 2].backward()
     rows, cols = X.grad[0, 0].nonzero(as_tuple=True)
     return (rows.max() - rows.min() + 1).item(), (cols.max() - cols.min() + 1).item()
 
@@ -345,9 +384,31 @@ d2lite.diagrams.receptive_field()
 
 # %% [markdown]
 # With $c$ channels in and out of every layer the counts scale to $18c^2$ and $25c^2$, so the
-# saving grows with the width. The notes also give the other side: a stack of small kernels
-# squeezes each window into one number at every layer, so tasks where distant inputs matter
-# together (as in some sequence tasks) sometimes do better with larger kernels.
+# saving grows with the width. The notes make the same point with two feature maps: two
+# different 5 × 5 kernels on one input cost $5 \cdot 5 \cdot 2 = 50$ weights, while on top
+# of a 3 × 3 layer a second 3 × 3 kernel is enough for a second map with a 5 × 5 view, 27
+# weights in all.
+
+# %%
+two_5x5 = nn.Conv2d(1, 2, 5, bias=False)                        # two maps, 5 x 5 each
+stacked = nn.Sequential(nn.Conv2d(1, 1, 3, bias=False),
+                        nn.Conv2d(1, 2, 3, bias=False))         # one 3 x 3, then two
+for name, net in [("two 5x5 kernels", two_5x5), ("3x3, then two 3x3", stacked)]:
+    count = sum(p.numel() for p in net.parameters())
+    views = [receptive_field(net, channel) for channel in (0, 1)]
+    print(f"{name}: {count} weights, receptive fields {views}")
+    assert views == [(5, 5), (5, 5)] and count == (50 if net is two_5x5 else 27)
+
+# %% [markdown]
+# The two maps of the stack are not as free as two 5 × 5 kernels: both read the same first
+# map, so they can only combine the one pattern it found (with more first-layer channels,
+# they combine more). That is the trade the notes weigh between small and large kernels. For
+# small ones: fewer weights, and a nonlinearity after every layer, so a pattern found early
+# is sharpened by the layers above it. Against them: each layer squeezes every window into
+# one number per channel, and whatever that number leaves out is gone for the layers above.
+# In images neighbouring pixels are alike, so little is lost, and stacks of 3 × 3 kernels
+# won; where neighbouring inputs differ a lot and distant ones matter together (as in some
+# sequence tasks), large kernels are still used.
 #
 # ## The PyTorch layers, argument by argument
 #
@@ -425,13 +486,16 @@ assert torch.equal(dropout.eval()(X), X)
 # - A convolution's output side is $\lfloor (n + 2p - k)/s \rfloor + 1$; padding $(k-1)/2$ with
 #   stride 1 keeps the size, stride 2 halves it.
 # - Stride skips positions whose responses are near-duplicates and cuts computation, not
-#   weights. Padding lets kernels find patterns at the border and stops maps from shrinking.
+#   weights; but which responses survive depends on where a pattern lies, so a one-pixel shift
+#   can change a strided map completely. Padding lets kernels find patterns at the border and
+#   stops maps from shrinking.
 # - A layer from $c_i$ to $c_o$ channels holds $c_i \times c_o$ 2-D kernels; a 1 × 1
 #   convolution is a dense layer over channels applied at every pixel.
 # - Max-pooling keeps the strongest response per window; it absorbs shifts that stay inside a
 #   window and nothing more.
 # - Two stacked 3 × 3 layers see the same 5 × 5 receptive field as one 5 × 5 layer with 18
-#   instead of 25 weights.
+#   instead of 25 weights (27 instead of 50 for two such maps); the price is that every layer
+#   squeezes its windows, which images, with their alike neighbouring pixels, can afford.
 #
 # ## Exercises
 #
@@ -463,3 +527,17 @@ assert field == (7, 7) and three_weights == 27
 # 4. **Stride instead of pooling.** Replace "3 × 3 convolution, then 2 × 2 max-pool" by one
 #    3 × 3 convolution with stride 2. How many multiplications does each need for a 28 × 28
 #    input and 16 output channels?
+
+# %% tags=["hide-cell"]
+X = torch.zeros(1, 1, 28, 28)
+conv_then_pool = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.MaxPool2d(2))
+strided = nn.Conv2d(1, 16, 3, padding=1, stride=2)
+cost = {}
+for name, net in [("conv + pool", conv_then_pool), ("stride 2", strided)]:
+    with FlopCounterMode(display=False) as counter:
+        out = net(X)
+    cost[name] = counter.get_total_flops() // 2                # multiply-adds
+    print(f"{name}: output {tuple(out.shape)}, {cost[name]:,d} multiplications")
+# Same output shape; the convolution before the pool runs at all 28 x 28 positions, the
+# strided one at 14 x 14, so a quarter (the pool itself only compares, 3 per window).
+assert cost == {"conv + pool": 28 * 28 * 16 * 9, "stride 2": 14 * 14 * 16 * 9}

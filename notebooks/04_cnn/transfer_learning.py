@@ -30,6 +30,7 @@ if importlib.util.find_spec("d2lite") is None:  # on Colab: install the book's h
 import torch
 import d2lite
 import copy
+import itertools
 import matplotlib.pyplot as plt
 from torch import nn
 from torch.nn import functional as F
@@ -106,10 +107,32 @@ fig.tight_layout(pad=0.2)
 
 # %% [markdown]
 # Look at the digits. A mirrored shirt is still a shirt, but a mirrored 2 or 5 is no digit at
-# all, and a 6 turned by 180 degrees is a 9. An augmentation is only useful if it keeps the
-# label: it should produce images the class could really have. So the choice depends on the
-# data: flips suit clothes, small shifts and rotations suit both, and large rotations suit
-# neither.
+# all, and a 6 turned by 180 degrees is a 9. An augmentation must keep the label, and that is
+# not all: it should produce images that the data could really contain, or the network spends
+# its effort on pictures it will never be shown. A mirrored shoe is still a shoe, yet
+# Fashion-MNIST photographs all its shoes facing the same way. The cell measures it: for each
+# class, how far the average image is from its own mirror image, relative to its size.
+
+# %%
+CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat",
+           "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+asymmetry = {}
+for c, name in enumerate(CLASSES):
+    mean_image = X_fashion[y_fashion == c].mean(dim=0)                # (1, 28, 28)
+    asymmetry[name] = ((mean_image - mean_image.flip(-1)).norm()
+                       / mean_image.norm()).item()
+print({name: round(a, 2) for name, a in asymmetry.items()})
+shoes = ["sandal", "sneaker", "ankle boot"]
+assert min(asymmetry[n] for n in shoes) > 2 * max(
+    a for n, a in asymmetry.items() if n not in shoes), "shoes face one way"
+
+# %% [markdown]
+# The average garment or bag is nearly its own mirror image; the average shoe is far from it,
+# because every shoe points the same way. So the choice depends on the data: small shifts and
+# rotations suit digits and clothes; flips keep the label of every class here but make shoes
+# that the test set never shows; large rotations suit neither data set. Whether an
+# augmentation helps is then a question for the validation split, which this lesson asks
+# below, once it has a small labelled set to learn from.
 #
 # A few checks on these real images. A flip applied twice gives the original back; the same
 # seed gives the same random draws, hence the same images; and a quarter turn, which moves every
@@ -192,11 +215,11 @@ fig.tight_layout(pad=0.2)
 # their 30,000 training images, your stand-in for ImageNet; the target task is the *other* five
 # kinds, for which you pretend to have only a few labelled images, between 2 and 10 of each. The
 # network never sees a target class while pretraining, so anything it brings along must be
-# general.
+# general. (The book's plan named MNIST digits as the source. Two halves of Fashion-MNIST
+# make the closer analogy to ImageNet and flowers, where source and target are photos of the
+# same kind; exercise 3 tries digits as the source.)
 
 # %%
-CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat",
-           "sandal", "shirt", "sneaker", "bag", "ankle boot"]
 SOURCE, TARGET = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
 
 
@@ -212,14 +235,13 @@ print("source:", [CLASSES[c] for c in SOURCE])
 print("target:", [CLASSES[c] for c in TARGET])
 
 # %% [markdown]
-# Every choice below (learning rates, which way of reusing the network) is made on a
-# validation split, as in [regularisation](../03_mlp/regularization.ipynb); the target's test
-# split is opened once, for the final curve. The source keeps a tenth of its images to measure
-# the pretrained network; the target keeps a tenth of its *training* images, 3,000, as the
-# validation split. That is a generous validation split for a task with 10 labels, and in
-# practice you would have fewer (exercise 2 asks what that changes); here it keeps the noise
-# of the comparisons small. The labelled sets are drawn from the remaining 27,000 target images:
-# `labelled(n, seed)` takes $n/5$ images of each class.
+# Every choice below (learning rates, which way of reusing the network, whether to augment)
+# is made on a validation split, as in [regularisation](../03_mlp/regularization.ipynb); the
+# target's test split is opened once, for the final comparison. The source keeps a tenth of
+# its images to measure the pretrained network; the target keeps a tenth of its *training*
+# images, 3,000, as the validation split. That is a generous validation split for a task with
+# 10 labels, and in practice you would have fewer (exercise 2 asks what that changes); here it
+# keeps the noise of the comparisons small.
 
 # %%
 (X_src, y_src), (X_src_val, y_src_val) = d2lite.data.train_val_split(
@@ -228,7 +250,12 @@ print("target:", [CLASSES[c] for c in TARGET])
     *select(X_fashion, y_fashion, TARGET), val_fraction=0.1, seed=0)
 X_test, y_test = select(X_fashion_test, y_fashion_test, TARGET)
 
+# %% [markdown]
+# The labelled sets are drawn from the 27,000 target images that are neither validation nor
+# test images: `labelled(n, seed)` takes $n/5$ images of each class, with its own generator,
+# so that the same seed always gives the same set.
 
+# %%
 def labelled(n, seed):
     """n labelled target images, n // 5 of each class, drawn with `seed`."""
     generator = torch.Generator().manual_seed(seed)
@@ -253,27 +280,51 @@ assert torch.bincount(labelled(50, 0)[1]).tolist() == [10] * 5, "10 of each clas
 # numbers into class scores), which is exactly the split transfer learning needs.
 #
 # Training is a short loop you have seen before: Adam with a one-cycle learning-rate schedule
-# stepped after every minibatch, for a given number of steps. It hands the optimiser only the
-# parameters with `requires_grad=True`, which will matter when some are frozen, and it can give
-# the features a smaller learning rate than the head, which will matter when fine-tuning.
+# stepped after every minibatch, for a given number of steps. Two things are new, and both sit
+# in the optimiser. It gets only the parameters with `requires_grad=True`, which will matter
+# when some are frozen. And it gets them as two **parameter groups**, a list of dictionaries
+# each with its own `"params"` and `"lr"`, so that the features can learn at a smaller rate
+# than the head, which will matter when fine-tuning; the one-cycle schedule then takes one peak
+# rate per group.
 
 # %%
-def train(net, X, y, steps, lr, feature_lr=None, batch_size=64, seed=0):
-    """Train `net` for `steps` minibatches of (X, y) with Adam and a one-cycle schedule;
-    `net.features` learns at `feature_lr` (default `lr`); frozen tensors stay put."""
-    net.to(device).train()
+def make_optimizer(net, lr, feature_lr, steps):
+    """Adam on the trainable parameters: `net.features` at `feature_lr`, `net.head` at
+    `lr`, each group under a one-cycle schedule of `steps` steps."""
     features = [p for p in net.features.parameters() if p.requires_grad]
-    groups = [{"params": features, "lr": feature_lr or lr},
+    groups = [{"params": features, "lr": feature_lr},
               {"params": list(net.head.parameters()), "lr": lr}]
     groups = [group for group in groups if group["params"]]       # frozen ones stay out
     optimizer = torch.optim.Adam(groups)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=[group["lr"] for group in groups], total_steps=steps)
+    return optimizer, schedule
+
+
+# %% [markdown]
+# A few labelled images make fewer batches than the training takes steps, so the loop runs
+# through the data epoch after epoch. `endless` does that: it starts a new pass over `data`
+# whenever the last one ends, and `d2lite.data.batches` shuffles anew at every pass
+# (`itertools.cycle` would replay the first pass's order forever). `itertools.islice` then
+# takes the first `steps` batches. An optional `augment` transforms every batch on its way in.
+
+# %%
+def endless(data):
+    """The batches of `data`, pass after pass, freshly shuffled each time."""
+    while True:
+        yield from data
+
+
+# %%
+def train(net, X, y, steps, lr, feature_lr=None, batch_size=64, seed=0, augment=None):
+    """Train `net` for `steps` minibatches of (X, y); return it in evaluation mode."""
+    net.to(device).train()
+    optimizer, schedule = make_optimizer(net, lr, feature_lr or lr, steps)
     data = d2lite.data.batches(X, y, min(batch_size, len(y)), seed=seed, device=device,
                                drop_last=True)
-    batches = (batch for _ in range(steps) for batch in data)      # epoch after epoch
-    for _ in range(steps):
-        Xb, yb = next(batches)
+    for Xb, yb in itertools.islice(endless(data), steps):
+        if augment is not None:
+            Xb = augment(Xb)                  # new random draws for every batch
         loss = F.cross_entropy(net(Xb), yb)
         optimizer.zero_grad()
         loss.backward()
@@ -281,8 +332,16 @@ def train(net, X, y, steps, lr, feature_lr=None, batch_size=64, seed=0):
         schedule.step()
     return net.eval()
 
+# %% [markdown]
+# And a short helper to measure a network's accuracy on a set of images. The lesson measures
+# many small networks on thousands of images, which costs more than training them, so the
+# helper first stores the network in the `channels_last` memory format of
+# [the CNN lesson](cnn_mnist.ipynb): the same outputs, computed faster on a CPU.
 
+# %%
 def accuracy(net, X, y):
+    """The fraction of the images X that `net` classifies as y."""
+    net.to(memory_format=torch.channels_last)          # same maths, faster on CPUs
     data = d2lite.data.batches(X, y, 1000, shuffle=False, device=device)
     return d2lite.evaluate(net, data, metrics=[d2lite.accuracy])["accuracy"]
 
@@ -334,40 +393,60 @@ def target_net(way):
     net.features.requires_grad_(way != "frozen")
     return net.to(device)
 
+# %% [markdown]
+# What each way trains, and how much of the pretrained network the new head replaces:
 
+# %%
 for way in WAYS:
     net = target_net(way)
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     total = sum(p.numel() for p in net.parameters())
     print(f"{way:10s} trains {trainable:5,d} of {total:,d}")
+old_head = sum(p.numel() for p in source_net.head.parameters())
+old_total = sum(p.numel() for p in source_net.parameters())
+print(f"the pretrained head: {old_head:,d} of the pretrained network's {old_total:,d}")
+assert (old_head, old_total) == (58_709, 61_281)
 
 # %% [markdown]
 # The frozen network trains only the 2,005 weights and biases of its head; the other two train
-# all 4,577. The pretrained network's own head had two hidden layers, 120 and 84 wide, with 58k
-# of its 61k weights; they go too. They were trained for one job only, to tell T-shirts from
-# trousers, pullovers, dresses and coats, so for shoes and bags they are the class-specific part
-# of the network, not the general one (exercise 1 measures what keeping them costs).
+# all 4,577. The pretrained network's own head had two hidden layers, 120 and 84 wide, with
+# 58,709 of its 61,281 weights; they go too. They were trained for one job only, to tell
+# T-shirts from trousers, pullovers, dresses and coats, so for shoes and bags they are the
+# class-specific part of the network, not the general one (exercise 1 measures what keeping
+# them costs).
 #
-# ## Choosing the learning rates on the validation split
+# ## Choosing on the validation split
 #
-# Each way gets its own learning rate (for fine-tuning, the head's; its features take a tenth
-# of it). Try two rates for each on 25 labelled images, 100 steps each, and keep the one with
-# the better validation accuracy.
+# Two choices are to be made: a learning rate for each way (for fine-tuning, the head's; its
+# features take a tenth of it), and then the way itself. Try two rates for each way on 25
+# labelled images, 100 steps each, and keep the one with the better validation accuracy.
 
 # %%
 X_few, y_few = labelled(25, seed=0)
-best_lr, val_acc = {}, {}
+scores = {}                                          # (way, lr) -> validation accuracy
+for way, lr in itertools.product(WAYS, (0.003, 0.01)):
+    d2lite.seed_everything(0)
+    net = train(target_net(way), X_few, y_few, steps=100, lr=lr,
+                feature_lr=lr * FEATURE_LR_SCALE[way])
+    scores[way, lr] = accuracy(net, X_val, y_val)
+best_lr = {way: max((0.003, 0.01), key=lambda lr: scores[way, lr]) for way in WAYS}
+val_acc = {way: scores[way, best_lr[way]] for way in WAYS}
 for way in WAYS:
-    scores = {}
-    for lr in (0.003, 0.01):
-        d2lite.seed_everything(0)
-        net = train(target_net(way), X_few, y_few, steps=100, lr=lr,
-                    feature_lr=lr * FEATURE_LR_SCALE[way])
-        scores[lr] = accuracy(net, X_val, y_val)
-    best_lr[way] = max(scores, key=scores.get)
-    val_acc[way] = scores[best_lr[way]]
-    print(f"{way:10s}", "  ".join(f"lr {lr}: {a:.3f}" for lr, a in scores.items()),
-          f"-> {best_lr[way]}")
+    tried = "  ".join(f"lr {lr}: {scores[way, lr]:.3f}" for lr in (0.003, 0.01))
+    print(f"{way:10s} {tried} -> {best_lr[way]}")
+
+# %% [markdown]
+# Then the way: the one with the best validation accuracy at its chosen rate. Both ways of
+# reusing the pretrained features should beat training from scratch; which of the two comes
+# first is a closer call (the test comparison below looks at it on many more labelled sets).
+
+# %%
+chosen = max(WAYS, key=val_acc.get)
+print("validation accuracy:", {way: round(acc, 3) for way, acc in val_acc.items()},
+      "-> chosen:", chosen)
+assert min(val_acc["frozen"], val_acc["fine-tuned"]) > val_acc["scratch"], val_acc
+for way in WAYS:
+    d2lite.record(f"val_{way.replace('-', '_')}", val_acc[way])
 
 # %% [markdown]
 # ## Frozen means frozen
@@ -418,33 +497,88 @@ print("BN running mean changed in train() mode despite requires_grad=False; "
       "unchanged in eval()")
 
 # %% [markdown]
-# ## How many labels does pretraining save?
+# ## Augmentation for the few labels
 #
-# Now the real comparison, on the test split, opened for the first time. For 10, 25 and 50
-# labelled target images (2, 5 and 10 of each kind), the cell below draws four different
-# labelled sets with `labelled(n, seed)` for the data seeds 0 to 3, trains from scratch and
-# fine-tunes on each of them, each way with its chosen rate, and measures the test accuracy.
+# The lesson's two halves answer one question: how to learn from few labelled images.
+# Augmentation makes more images out of the labelled ones; transfer borrows features learned
+# from other images. Do they add up? Train the way validation chose on four labelled sets of
+# 10 images (2 per kind; data seeds 0 to 3), without augmentation, with small shifts and
+# rotations (up to 2 pixels and 10 degrees), and with horizontal flips, and compare the
+# three on the validation split, averaged over the four sets.
 
 # %%
-SIZES, SEEDS, COMPARED = [10, 25, 50], [0, 1, 2, 3], ["scratch", "fine-tuned"]
-curve = {way: torch.zeros(len(SIZES), len(SEEDS)) for way in COMPARED}  # (sizes, seeds)
-for i, n in enumerate(SIZES):
-    for j, seed in enumerate(SEEDS):
-        X_n, y_n = labelled(n, seed)
-        for way in COMPARED:
-            d2lite.seed_everything(seed)
-            net = train(target_net(way), X_n, y_n, steps=100, lr=best_lr[way],
-                        feature_lr=best_lr[way] * FEATURE_LR_SCALE[way], seed=seed)
-            curve[way][i, j] = accuracy(net, X_test, y_test)
-gain = curve["fine-tuned"] - curve["scratch"]                        # (sizes, seeds)
-for i, n in enumerate(SIZES):
-    print(f"{n:2d} labels: scratch {curve['scratch'][i].mean():.3f}, fine-tuned "
-          f"{curve['fine-tuned'][i].mean():.3f}, gain per set (points):",
-          [round(100 * g, 1) for g in gain[i].tolist()])
+SEEDS = [0, 1, 2, 3]
+AUGMENTS = {"none": None,
+            "shift + rotate": T.Compose([T.RandomCrop(padding=2),
+                                         T.RandomRotation(10)]),
+            "flip": T.RandomHorizontalFlip()}
 
-# %% mystnb={"figure": {"caption": "Test accuracy on the five target classes against the number of labelled target images, for a network trained from scratch and for the pretrained network fine-tuned with a new head (2, 5 and 10 images of each class): the mean of four labelled sets, with bars from the lowest to the highest.", "name": "fig-transfer-learning-curve"}}
+# %% [markdown]
+# `accuracy_per_set` trains one way on the labelled sets of one size, one per data seed, and
+# returns the accuracy of each on the images it is given; the test comparison below uses it
+# too.
+
+# %%
+def accuracy_per_set(way, n, X_eval, y_eval, augment=None):
+    """`way` trained on labelled(n, seed), for each seed: accuracies on the eval set."""
+    accs = []
+    for seed in SEEDS:
+        X_n, y_n = labelled(n, seed)
+        d2lite.seed_everything(seed)
+        net = train(target_net(way), X_n, y_n, steps=100, lr=best_lr[way],
+                    feature_lr=best_lr[way] * FEATURE_LR_SCALE[way], seed=seed,
+                    augment=augment)
+        accs.append(accuracy(net, X_eval, y_eval))
+    return torch.tensor(accs)                                        # (seeds,)
+
+
+# %%
+augmented = {name: accuracy_per_set(chosen, 10, X_val, y_val, augment).mean().item()
+             for name, augment in AUGMENTS.items()}
+print(f"{chosen}, 10 labels, validation accuracy:",
+      {name: round(acc, 3) for name, acc in augmented.items()})
+
+# %% [markdown]
+# Small shifts and rotations help: every step now shows the network a slightly different
+# version of each of its 10 images. Flips hurt, as the mirror images above predicted: half of
+# the shoes the network trains on point the wrong way, and the validation split has none like
+# them. The checks: shifts and rotations raise the validation accuracy, and flips lower it by
+# at least a point. (The book's sweep, which retrains everything with other seeds, recorded
+# gains of 1.2 to 2.9 points for shifts and rotations, and a loss of more than a point for
+# flips in every run.)
+
+# %%
+shift_gain = augmented["shift + rotate"] - augmented["none"]
+flip_gain = augmented["flip"] - augmented["none"]
+print(f"shift + rotate: {100 * shift_gain:+.1f} points, flip: {100 * flip_gain:+.1f}")
+assert shift_gain > 0 and flip_gain <= -0.01, augmented
+d2lite.record("shift_rotate_gain", shift_gain)
+d2lite.record("flip_gain", flip_gain)
+
+# %% [markdown]
+# So the two halves of the lesson add up. The comparison of the three ways below still trains
+# without augmentation, so that it measures what the pretrained features alone are worth; in
+# practice you would use both.
+
+# %% [markdown]
+# ## How many labels does pretraining save?
+#
+# Now the comparison the choices were made for, on the test split, opened for the first time.
+# For 10, 25 and 50 labelled target images (2, 5 and 10 of each kind), the cell below trains
+# each of the three ways, with its chosen rate and without augmentation, on the four labelled
+# sets of each size, and measures the test accuracy.
+
+# %%
+SIZES = [10, 25, 50]
+curve = {way: torch.stack([accuracy_per_set(way, n, X_test, y_test) for n in SIZES])
+         for way in WAYS}                                            # (sizes, seeds)
+for i, n in enumerate(SIZES):
+    means = ", ".join(f"{way} {curve[way][i].mean():.3f}" for way in WAYS)
+    print(f"{n:2d} labels: {means}")
+
+# %% mystnb={"figure": {"caption": "Test accuracy on the five target classes against the number of labelled target images (2, 5 and 10 of each class), for the network trained from scratch, the frozen pretrained features with a new head, and the fully fine-tuned pretrained network: the mean of four labelled sets, with bars from the lowest to the highest.", "name": "fig-transfer-learning-curve"}}
 fig, ax = plt.subplots(figsize=(5, 3.5))
-for way, fmt in zip(COMPARED, ["o-", "^--"], strict=True):
+for way, fmt in zip(WAYS, ["o-", "s:", "^--"], strict=True):
     mean = curve[way].mean(1)                                       # (sizes,)
     low, high = curve[way].min(1).values, curve[way].max(1).values
     ax.errorbar(SIZES, mean, yerr=[mean - low, high - mean], fmt=fmt, capsize=3,
@@ -456,32 +590,66 @@ ax.legend()
 ax.grid(True, alpha=0.3)
 
 # %% [markdown]
-# [Figure 4](#fig-transfer-learning-curve) shows what the borrowed features are worth. The
-# fine-tuned network is ahead of the one trained from scratch on most of the twelve labelled
-# sets, at least eight, and by at least one and a half points on average over all of them and
-# over the four sets with two labels per kind. Look at the bars and the gains printed above,
-# though: with so few labels, the gain changes a lot from one labelled set to the next, and a
-# single comparison could mislead you. That is why the checks are on several sets and on
-# averages. The gain is modest because LeNet's two small convolutional layers hold only 2,572
-# of its weights and learn edges and blobs that a few dozen images nearly suffice to learn; a
-# large network whose features took millions of images to learn has far more to lend.
+# [Figure 4](#fig-transfer-learning-curve) shows what the borrowed features are worth, and the
+# printed gains below say it per labelled set. Both ways of reusing the pretrained network are
+# ahead of training from scratch, most clearly with 2 labels per kind, less as the labels grow
+# (with thousands of labels the network would learn its own features anyway). Look at the bars,
+# though: with so few labels, the accuracy changes a lot from one labelled set to the next, and
+# a single comparison could mislead you. That is why the checks are on several sets and on
+# averages.
+#
+# The frozen features and the fine-tuned ones are close. Validation, on one labelled set of
+# 25, chose the frozen ones, in this run and in every run of the book's sweep. Over the twelve
+# labelled sets of the test comparison the two stay within a couple of points of each other
+# at every size, and which of them comes first changes with the training seed: the
+# difference, printed below, is small next to the spread from one labelled set to another.
+# For features this small, freezing them costs little, and it trains fewer than half the
+# parameters.
 
 # %%
-mean_gain = gain.mean(dim=1)                                         # (sizes,)
-print("mean gain (points):", [round(100 * g, 2) for g in mean_gain.tolist()])
-wins = int((gain > 0).sum())
-print(f"fine-tuned ahead on {wins} of {gain.numel()} labelled sets; mean gain over all "
-      f"{100 * gain.mean():.2f} points")
-assert wins >= 8, f"fine-tuning was ahead on only {wins} of {gain.numel()} sets"
-d2lite.record("wins", wins)
-assert gain.mean() >= 0.015, f"mean gain {gain.mean():.3f} is below 1.5 points"
-d2lite.record("mean_gain", gain.mean())
-assert mean_gain[0] >= 0.015, f"gain with 10 labels {mean_gain[0]:.3f} < 1.5 points"
-d2lite.record("gain_10_labels", mean_gain[0])
-num_conv = sum(p.numel() for p in source_net.features.parameters())
-assert num_conv == 2_572, f"{num_conv} convolutional weights"
+gain = {way: curve[way] - curve["scratch"] for way in ("frozen", "fine-tuned")}
+for way, g in gain.items():
+    print(f"{way:10s} ahead of scratch on {int((g > 0).sum())} of {g.numel()} sets; "
+          "mean gain per size (points):",
+          [round(100 * v, 1) for v in g.mean(1).tolist()])
+frozen_minus_tuned = (curve["frozen"] - curve["fine-tuned"]).mean(1)    # (sizes,)
+print("frozen minus fine-tuned (points):",
+      [round(100 * v, 1) for v in frozen_minus_tuned.tolist()])
+for way, g in gain.items():
+    key = way.replace("-", "_")
+    d2lite.record(f"wins_{key}", (g > 0).sum())
+    d2lite.record(f"gain_{key}", g.mean())
+    d2lite.record(f"gain_10_{key}", g[0].mean())
+for i, n in enumerate(SIZES):
+    d2lite.record(f"frozen_minus_tuned_{n}", frozen_minus_tuned[i])
 
 # %% [markdown]
+# The checks, for both ways of reusing the features (the spec asks it of fine-tuning;
+# validation chose one of the two): each beats training from scratch on at least 8 of the 12
+# labelled sets, by at least a point on average over all of them, and by at least 2 points
+# with 2 labels per kind; and the two stay within 2.5 points of each other at every size. The
+# floors sit below the lowest values the book's sweep recorded for this code (9 of 12 sets,
+# 1.7 points, 3.9 points at 10 labels; the two ways at most 1.7 points apart) and above what
+# no gain would give (6 of 12 sets, 0 points).
+
+# %%
+for way, g in gain.items():
+    assert int((g > 0).sum()) >= 8 and g.mean() >= 0.01, f"{way}: gains {g}"
+    assert g[0].mean() >= 0.02, f"{way} with 10 labels: gains {g[0]}"
+assert frozen_minus_tuned.abs().max() < 0.025, f"frozen - tuned: {frozen_minus_tuned}"
+num_conv = sum(p.numel() for p in source_net.features.parameters())
+print(f"the pretrained features: {num_conv:,d} weights")
+assert num_conv == 2_572
+
+# %% [markdown]
+# How much a pretrained network has to lend depends on how much its features took to learn.
+# LeNet's two small convolutional layers hold only 2,572 weights, edges and blobs that a few
+# dozen labelled images already go a long way towards; features learned from millions of
+# images by a network of millions of weights may hold far more. The notes' example points that
+# way: on their flowers, a frozen ResNet-152 pretrained on ImageNet beats a GoogLeNet trained
+# from scratch. This lesson does not test that reading; exercises 3 and 4 vary the source
+# task instead.
+#
 # ## With ImageNet weights on your own machine
 #
 # Everything above carries over to real pretrained networks; only the source of the weights
@@ -517,7 +685,9 @@ assert num_conv == 2_572, f"{num_conv} convolutional weights"
 #
 # - Data augmentation trains on randomly flipped, shifted, rotated and recoloured copies of the
 #   images, so that the network learns the class rather than one view of it. An augmentation
-#   must keep the label: flips suit clothes, not digits.
+#   must keep the label (flips do not, for digits) and should make images the data could
+#   contain: Fashion-MNIST's shoes all face one way, so flips, which keep every label here,
+#   cost accuracy, while small shifts and rotations added some, on the validation split.
 # - `d2lite.transforms` does this on whole batches `(batch, C, H, W)` with tensor operations;
 #   a seeded `torch.Generator` repeats the random draws, and `Compose` chains transforms.
 # - Transfer learning reuses a network trained on a large source task: keep its features,
@@ -525,9 +695,10 @@ assert num_conv == 2_572, f"{num_conv} convolutional weights"
 #   (`requires_grad_(False)`, which leaves them bit for bit unchanged) or fine-tuned with a
 #   smaller learning rate.
 # - Pretrained on five Fashion-MNIST classes, LeNet's features gave the other five classes a
-#   head start of a few points with 2 to 10 labels per class (fine-tuned ahead on most
-#   labelled sets); the gain varies a lot from one small labelled set to another, so compare
-#   averages over several sets. Choose the way and the rates on a validation split.
+#   head start of a few points with 2 to 10 labels per class, frozen or fine-tuned, the two
+#   close to each other; the gain varies a lot from one small labelled set to another, so
+#   compare averages over several sets. Choose the way, the rates and the augmentation on a
+#   validation split, and test the choice once.
 # - Replace every layer that was trained for the source classes, not only the last one: in
 #   LeNet that is the whole dense head.
 # - Frozen parameters do not cover batch normalisation's running statistics: keep frozen BN
@@ -585,9 +756,10 @@ assert abs(draws.std() - (p * (1 - p) / 50).sqrt()) < 0.01, "binomial spread"
 assert draws.std() > 0.03, "50 images cannot tell a one-point difference"
 
 # %% [markdown]
-# 3. **Augment the small set.** Fine-tune on 10 labels with `augment =
-#    T.Compose([T.RandomCrop(padding=2), T.RandomRotation(10)])` applied to every minibatch
-#    (add an `augment` argument to `train`). Does it help here? Why might horizontal flips hurt
-#    for this target (look at which way the shoes face)?
+# 3. **Digits as the source.** Pretrain the same LeNet on MNIST's ten digits (`X_mnist`,
+#    `y_mnist`, loaded at the top; 300 steps of 128 as for the source here) and transfer its
+#    features to the five target classes, frozen and fine-tuned. Is the gain over training from
+#    scratch larger or smaller than with the Fashion-MNIST source? What do digits and shoes
+#    have in common at the level of the first two convolutions?
 # 4. **Swap the tasks.** Pretrain on sandals, shirts, sneakers, bags and ankle boots and
 #    transfer to the other five. Is the gain larger or smaller, and why might it be?

@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 # %% [markdown]
 # ## The VGG block
@@ -342,15 +343,25 @@ assert sum(conv_counts + head_counts) == num_params
 
 # %% [markdown]
 # 2. **Deeper blocks.** Use two convolutions in every block, `((2, 8), (2, 16), (2, 32))`. How
-#    many parameters does that add, and how many more multiplications per image? Is it worth it
-#    on the validation split?
+#    many parameters does that add, and how many more multiplications per image? Count both by
+#    hand and check them with PyTorch (`FlopCounterMode` from `torch.utils.flop_counter`
+#    counts a multiply-add as 2). Then train the deeper network as above and compare the
+#    validation accuracy: is the extra work worth it?
 
 # %% tags=["hide-cell"]
+def multiplications(model):
+    """Multiply-adds of one forward pass of one image, as PyTorch counts them."""
+    with FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 1, 28, 28))
+    return counter.get_total_flops() // 2
+
+
 deeper = VGGNet(((2, 8), (2, 16), (2, 32)), **small_args)
 extra = sum(p.numel() for p in deeper.parameters()) - num_params
-extra_mults = 28 * 28 * 8 * 8 * 9 + 14 * 14 * 16 * 16 * 9     # the two added convs
+extra_mults = multiplications(deeper) - multiplications(VGGNet(arch, **small_args))
 print(f"{extra:,d} more parameters, {extra_mults:,d} more multiplications per image")
-assert extra == (8 * 8 * 9 + 8) + (16 * 16 * 9 + 16)
+assert extra == (8 * 8 * 9 + 8) + (16 * 16 * 9 + 16)           # the two added convs
+assert extra_mults == 28 * 28 * 8 * 8 * 9 + 14 * 14 * 16 * 16 * 9  # at 28 and 14 pixels
 
 # %% [markdown]
 # 3. **Dropout.** Train with `dropout=0.0` and `dropout=0.5` and compare the gap between

@@ -40,7 +40,8 @@ from d2lite.text import Vocab, tokenize
 # %% [markdown]
 # ## Tokens and the vocabulary
 #
-# *The Time Machine* (1895) is short enough to count by hand, for a computer: 3,221 lines.
+# *The Time Machine* (1895) is a short novel: 3,221 lines, small enough to count everything in
+# it in a second.
 # `d2lite.data.load_time_machine()` returns them lower-cased, with everything but letters turned
 # into single spaces, so that "Machine," and "machine" are the same word.
 
@@ -134,8 +135,8 @@ print("looked up", tuple(looked_up.shape), "= one-hot", tuple(one_hot.shape),
 #
 # ## Zipf's law
 #
-# Word frequencies are very uneven. "the" alone is 7 % of *The Time Machine*, and most of the
-# 4,580 words occur once or twice. Plot the frequency of each word against its rank (1 for the
+# Word frequencies are very uneven. "the" alone is 7 % of *The Time Machine*, and most of its
+# 4,579 distinct words occur once or twice (counted below). Plot the frequency of each word against its rank (1 for the
 # most frequent) on logarithmic axes and the points fall close to a straight line
 # ([Figure 1](#fig-text-and-language-models-zipf)). A straight line on log–log axes is a power
 # law: the frequency of the word of rank $r$ is about
@@ -194,13 +195,22 @@ for n, counts in ngrams.items():
 # Three things stand out. The most frequent words are "the", "i", "and", "of": function words
 # that carry grammar rather than content, called
 # **[stop words](../../book/glossary.md#term-stop-word)** (停用词). The most frequent bigrams
-# and trigrams are made of them too, with one exception that tells you what the book is about:
-# "the time traveller". Second, bigrams and trigrams follow power laws as well, with smaller
+# are made of them too ("of the", "in the"). The most frequent trigrams are not: "the time
+# traveller", "the time machine" and "the medical man" name the book's hero, its machine and a
+# guest at his dinners: each holds a word outside the 20 most frequent ones, which every top
+# bigram is made of. Second, bigrams and trigrams follow power laws as well, with smaller
 # exponents ([Figure 1](#fig-text-and-language-models-zipf)). Third, and most important for what
 # follows, the longer the n-gram, the more of them occur only once: about half of the distinct
-# words, but almost all of the distinct trigrams.
+# words, but almost all of the distinct trigrams. Two thirds of the words occur at most twice.
 
 # %%
+rare_words = sum(c <= 2 for c in ngrams[1].values()) / len(ngrams[1])
+print(f"{rare_words:.0%} of the {len(ngrams[1]):,} distinct words occur once or twice")
+assert 0.64 < rare_words < 0.72, f"{rare_words:.2f}"
+top_20 = {w for w, _ in word_vocab.token_freqs[:20]}   # nearly all function words
+top = {n: [g for g, _ in ngrams[n].most_common(3)] for n in (2, 3)}
+assert all(set(g) <= top_20 for g in top[2]), top[2]
+assert all(not set(g) <= top_20 for g in top[3]), top[3]
 assert alphas[1] > alphas[2] > alphas[3] > 0.3, f"exponents {alphas}"
 assert singletons[1] < singletons[2] < singletons[3] and singletons[3] > 0.9, singletons
 assert 0.45 < singletons[1] < 0.6, f"{singletons[1]:.2f} of the words are seen once"
@@ -298,6 +308,25 @@ def ngram_perplexity(train_text, eval_text, n, k, vocab_size, first=5):
 
 
 # %% [markdown]
+# Two programs now compute equation (3): `Perplexity` from a network's scores, and
+# `ngram_perplexity` from counts. They must agree. The 1-gram model's log-probabilities,
+# $\log \hat P(c)$ for every character $c$, are scores whose softmax is $\hat P$ itself, so
+# both programs can score it on the validation text from the first character on.
+
+# %%
+k = 0.1
+counts_1 = ngram_counts(train_text, 1)
+probs_1 = torch.tensor([(counts_1[(c,)] + k) / (len(train_text) + k * len(vocab))
+                        for c in vocab.idx_to_token], dtype=torch.float64)      # (28,)
+val_ids = torch.tensor(vocab[list(val_text)])                            # (17343,)
+total, count = perplexity(probs_1.log().expand(len(val_ids), -1), val_ids)
+from_scores = perplexity.finish(total.item() / count.item())
+from_counts = ngram_perplexity(train_text, val_text, 1, k, len(vocab), first=0)
+print(f"1-gram model on the validation text: {from_scores:.4f} from scores, "
+      f"{from_counts:.4f} from counts")
+assert math.isclose(from_scores, from_counts, rel_tol=1e-6), (from_scores, from_counts)
+
+# %% [markdown]
 # Two settings are open, the order $n$ and the smoothing $k$, so both are chosen on the
 # validation text.
 
@@ -315,13 +344,25 @@ print(f"chosen: {best_n}-grams with k = {best_k}")
 # Read the perplexities as numbers of choices ([Figure 2](#fig-text-and-language-models-ppl)).
 # Knowing only how common each letter is (1-grams) cuts the 28 choices to about 17; knowing the
 # previous letter, to about 9.5; three to four letters of context bring it below 5. Beyond that
-# the counts run out: most 6-grams of the validation text never occurred in the training text, so
-# the 6-gram model does worse than the 5-gram model. Large $k$ hurts the long n-grams most: it
-# pulls their sparse counts towards the uniform model.
+# the counts run out. The cell below counts the n-grams of the validation text that never
+# occurred in the training text: a few in a hundred 4-grams, about one in ten 5-grams, but a
+# fifth of the 6-grams, so the 6-gram model does worse than the 5-gram model. Large $k$ hurts
+# the long n-grams most: it pulls their sparse counts towards the uniform model.
 
 # %%
+def unseen_fraction(train_text, eval_text, n, first=5):
+    """The share of eval_text's n-grams (from `first` on) that train_text lacks."""
+    seen = ngram_counts(train_text, n)
+    grams = [tuple(eval_text[t - n + 1:t + 1]) for t in range(first, len(eval_text))]
+    return sum(seen[g] == 0 for g in grams) / len(grams)
+
+
+unseen = {n: unseen_fraction(train_text, val_text, n) for n in (4, 5, 6)}
+print("never seen in training:", {n: f"{u:.1%}" for n, u in unseen.items()})
 best_at = {n: min(val_ppl[n, k] for k in smoothings) for n in orders}
+assert unseen[4] < 0.05 and 0.05 < unseen[5] < 0.15 and 0.15 < unseen[6] < 0.3, unseen
 assert all(best_at[n] > best_at[n + 1] for n in (1, 2, 3)), f"not falling: {best_at}"
+assert best_at[4] < 5 and best_at[5] < 5, f"{best_at[4]}, {best_at[5]}"
 assert 15 < best_at[1] < 19 and 8.5 < best_at[2] < 10.5, f"{best_at[1]}, {best_at[2]}"
 assert best_at[6] > val_ppl[best_n, best_k] and best_n in (4, 5), f"chosen {best_n}"
 assert val_ppl[5, 1.0] > val_ppl[5, 0.1], "k = 1 should over-smooth the 5-grams"
@@ -354,7 +395,9 @@ assert 3.5 < test_ppl < 5.0, f"test perplexity {test_ppl:.3f}"
 # shifted one token to the right: at every position the label is the next token. There are two
 # ways to cut the corpus into such pieces, and `d2lite.text` has one function for each. Both
 # start each pass over the data at a random offset in $[0, \text{num\_steps})$, so that different
-# epochs cut the text at different places. On a toy corpus of the numbers 0 to 34 you can read
+# epochs cut the text at different places. Which pass you get depends only on the seed and the
+# epoch, set with `set_epoch(e)` (`d2lite.fit` calls it at the start of every epoch), so two
+# models trained on the same object see the same minibatches. On a toy corpus of the numbers 0 to 34 you can read
 # off where every piece came from, since each token is its own position.
 #
 # **[Random sampling](../../book/glossary.md#term-random-sampling)** (随机采样) cuts the corpus
