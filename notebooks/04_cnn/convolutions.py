@@ -76,7 +76,7 @@ assert num_weights == 256 * 256 * 3 * 1000 == 196_608_000, f"{num_weights:,d} we
 # by its weights and adds them up:
 #
 # $$
-# h_{i,j} = b + \sum_{a=0}^{k_h - 1} \sum_{b'=0}^{k_w - 1} k_{a,b'} \, x_{i+a,\, j+b'}.
+# h_{i,j} = b + \sum_{u=0}^{k_h - 1} \sum_{v=0}^{k_w - 1} k_{u,v} \, x_{i+u,\, j+v}.
 # \tag{1}
 # $$
 #
@@ -180,7 +180,7 @@ assert all(torch.equal(row[row != 0], K3.flatten()) for row in W), "sharing: the
 # ## Convolution flips the kernel
 #
 # In mathematics and signal processing, the convolution of $\mathbf{X}$ with $\mathbf{K}$ runs
-# the kernel backwards: $y_{i,j} = \sum_{a, b'} k_{a,b'} \, x_{i-a,\, j-b'}$. Over a window, that
+# the kernel backwards: $y_{i,j} = \sum_{u, v} k_{u,v} \, x_{i-u,\, j-v}$. Over a window, that
 # pairs the kernel's last row and column with the window's first, which is the same as
 # cross-correlating with the kernel flipped top to bottom and left to right. Here is the
 # definition written out for the positions where the kernel fits entirely, next to the flip.

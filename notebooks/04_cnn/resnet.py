@@ -65,6 +65,12 @@ assert len(X_train) == 54_000 and len(X_val) == 6_000
 # their input through unchanged. Training just does not find that solution. This is called
 # **[degradation](../../book/glossary.md#term-degradation)** (退化).
 #
+# The notes put the same point in terms of function classes. The functions a deep network can
+# represent include those of a shallower one only if its extra layers can be the identity; then
+# the classes are nested, and the best function of the larger class is at least as good as the
+# best of the smaller. Nesting is guaranteed on paper, but it helps only if training can reach
+# the identity. The residual block below makes the identity the easiest thing to learn.
+#
 # Degradation is not the vanishing signal of a badly initialised network: He et al.'s plain
 # networks had batch normalisation ([the last lesson](batch_norm.ipynb)) after every
 # convolution, so every layer's output starts at a healthy scale, and still the deeper one
