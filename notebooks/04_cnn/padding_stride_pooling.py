@@ -77,6 +77,17 @@ for n, k, p, s in itertools.product(range(5, 13), (1, 2, 3, 5), (0, 1, 2), (1, 2
 print(f"equation (1) matches nn.Conv2d in all {checked} settings")
 
 # %% [markdown]
+# Height and width need not share their settings: `nn.Conv2d` takes a pair for each, a
+# $k_h \times k_w$ kernel, padding $(p_h, p_w)$ and stride $(s_h, s_w)$, and equation (1)
+# holds for each side on its own.
+
+# %%
+layer = nn.Conv2d(1, 1, kernel_size=(5, 3), padding=(2, 0), stride=(3, 2))
+shape = layer(torch.zeros(1, 1, 11, 16)).shape                 # (1, 1, 4, 7)
+assert shape[-2:] == (output_size(11, 5, 2, 3), output_size(16, 3, 0, 2)), shape
+print(f"11 x 16, 5 x 3 kernel, padding (2, 0), stride (3, 2): {tuple(shape[2:])}")
+
+# %% [markdown]
 # Two cases are worth remembering. With an odd kernel, $p = (k - 1)/2$ and $s = 1$ keep the size:
 # $n_{\text{out}} = n$, which is why 3 × 3 kernels come with padding 1. PyTorch knows this
 # padding as `padding="same"`, and the cell checks that it is the same layer. And with $s = 2$

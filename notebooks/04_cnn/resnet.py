@@ -202,6 +202,28 @@ for (name, _, _), key in zip(runs, keys, strict=True):
 # %% [markdown]
 # ## Why the identity is hard: ReLU throws information away
 #
+# The notes start with the smallest case: two inputs, two hidden ReLU units and two outputs,
+# the first of them $f_3 = w_5\,\sigma(w_1x_1+w_3x_2+b_1)+w_7\,\sigma(w_2x_1+w_4x_2+b_2)+b_3$.
+# Can this layer pass $x_1$ through unchanged? The obvious weights cut the crossing
+# connections: $w_3 = w_7 = 0$, every bias 0, the other weights 1. That gives
+# $f_3 = \mathrm{ReLU}(x_1)$, right where $x_1 \ge 0$ and wrong wherever it is negative. Add
+# the input to the output, $f_3 = \dots + x_1$, and all-zero weights give $x_1$ exactly.
+
+# %%
+def f3(x, w1, w3, w5, w2, w4, w7, skip=False):
+    """The notes' first output for inputs x (rows of (x1, x2)), biases at 0."""
+    h1 = torch.relu(w1 * x[:, 0] + w3 * x[:, 1])
+    h2 = torch.relu(w2 * x[:, 0] + w4 * x[:, 1])
+    return w5 * h1 + w7 * h2 + (x[:, 0] if skip else 0)
+
+
+x = torch.tensor([[-2.0, 1.0], [0.5, -1.0], [3.0, 2.0]])
+plain = f3(x, w1=1, w3=0, w5=1, w2=0, w4=1, w7=0)            # the crossings cut
+residual = f3(x, 0, 0, 0, 0, 0, 0, skip=True)                  # every weight 0
+print("x1:", x[:, 0].tolist(), "| plain:", plain.tolist(), "| skip:", residual.tolist())
+assert torch.equal(plain, x[:, 0].clamp(min=0)) and torch.equal(residual, x[:, 0])
+
+# %% [markdown]
 # Why can't 24 extra plain layers just learn to do nothing? He et al. did not settle the cause;
 # the notes point to one suspect, the activation function, with a picture from the MobileNetV2
 # paper
